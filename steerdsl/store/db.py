@@ -1,0 +1,55 @@
+"""Opening the DuckDB store: schema, views, and clear messages when another process holds it."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from steerdsl.errors import StoreError
+
+_SQL_FILES = ("schema.sql", "views.sql")
+
+
+def _sql(name: str) -> str:
+    f = resources.files("steerdsl.store").joinpath(name)
+    return f.read_text(encoding="utf-8") if f.is_file() else ""
+
+
+def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (and for writers create and migrate) a store.
+
+    Readers open read-only so a query never changes a store; a writer creates tables and views
+    that are missing. DuckDB allows one writing process at a time: when another holds the file,
+    raise StoreError with what to do instead of DuckDB's lock message.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise StoreError(f"no store at {path}: run the spec first (steerdsl run SPEC)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            pid = _holder_pid(str(e))
+            who = f"process {pid}" if pid else "another process"
+            raise StoreError(
+                f"the store {path} is in use by {who} (a running `steerdsl run`?). "
+                "Wait for it to finish, or stop it; it resumes where it stopped when started again."
+            ) from None
+        raise StoreError(f"cannot open the store {path}: {e}") from None
+    if not read_only:
+        for name in _SQL_FILES:
+            sql = _sql(name)
+            if sql.strip():
+                con.execute(sql)
+    return con
+
+
+def _holder_pid(message: str) -> str | None:
+    import re
+
+    m = re.search(r"PID (\d+)", message)
+    return m.group(1) if m else None

@@ -1,0 +1,145 @@
+-- The store's tables. A public interface (docs/sql.md): add columns and tables, never rename.
+-- Keys are content hashes from the plan (stage hashes) so results of different spec versions
+-- live side by side; `current` says which ones the latest run of the spec uses.
+
+CREATE TABLE IF NOT EXISTS meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    plan_hash VARCHAR,          -- Plan.spec_hash
+    spec_path VARCHAR,
+    plan JSON,                  -- the whole plan (never holds secrets)
+    versions JSON,              -- library versions of the process that ran
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    status VARCHAR              -- 'running' | 'ok' | 'failed' | 'interrupted' | 'budget'
+);
+
+-- A stage whose hash is here finished completely; it is never done again.
+CREATE TABLE IF NOT EXISTS stages_done (
+    stage_hash VARCHAR PRIMARY KEY,
+    stage VARCHAR,              -- Stage.id
+    finished_at TIMESTAMP,
+    info JSON
+);
+
+-- Which stage hashes the latest run (or import) uses, per stage id; the views follow it.
+CREATE TABLE IF NOT EXISTS current (
+    stage VARCHAR PRIMARY KEY,  -- Stage.id, e.g. 'probe:steerbench', 'generate:llama/direct'
+    stage_hash VARCHAR
+);
+
+-- Content-addressed texts: sources, answers. text_hash = sha256 of the UTF-8 text, hex.
+CREATE TABLE IF NOT EXISTS texts (
+    text_hash VARCHAR PRIMARY KEY,
+    text VARCHAR NOT NULL
+);
+
+-- The measurement cache, shared by every run of every spec using this store.
+CREATE TABLE IF NOT EXISTS measurements (
+    text_hash VARCHAR,
+    measure_id VARCHAR,         -- GoalPlan.measure_id
+    raw DOUBLE,                 -- NULL when error is set
+    error VARCHAR,
+    PRIMARY KEY (text_hash, measure_id)
+);
+
+CREATE TABLE IF NOT EXISTS measures (
+    measure_id VARCHAR PRIMARY KEY,
+    definition JSON,            -- GoalPlan.measure
+    versions JSON
+);
+
+-- The texts of a corpus after reading and filtering, in order.
+CREATE TABLE IF NOT EXISTS corpus_texts (
+    corpus_hash VARCHAR,        -- hash of stage corpus:NAME
+    position INTEGER,
+    text_id VARCHAR,            -- file:row (or file:row:chunk) of the text, for error messages
+    label VARCHAR,
+    text_hash VARCHAR,
+    PRIMARY KEY (corpus_hash, position)
+);
+
+-- The goal space in effect: normalization bounds resolved (quantiles computed).
+CREATE TABLE IF NOT EXISTS goal_space (
+    space_hash VARCHAR,         -- hash of stage 'space'
+    position INTEGER,
+    goal VARCHAR,
+    measure_id VARCHAR,
+    lo DOUBLE,
+    hi DOUBLE,
+    PRIMARY KEY (space_hash, goal)
+);
+
+CREATE TABLE IF NOT EXISTS probes (
+    probe_hash VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    space_hash VARCHAR,
+    n_rows INTEGER,
+    auc DOUBLE,                 -- density-ratio classifier AUC; NULL when unweighted/imported
+    info JSON
+);
+
+CREATE TABLE IF NOT EXISTS probe_rows (
+    probe_hash VARCHAR,
+    row_id INTEGER,             -- 0-based
+    text_hash VARCHAR,
+    text_id VARCHAR,
+    PRIMARY KEY (probe_hash, row_id)
+);
+
+-- One row per (probe row, goal). delta and target are NULL for inactive goals.
+CREATE TABLE IF NOT EXISTS probe_goals (
+    probe_hash VARCHAR,
+    row_id INTEGER,
+    goal VARCHAR,
+    source_raw DOUBLE,
+    source DOUBLE,
+    delta DOUBLE,
+    target DOUBLE,
+    PRIMARY KEY (probe_hash, row_id, goal)
+);
+
+-- One per generate stage (model x intervention).
+CREATE TABLE IF NOT EXISTS generations (
+    gen_hash VARCHAR PRIMARY KEY,
+    model VARCHAR,
+    intervention VARCHAR,
+    probe_hash VARCHAR,
+    settings JSON               -- model + intervention + prompt plans (no secrets)
+);
+
+-- Every LLM call's outcome, one row per sample. Written in batches as answers arrive; a row
+-- with status 'ok' is never requested again.
+CREATE TABLE IF NOT EXISTS calls (
+    gen_hash VARCHAR,
+    row_id INTEGER,
+    sample INTEGER,             -- 0-based; best-of-N candidates are samples 0..N-1
+    prompt VARCHAR,
+    raw_answer VARCHAR,
+    answer VARCHAR,             -- cleaned (chatty prefix and <think> blocks removed)
+    answer_hash VARCHAR,        -- texts.text_hash of answer
+    status VARCHAR,             -- 'ok' | 'error'
+    error VARCHAR,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost DOUBLE,                -- USD from litellm's offline cost map; NULL when unknown
+    latency_s DOUBLE,
+    attempts INTEGER,
+    finished_at TIMESTAMP,
+    PRIMARY KEY (gen_hash, row_id, sample)
+);
+
+-- Per-goal values of each answer (normalized with the probe's goal space).
+CREATE TABLE IF NOT EXISTS outputs (
+    gen_hash VARCHAR,
+    row_id INTEGER,
+    sample INTEGER,
+    goal VARCHAR,
+    raw DOUBLE,
+    value DOUBLE,
+    PRIMARY KEY (gen_hash, row_id, sample, goal)
+);
