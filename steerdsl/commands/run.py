@@ -1,0 +1,35 @@
+"""`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from steerdsl.run.runner import STAGE_ORDER
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="a .steer file")
+    p.add_argument("--until", choices=STAGE_ORDER,
+                   help="stop after this stage kind (e.g. --until probe calls no model)")
+    p.add_argument("--retry-errors", action="store_true",
+                   help="request again the calls that failed in earlier runs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def run(args: argparse.Namespace) -> int:
+    import steerdsl
+    from steerdsl.run.runner import run_plan
+
+    plan = steerdsl.load(args.spec).plan()
+    result = run_plan(plan, until=args.until, retry_errors=args.retry_errors, quiet=args.quiet)
+    if result.summary:
+        print(result.summary)
+    if result.status == "budget":
+        print("stopped: the spec's budget is reached; everything done so far is stored",
+              file=sys.stderr)
+        return 1
+    if result.failed_calls:
+        print(f"{result.failed_calls} requests failed; rerun with --retry-errors to retry them",
+              file=sys.stderr)
+    return 0
