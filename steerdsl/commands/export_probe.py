@@ -1,0 +1,54 @@
+"""`steerdsl export-probe SPEC -o FILE.csv [--probe NAME]`: a stored probe in the reference
+tool's CSV layout (text, <goal>, source_<goal>, delta_<goal>, target_<goal>)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="SPEC",
+                   help="a .steer file (or its store, a .duckdb file)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="where to write")
+    p.add_argument("--probe", metavar="NAME",
+                   help="which probe (default: the one the spec evaluates, or its only probe)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from steerdsl.errors import UsageError
+    from steerdsl.probe.export import STORE_SUFFIXES, export_current_probe
+
+    path = Path(args.spec)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix.lower() in STORE_SUFFIXES:
+        stored = export_current_probe(path, args.probe, args.output)
+    else:
+        store, name = _from_spec(path, args.probe)
+        stored = export_current_probe(store, name, args.output, spec=str(path))
+    print(f"wrote {stored.table.n_rows} rows of probe {stored.name} ({stored.probe_hash}) "
+          f"to {args.output}")
+    return 0
+
+
+def _from_spec(path: Path, probe: str | None) -> tuple[str, str]:
+    """The spec's store and the probe to export."""
+    import steerdsl
+    from steerdsl.errors import UsageError
+
+    plan = steerdsl.load(str(path)).plan()
+    names = [p.name for p in plan.probes]
+    if probe is None:
+        if plan.evaluate is not None:
+            probe = plan.evaluate.probe
+        elif len(names) == 1:
+            probe = names[0]
+        else:
+            raise UsageError(f"{path} defines {'no probe' if not names else 'several probes'}"
+                             + (f" ({', '.join(names)}): choose one with --probe NAME"
+                                if names else ""))
+    elif probe not in names:
+        raise UsageError(f"{path} has no probe '{probe}'; its probes: "
+                         f"{', '.join(names) if names else 'none'}")
+    return plan.experiment.store, probe

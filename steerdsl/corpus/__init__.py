@@ -1,0 +1,1 @@
+"""Corpora: reading texts from files (DuckDB readers), chunking, length filter, dedupe."""

@@ -1,0 +1,1 @@
+"""Probes: density-ratio weights, drawing, the reference CSV layout, storing and exporting."""

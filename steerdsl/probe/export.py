@@ -1,0 +1,49 @@
+"""Exporting a stored probe in the reference tool's CSV layout (`steerdsl export-probe`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steerdsl.errors import RunError, UsageError
+from steerdsl.probe.reference_csv import write_reference_csv
+from steerdsl.probe.store import StoredProbe, current_probe_hash, load_probe
+
+STORE_SUFFIXES = (".duckdb", ".db")
+
+
+def current_probe_names(con) -> list[str]:
+    rows = con.execute("SELECT stage FROM current WHERE stage LIKE 'probe:%' ORDER BY stage")
+    return [r[0].split(":", 1)[1] for r in rows.fetchall()]
+
+
+def export_current_probe(store: str | Path, name: str | None, out: str | Path,
+                         spec: str | None = None) -> StoredProbe:
+    """Write the probe `name` of the store's latest run to `out`; with name None, the store's
+    only probe. `spec` (for messages) is how the user named the experiment."""
+    from steerdsl.store.db import open_store
+
+    how = f"`steerdsl run {spec} --until probe`" if spec else "`steerdsl run SPEC --until probe`"
+    store = Path(store)
+    if not store.exists():
+        what = f"probe {name}" if name else "no probe"
+        raise RunError(f"{what} has not been drawn yet (no store at {store}): run {how} first")
+    con = open_store(store, read_only=True)
+    try:
+        if name is None:
+            names = current_probe_names(con)
+            if not names:
+                raise RunError(f"the store {store} holds no probe yet: run {how} first")
+            if len(names) > 1:
+                raise UsageError(f"the store holds several probes ({', '.join(names)}): "
+                                 "choose one with --probe NAME")
+            name = names[0]
+        probe_hash = current_probe_hash(con, name)
+        if probe_hash is None:
+            raise RunError(f"probe {name} has not been drawn yet: run {how} first")
+        stored = load_probe(con, probe_hash)
+    finally:
+        con.close()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_reference_csv(out, stored.table)
+    return stored
