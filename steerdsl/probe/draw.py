@@ -120,9 +120,10 @@ def draw_probe(plan: SampledProbePlan, sources: np.ndarray) -> DrawnProbe:
     if plan.weighting == "uniform":
         ratio = density_ratio_weights(values, rng.random((n_usable, d)))
         log_w, auc = ratio.log_weights, ratio.auc
+        weights[usable_index] = np.exp(log_w)
     else:
-        log_w, auc = np.full(n_usable, -np.log(n_usable)), None
-    weights[usable_index] = np.exp(log_w)
+        log_w, auc = np.zeros(n_usable), None  # equal keys' weights; the scale is irrelevant
+        weights[usable_index] = 1.0 / n_usable
 
     chosen = usable_index[sample_without_replacement(rng, log_w, plan.sources)]
     m = plan.requests_per_source
