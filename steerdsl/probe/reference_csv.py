@@ -144,9 +144,9 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
                     problems.add(row, f"target_{g} = {t!r} is not source_{g} + delta_{g} = "
                                       f"{s + dl!r}")
             source[r, j], delta[r, j], target[r, j] = s, dl, t
-    if not rows:
-        problems.add(0, "the file has a header but no rows")
     problems.raise_if_any()
+    if not rows:
+        raise RunError(f"{path}: the file has a header but no rows")
     return ProbeTable(goals=goals, texts=texts,
                       text_ids=[f"{path.name}:{r + 1}" for r in range(rows)],
                       source=source, delta=delta, target=target, source_raw=source_raw)

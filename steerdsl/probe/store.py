@@ -145,9 +145,9 @@ def load_probe(con, probe_hash: str) -> StoredProbe:
         raise StoreError(f"probe {name} ({probe_hash}): the texts of rows {missing[:5]} are "
                          "missing from the store's texts table")
 
-    long = con.execute(
+    long = con.sql(
         "SELECT row_id, goal, source_raw, source, delta, target FROM probe_goals "
-        "WHERE probe_hash = ? ORDER BY row_id, goal", [probe_hash]).fetch_arrow_table()
+        "WHERE probe_hash = ? ORDER BY row_id, goal", params=[probe_hash]).to_arrow_table()
     goals = list(info.get("goals") or sorted(set(long.column("goal").to_pylist())))
     col = {g: j for j, g in enumerate(goals)}
     row_id = long.column("row_id").to_numpy()
