@@ -1,0 +1,46 @@
+"""The Python API: `steerdsl.load(path)` gives a checked spec; `.plan()` its execution plan.
+
+    spec = steerdsl.load("specs/paper.steer")   # raises SpecError with every error
+    plan = spec.plan()                           # steerdsl.plan.model.Plan
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steerdsl.lang import ast, load_tree
+from steerdsl.lang.diagnostics import Diagnostic, SourceText
+from steerdsl.plan.model import Plan
+
+
+class Spec:
+    """A parsed and checked spec. Building the plan hashes the corpus files, so it is done
+    on first use and kept."""
+
+    def __init__(self, path: Path, tree: ast.Spec, source: SourceText,
+                 warnings: list[Diagnostic]):
+        self.path = path
+        self.tree = tree
+        self.source = source
+        self.warnings = warnings
+        self._plan: Plan | None = None
+
+    def plan(self) -> Plan:
+        if self._plan is None:
+            from steerdsl.plan.build import build_plan
+
+            self._plan = build_plan(self.tree, self.path)
+        return self._plan
+
+    def compile(self) -> Plan:
+        """The execution plan (the same as `.plan()`, named after `steerdsl compile`)."""
+        return self.plan()
+
+    def __repr__(self) -> str:
+        return f"Spec({str(self.path)!r})"
+
+
+def load(path: str | Path) -> Spec:
+    """Parse and check a .steer file; raise steerdsl.lang.diagnostics.SpecError on errors."""
+    tree, source, warnings = load_tree(path)
+    return Spec(Path(path), tree, source, warnings)

@@ -1,0 +1,29 @@
+"""The front end: grammar, syntax tree with spans, diagnostics, parser and checker.
+
+`load_tree(path)` parses and checks a spec file; steerdsl.plan.build turns the result into a
+Plan. Nothing here imports the runtime, DuckDB, spaCy or litellm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steerdsl.lang import ast
+from steerdsl.lang.diagnostics import Diagnostic, SourceText, SpecError
+
+
+def load_tree(path: str | Path) -> tuple[ast.Spec, SourceText, list[Diagnostic]]:
+    """Parse and check; raise SpecError when there is any error. Returns the tree, the
+    source (for rendering) and the warnings."""
+    from steerdsl.lang.checker import check
+    from steerdsl.lang.parser import parse_text, read_source
+
+    source, diags = read_source(path)
+    if diags:
+        raise SpecError(diags, source)
+    tree, diags, secrets = parse_text(source.text, source.path)
+    source.secrets = secrets
+    diags += check(tree, Path(path).resolve().parent)
+    if any(d.severity == "error" for d in diags):
+        raise SpecError(diags, source)
+    return tree, source, diags

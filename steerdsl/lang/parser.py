@@ -1,0 +1,396 @@
+"""Parsing: spec text -> syntax tree (steerdsl.lang.ast) plus syntax diagnostics.
+
+Every top-level block is parsed on its own (steerdsl.lang.blocks), so each broken block gives
+its own error and the intact ones still reach the checker.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import textwrap
+from pathlib import Path
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from steerdsl.lang import ast
+from steerdsl.lang.blocks import Chunk, split_blocks
+from steerdsl.lang.diagnostics import Diagnostic, SourceText, Span
+from steerdsl.lang.grammar import BLOCK_KEYWORDS, keyword_of, parser, terminal_texts
+
+# Deeper trees would exhaust Python's recursion when they are walked; no sane goal needs this.
+MAX_DEPTH = 64
+
+
+def read_source(path: str | Path, display: str | None = None) -> tuple[SourceText, list[Diagnostic]]:
+    """The spec's text; an unreadable or non-UTF-8 file is a diagnostic, not a traceback."""
+    shown = display if display is not None else str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        return SourceText(shown, ""), [
+            Diagnostic("error", f"cannot read the spec: {reason}", Span(shown, 1, 1, 1, 1))]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        good = data[: e.start].decode("utf-8", "replace")
+        line = good.count("\n") + 1
+        col = len(good) - (good.rfind("\n") + 1) + 1
+        text = data.decode("utf-8", "replace")
+        return SourceText(shown, text), [Diagnostic(
+            "error", f"the spec is not valid UTF-8 (byte 0x{data[e.start]:02x})",
+            Span(shown, line, col, line, col + 1))]
+    return SourceText(shown, text.removeprefix("\ufeff")), []
+
+
+def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[Span]]:
+    """Returns the tree, syntax diagnostics, and the spans of literal API keys (to mask)."""
+    spec = ast.Spec(path=path)
+    diags: list[Diagnostic] = []
+    secrets: list[Span] = []
+    for chunk in split_blocks(text):
+        body = text[chunk.start:chunk.end]
+        # Pad so lark's line/column numbers are the file's own.
+        padded = "\n" * (chunk.line - 1) + " " * (chunk.col - 1) + body
+        try:
+            tree = parser().parse(padded)
+        except UnexpectedInput as e:
+            diags.append(_syntax_diagnostic(e, chunk, path, padded))
+            secrets += _find_literal_keys(padded, path)
+            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
+                                               Span(path, chunk.line, chunk.col, chunk.line,
+                                                    chunk.col + len(chunk.kind or "?"))))
+            continue
+        builder = _Builder(path)
+        deep = _too_deep(tree)
+        if deep is not None:
+            diags.append(Diagnostic(
+                "error", f"expression nested too deeply (more than {MAX_DEPTH} levels)",
+                builder.span(deep)))
+            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name, builder.span(deep)))
+            continue
+        for child in tree.children:
+            spec.blocks.append(builder.build(child))
+        diags += builder.diags
+        secrets += builder.secrets
+    return spec, diags, secrets
+
+
+# --- syntax errors ---------------------------------------------------------------------------
+
+
+def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -> Diagnostic:
+    if isinstance(e, UnexpectedCharacters):
+        line, col = e.line, e.column
+        ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
+        if ch == '"':
+            end = text.find("\n", e.pos_in_stream)
+            end_col = col + ((end if end >= 0 else len(text)) - e.pos_in_stream)
+            return Diagnostic("error", "unterminated string", Span(path, line, col, line, end_col))
+        return Diagnostic("error", f"unexpected character {ch!r}{_expected(e.allowed)}",
+                          Span(path, line, col, line, col + 1))
+    assert isinstance(e, UnexpectedToken)
+    tok = e.token
+    if tok.type == "$END":
+        if not chunk.closed and chunk.brace:
+            line, col = chunk.brace
+            return Diagnostic("error", f"'{{' of this {chunk.kind} block is never closed: "
+                              "missing '}'", Span(path, line, col, line, col + 1))
+        line = getattr(tok, "end_line", None) or chunk.line
+        col = getattr(tok, "end_column", None) or chunk.col
+        return Diagnostic("error", f"unexpected end of file{_expected(e.expected)}",
+                          Span(path, line, col, line, col + 1))
+    span = Span(path, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + 1)
+    word = str(tok.value)
+    keywords = sorted({k for t in e.expected if (k := keyword_of(t))})
+    if word.isidentifier() and tok.start_pos == _first_token_pos(text):
+        return Diagnostic("error", f"unknown block '{word}' (blocks: {', '.join(BLOCK_KEYWORDS)})",
+                          span, _closest(word, BLOCK_KEYWORDS))
+    if word.isidentifier() and "RBRACE" in e.expected and keywords:
+        return Diagnostic("error", f"unknown setting '{word}' in {chunk.kind} block "
+                          f"(settings here: {', '.join(keywords)})", span,
+                          _closest(word, keywords))
+    suggestion = _closest(word, keywords) if word.isidentifier() else None
+    return Diagnostic("error", f"unexpected {_describe(tok)}{_expected(e.expected)}", span,
+                      suggestion)
+
+
+def _first_token_pos(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _describe(tok: lark.Token) -> str:
+    if tok.type in ("STRING", "LONG_STRING"):
+        return "string"  # never echo a string: it may be a key
+    if tok.type == "NUMBER":
+        return f"number {tok.value}"
+    value = str(tok.value)
+    return f"'{value[:40]}{'...' if len(value) > 40 else ''}'"
+
+
+def _expected(terminals) -> str:
+    if not terminals:
+        return ""
+    texts = terminal_texts()
+    shown = sorted({texts.get(t, t) for t in terminals})
+    if len(shown) > 12:
+        shown = shown[:12] + ["..."]
+    return "; expected " + (shown[0] if len(shown) == 1 else "one of " + ", ".join(shown))
+
+
+def _closest(word: str, options) -> str | None:
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _find_literal_keys(text: str, path: str) -> list[Span]:
+    """Spans of `api_key "..."` strings in a block that did not parse, so no message shows
+    them."""
+    import re
+
+    spans = []
+    for m in re.finditer(r'\bapi_key\s+("(?:[^"\\\n]|\\[^\n])*"?)', text):
+        start = m.start(1)
+        line = text.count("\n", 0, start) + 1
+        col = start - (text.rfind("\n", 0, start) + 1) + 1
+        spans.append(Span(path, line, col, line, col + len(m.group(1))))
+    return spans
+
+
+def _too_deep(tree: lark.Tree) -> lark.Tree | None:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, lark.Tree))
+    return None
+
+
+# --- lark tree -> syntax tree ----------------------------------------------------------------
+
+
+def unquote(token: lark.Token) -> str:
+    raw = str(token)
+    if token.type == "LONG_STRING":
+        body = raw[3:-3]
+        # Templates are written indented inside their block: drop the first line break, a
+        # last line of only indentation, and the common indentation.
+        if body.startswith("\r\n"):
+            body = body[2:]
+        elif body.startswith("\n"):
+            body = body[1:]
+        last = body.rfind("\n")
+        if last >= 0 and not body[last + 1:].strip():
+            body = body[:last]
+        return textwrap.dedent(body.replace("\r\n", "\n"))
+    out, i, body = [], 0, raw[1:-1]
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append(escapes.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class _Builder:
+    def __init__(self, path: str):
+        self.path = path
+        self.diags: list[Diagnostic] = []
+        self.secrets: list[Span] = []
+
+    def span(self, node) -> Span:
+        if isinstance(node, lark.Token):
+            return Span(self.path, node.line, node.column, node.end_line, node.end_column)
+        m = node.meta
+        return Span(self.path, m.line, m.column, m.end_line, m.end_column)
+
+    def build(self, tree: lark.Tree):
+        return getattr(self, tree.data)(tree)
+
+    # values
+
+    def name(self, tok: lark.Token) -> ast.Name:
+        return ast.Name(str(tok), self.span(tok))
+
+    def num(self, tree: lark.Tree) -> ast.Num:
+        toks = tree.children
+        text = "".join(str(t) for t in toks)
+        digits = next(t for t in toks if t.type == "NUMBER")
+        value = float(digits)
+        if not math.isfinite(value):
+            self.diags.append(Diagnostic("error", f"number out of range: {digits}",
+                                         self.span(digits)))
+            value = 0.0
+        if any(t.type == "MINUS" for t in toks):
+            value = -value
+        return ast.Num(value, text, any(t.type == "PERCENT" for t in toks), self.span(tree))
+
+    def range(self, tree: lark.Tree) -> ast.Range:
+        lo, hi = tree.children
+        return ast.Range(self.num(lo), self.num(hi), self.span(tree))
+
+    def amount(self, tree: lark.Tree) -> ast.Num | ast.Range:
+        return self.num(tree) if tree.data == "num" else self.range(tree)
+
+    def string(self, tree: lark.Tree) -> ast.Str:
+        return ast.Str(unquote(tree.children[0]), self.span(tree))
+
+    def names(self, tree: lark.Tree) -> list[ast.Name]:
+        return [self.name(t) for t in tree.children]
+
+    def value(self, node) -> ast.Value:
+        if isinstance(node, lark.Token):
+            return self.name(node)
+        return {"num": self.num, "range": self.range, "string": self.string}[node.data](node)
+
+    def setting(self, tree: lark.Tree) -> ast.Setting:
+        """A `!rule`: keyword tokens first, then at most one value."""
+        keys = [c for c in tree.children if isinstance(c, lark.Token) and keyword_of(c.type)]
+        rest = [c for c in tree.children if not (isinstance(c, lark.Token) and keyword_of(c.type))]
+        value = self.value(rest[0]) if rest else None
+        if value is None and len(keys) > 1:
+            value = self.name(keys[1])  # no_explain on, select nearest
+        return ast.Setting(str(keys[0]), value, self.span(keys[0]), self.span(tree))
+
+    # blocks
+
+    def experiment(self, tree: lark.Tree) -> ast.Experiment:
+        name, *items = tree.children
+        return ast.Experiment(self.name(name), [self.setting(i) for i in items], self.span(tree))
+
+    def corpus(self, tree: lark.Tree) -> ast.Corpus:
+        name, *items = tree.children
+        reads = [self.read(i) for i in items if i.data == "read"]
+        settings = [self.setting(i) for i in items if i.data == "corpus_setting"]
+        return ast.Corpus(self.name(name), reads, settings, self.span(tree))
+
+    def read(self, tree: lark.Tree) -> ast.Read:
+        pattern, *fields = tree.children
+        return ast.Read(self.string(pattern), [self.setting(f) for f in fields], self.span(tree))
+
+    def goals(self, tree: lark.Tree) -> ast.Goals:
+        return ast.Goals([self.goal(g) for g in tree.children], self.span(tree))
+
+    def goal(self, tree: lark.Tree) -> ast.Goal:
+        name, measure, *norm = tree.children
+        return ast.Goal(self.name(name), self.measure(measure),
+                        self.normalization(norm[0]) if norm else None, self.span(tree))
+
+    def measure(self, tree: lark.Tree) -> ast.MeasureDef:
+        if tree.data == "python_measure":
+            return ast.PythonMeasure(self.string(tree.children[0]), self.span(tree))
+        if tree.data == "judge_measure":
+            model, rubric, scale = tree.children
+            return ast.JudgeMeasure(self.name(model), self.string(rubric), self.range(scale),
+                                    self.span(tree))
+        return ast.ExprMeasure(self.expr(tree.children[0]), self.span(tree))
+
+    def expr(self, node) -> ast.Expr:
+        span = self.span(node)
+        if node.data == "number":
+            tok = node.children[0]
+            value = float(tok)
+            if not math.isfinite(value):
+                self.diags.append(Diagnostic("error", f"number out of range: {tok}", span))
+                value = 0.0
+            return ast.NumberExpr(value, str(tok), span)
+        if node.data == "measure_ref":
+            return ast.MeasureRef(self.name(node.children[0]), span)
+        if node.data == "neg":
+            return ast.NegExpr(self.expr(node.children[0]), span)
+        ops = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
+        left, right = node.children
+        return ast.BinExpr(ops[node.data], self.expr(left), self.expr(right), span)
+
+    def normalization(self, tree: lark.Tree) -> ast.Norm:
+        if tree.data == "fixed_norm":
+            return ast.FixedNorm(self.range(tree.children[0]), self.span(tree))
+        rng, corpus = tree.children
+        return ast.QuantileNorm(self.range(rng), self.name(corpus), self.span(tree))
+
+    def probe(self, tree: lark.Tree) -> ast.Probe:
+        name, corpus, *items = tree.children
+        return ast.Probe(self.name(name), self.name(corpus),
+                         [self.probe_item(i) for i in items], self.span(tree))
+
+    def probe_item(self, tree: lark.Tree) -> ast.ProbeItem:
+        span = self.span(tree)
+        c = tree.children
+        if tree.data == "sources":
+            weighting = None
+            if len(c) > 1:
+                weighting = "none" if str(c[1].children[0]) == "unweighted" else "uniform"
+            return ast.Sources(self.num(c[0]), weighting, span)
+        if tree.data == "requests":
+            return ast.Requests(self.num(c[0]), span)
+        if tree.data == "active":
+            return ast.Active(self.amount(c[0]), span)
+        if tree.data == "delta":
+            return ast.Delta(self.range(c[0]), self.num(c[1]) if len(c) > 1 else None, span)
+        return ast.ProbeGoals(self.names(c[0]), span)
+
+    def csv_probe(self, tree: lark.Tree) -> ast.CsvProbe:
+        name, path = tree.children
+        return ast.CsvProbe(self.name(name), self.string(path), self.span(tree))
+
+    def model(self, tree: lark.Tree) -> ast.Model:
+        name, *items = tree.children
+        settings, keys = [], []
+        for i in items:
+            if i.data == "api_key_env":
+                keys.append(ast.ApiKeyEnv(self.name(i.children[0]), self.span(i)))
+            elif i.data == "api_key_literal":
+                self.secrets.append(self.span(i.children[0]))
+                keys.append(ast.ApiKeyLiteral(self.span(i)))
+            else:
+                settings.append(self.setting(i))
+        return ast.Model(self.name(name), settings, keys, self.span(tree))
+
+    def prompt(self, tree: lark.Tree) -> ast.Prompt:
+        name, *rest = tree.children
+        base = None
+        if rest and rest[0].data == "extends":
+            base = self.name(rest.pop(0).children[0])
+        items: list = []
+        for i in rest:
+            span = self.span(i)
+            if i.data == "template":
+                items.append(ast.Template(self.string(i.children[0]), span))
+            elif i.data == "phrase":
+                goal, up, down = i.children
+                items.append(ast.PhraseDef(self.name(goal), self.string(up), self.string(down),
+                                           span))
+            else:
+                mods = [ast.ModifierDef(self.name(m.children[0]), str(m.children[1]),
+                                        self.num(m.children[2]), self.span(m))
+                        for m in i.children]
+                items.append(ast.Modifiers(mods, span))
+        return ast.Prompt(self.name(name), base, items, self.span(tree))
+
+    def intervention(self, tree: lark.Tree) -> ast.Intervention:
+        name, *items = tree.children
+        prompts = [ast.UsePrompt(self.name(i.children[0]), self.span(i))
+                   for i in items if i.data == "use_prompt"]
+        settings = [self.setting(i) for i in items if i.data == "intervention_setting"]
+        return ast.Intervention(self.name(name), prompts, settings, self.span(tree))
+
+    def evaluate(self, tree: lark.Tree) -> ast.Evaluate:
+        items = []
+        for i in tree.children:
+            key = i.data.removeprefix("evaluate_")
+            child = i.children[0]
+            names = self.names(child) if isinstance(child, lark.Tree) else [self.name(child)]
+            # The keyword itself is filtered out of the tree; its place is the item's start.
+            s = self.span(i)
+            key_span = Span(self.path, s.line, s.col, s.line, s.col + len(key))
+            items.append(ast.NameList(key, names, key_span, s))
+        return ast.Evaluate(items, self.span(tree))

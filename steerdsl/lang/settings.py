@@ -1,0 +1,153 @@
+"""What each keyword setting takes: its type, unit and bounds, in one table per block.
+
+The grammar decides which keywords a block has; these tables decide which values are valid,
+so the checker can say "'max_tokens' takes a whole number, got 0.5" at the value's place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steerdsl import catalog
+from steerdsl.lang import ast
+from steerdsl.lang.diagnostics import Diagnostic
+
+
+@dataclass(frozen=True)
+class Number:
+    lo: float | None = None  # inclusive
+    hi: float | None = None  # inclusive
+    integer: bool = False
+    lo_open: bool = False  # lo itself not allowed
+
+    def describe(self) -> str:
+        if self.lo is not None and self.hi is not None:
+            return f"between {_fmt(self.lo)} and {_fmt(self.hi)}"
+        if self.lo is not None:
+            return f"{'above' if self.lo_open else 'at least'} {_fmt(self.lo)}"
+        return f"at most {_fmt(self.hi)}"
+
+
+@dataclass(frozen=True)
+class Text:
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flag:
+    pass
+
+
+@dataclass(frozen=True)
+class Word:
+    """A keyword value the grammar already restricts (select nearest|first, no_explain on|off)."""
+
+
+@dataclass(frozen=True)
+class WordRange:
+    """keep words a..b: whole numbers, 0 <= a <= b."""
+
+
+Rule = Number | Text | Flag | Word | WordRange
+
+COUNT = Number(1, None, integer=True)
+MAX_SEED = 2**63 - 1
+
+SAMPLING: dict[str, Rule] = {
+    "temperature": Number(0, 2),
+    "top_p": Number(0, 1),
+    "min_p": Number(0, 1),
+    "max_tokens": COUNT,
+}
+
+EXPERIMENT: dict[str, Rule] = {
+    "seed": Number(0, MAX_SEED, integer=True),
+    "store": Text(),
+    "budget": Number(0, None, lo_open=True),
+}
+
+CORPUS: dict[str, Rule] = {"keep": WordRange(), "dedupe": Flag(), "chunk": COUNT}
+
+READ: dict[str, Rule] = {"text": Text(), "label": Text()}
+
+MODEL: dict[str, Rule] = {
+    "litellm": Text(),
+    "local": Text(tuple(catalog.LOCAL_MODELS)),
+    "api_base": Text(),
+    **SAMPLING,
+    "concurrency": COUNT,
+    "rpm": COUNT,
+    "tpm": COUNT,
+    "timeout": Number(0, None, lo_open=True),
+    "retries": Number(0, 100, integer=True),
+}
+
+INTERVENTION: dict[str, Rule] = {
+    "negative": Flag(),
+    "no_explain": Word(),
+    "sample": COUNT,
+    "select": Word(),
+    **SAMPLING,
+}
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def check_number(num: ast.Num, rule: Number, what: str) -> list[Diagnostic]:
+    """Type, unit and bounds of one number; `what` names it in messages ("'sources'")."""
+    if num.percent:
+        return [Diagnostic("error", f"{what} takes a plain number, not a percentage", num.span,
+                           num.text.rstrip("%"))]
+    if rule.integer and not num.is_int:
+        return [Diagnostic("error", f"{what} takes a whole number, got {num.text}", num.span)]
+    v = num.value
+    low = rule.lo is not None and (v <= rule.lo if rule.lo_open else v < rule.lo)
+    high = rule.hi is not None and v > rule.hi
+    if low or high:
+        return [Diagnostic("error", f"{what} must be {rule.describe()}, got {num.text}",
+                           num.span)]
+    return []
+
+
+def check_setting(s: ast.Setting, rule: Rule, block: str) -> list[Diagnostic]:
+    what = f"'{s.key}'"
+    v = s.value
+    if isinstance(rule, Number) and isinstance(v, ast.Num):
+        return check_number(v, rule, what)
+    if isinstance(rule, Text) and isinstance(v, ast.Str):
+        if rule.choices and v.value not in rule.choices:
+            from steerdsl.lang.suggest import closest
+
+            return [Diagnostic("error", f"unknown {s.key} model '{v.value}' "
+                               f"(available: {', '.join(rule.choices)})", v.span,
+                               closest(v.value, rule.choices))]
+        if not v.value.strip():
+            return [Diagnostic("error", f"{what} must not be empty", v.span)]
+        return []
+    if isinstance(rule, WordRange) and isinstance(v, ast.Range):
+        out = []
+        for n in (v.lo, v.hi):
+            out += check_number(n, Number(0, None, integer=True), "word counts")
+        if not out and v.lo.value > v.hi.value:
+            out.append(Diagnostic("error", f"empty word range {v.lo.text}..{v.hi.text}: "
+                                  "the first bound must not exceed the second", v.span))
+        return out
+    return []
+
+
+def duplicates(settings: list[ast.Setting], where: str) -> list[Diagnostic]:
+    seen: dict[str, ast.Setting] = {}
+    out = []
+    for s in settings:
+        if s.key in seen:
+            out.append(Diagnostic("error", f"'{s.key}' is set twice in {where} (first at line "
+                                  f"{seen[s.key].span.line})", s.key_span))
+        else:
+            seen[s.key] = s
+    return out
+
+
+def first(settings: list[ast.Setting], key: str) -> ast.Setting | None:
+    return next((s for s in settings if s.key == key), None)

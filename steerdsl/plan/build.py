@@ -1,0 +1,309 @@
+"""Plan builder: a checked syntax tree -> steerdsl.plan.model.Plan.
+
+Every default is filled in here, so the plan shows every value a run uses. Call it only on a
+tree the checker accepted (steerdsl.api.load does both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steerdsl import catalog
+from steerdsl.lang import ast
+from steerdsl.lang.settings import first
+from steerdsl.lang.symbols import Symbols
+from steerdsl.plan import files, model as pm
+from steerdsl.plan.hashing import builtin_measure_id, derive_seed, stable_hash
+from steerdsl.plan.prompts import (
+    COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
+    VAGUE_REQUESTS, base_template,
+)
+from steerdsl.plan.stages import build_stages
+
+DEFAULT_SEED = 0
+DEFAULT_TEXT_FIELD = "text"
+
+
+def build_plan(tree: ast.Spec, spec_path: Path) -> pm.Plan:
+    spec_path = spec_path.resolve()
+    spec_dir = spec_path.parent
+    sym = Symbols.of(tree)
+    experiment = _experiment(sym, spec_dir)
+    models = [_model(m) for m in sym.models.values()]
+    by_name = {m.name: m for m in models}
+    goals = [_goal(g, spec_dir, by_name) for g in sym.goals.values()]
+    corpora = [_corpus(c, spec_dir) for c in sym.corpora.values()]
+    probes = [_probe(p, sym, experiment.seed, spec_dir) for p in sym.probes.values()]
+    interventions = [_intervention(i) for i in sym.interventions.values()]
+    used = {i.prompt for i in interventions}
+    prompt_names = [p for p in catalog.BUILTIN_PROMPTS if p in used] + list(sym.prompts)
+    prompts = [_prompt(name, sym) for name in prompt_names]
+    evaluate = _evaluate(sym)
+    versions: dict[str, str] = {}
+    for g in goals:
+        versions.update(g.versions)
+    for m in models:
+        versions.update(local_model_versions(m))
+    versions.pop("steerdsl-measure", None)  # per measure, not one library
+    plan = pm.Plan(
+        spec_path=str(spec_path), spec_hash="", experiment=experiment, goals=goals,
+        corpora=corpora, probes=probes, models=models, prompts=prompts,
+        interventions=interventions, evaluate=evaluate, stages=[],
+        versions=dict(sorted(versions.items())),
+    )
+    stages, totals = build_stages(plan, spec_dir)
+    spec_hash = stable_hash({
+        "experiment": experiment.model_dump(mode="json", exclude={"store"}),
+        "stages": {s.id: s.hash for s in stages},
+        "evaluate": evaluate.model_dump(mode="json") if evaluate else None,
+    })
+    return plan.model_copy(update={"stages": stages, "totals": totals, "spec_hash": spec_hash})
+
+
+def local_model_versions(m: pm.ModelPlan) -> dict[str, str]:
+    """A local model's answers depend on its weights' package and the inference library."""
+    if m.provider != "local":
+        return {}
+    dist, _ = catalog.LOCAL_MODELS[m.model]
+    return {dist: catalog.distribution_version(dist),
+            "llama-cpp-python": catalog.distribution_version("llama-cpp-python")}
+
+
+# --- blocks ----------------------------------------------------------------------------------
+
+
+def _num(s: ast.Setting | None, default=None):
+    return s.value.value if s is not None and isinstance(s.value, ast.Num) else default
+
+
+def _int(s: ast.Setting | None, default=None):
+    v = _num(s)
+    return int(v) if v is not None else default
+
+
+def _str(s: ast.Setting | None, default=None):
+    return s.value.value if s is not None and isinstance(s.value, ast.Str) else default
+
+
+def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
+    e = sym.experiment
+    assert e is not None, "checked specs have an experiment block"
+    store = _str(first(e.settings, "store"), f"runs/{e.name.value}.duckdb")
+    return pm.ExperimentPlan(
+        name=e.name.value,
+        seed=_int(first(e.settings, "seed"), DEFAULT_SEED),
+        store=str(files.resolve(spec_dir, store)),
+        budget_usd=_num(first(e.settings, "budget")),
+    )
+
+
+def _sampling(settings: list[ast.Setting]) -> pm.SamplingParams:
+    return pm.SamplingParams(
+        temperature=_num(first(settings, "temperature")),
+        top_p=_num(first(settings, "top_p")),
+        min_p=_num(first(settings, "min_p")),
+        max_tokens=_int(first(settings, "max_tokens")),
+    )
+
+
+def _model(m: ast.Model) -> pm.ModelPlan:
+    s = m.settings
+    provider = next(x for x in s if x.key in ("litellm", "local"))
+    env = next((k.var.value for k in m.api_keys if isinstance(k, ast.ApiKeyEnv)), None)
+    defaults = pm.ModelPlan.model_fields
+    return pm.ModelPlan(
+        name=m.name.value,
+        provider=provider.key,
+        model=provider.value.value,
+        api_base=_str(first(s, "api_base")),
+        api_key_env=env,
+        sampling=_sampling(s),
+        concurrency=_int(first(s, "concurrency"), defaults["concurrency"].default),
+        rpm=_int(first(s, "rpm")),
+        tpm=_int(first(s, "tpm")),
+        timeout=_num(first(s, "timeout"), defaults["timeout"].default),
+        retries=_int(first(s, "retries"), defaults["retries"].default),
+    )
+
+
+def judge_identity(m: pm.ModelPlan) -> dict:
+    """What of a model decides its answers (not its name, pacing or key)."""
+    return m.model_dump(mode="json", include={"provider", "model", "api_base", "sampling"})
+
+
+def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
+    m = g.measure
+    measure: pm.BuiltinMeasure | pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
+    if isinstance(m, ast.ExprMeasure) and isinstance(m.expr, ast.MeasureRef):
+        measure = pm.BuiltinMeasure(name=m.expr.name.value)
+        measure_id, versions = builtin_measure_id(measure.name)
+    else:
+        identity: dict
+        if isinstance(m, ast.ExprMeasure):
+            node = _expr(m.expr)
+            measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
+            versions = {}
+            for name in sorted(_measures_in(node)):
+                versions.update(catalog.measure_versions(name))
+            # each measure's own revision, not a merged one
+            versions.pop("steerdsl-measure", None)
+            versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
+                             for n in sorted(_measures_in(node))})
+            identity = {"measure": measure.model_dump(mode="json")}
+        elif isinstance(m, ast.PythonMeasure):
+            module, _ = files.split_python_ref(m.ref.value)
+            path = files.find_module_file(module, spec_dir)
+            sha = files.file_ref(path).sha256 if path is not None else None
+            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha)
+            versions = {}
+            identity = {"measure": measure.model_dump(mode="json")}
+        else:
+            judge = models[m.model.value]
+            measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
+                                      scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
+            versions = {k: v for k, v in local_model_versions(judge).items()}
+            identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
+                        "model": judge_identity(judge)}
+        measure_id = stable_hash({**identity, "versions": versions})
+    return pm.GoalPlan(name=g.name.value, measure=measure, normalize=_norm(g),
+                       measure_id=measure_id, versions=versions)
+
+
+def _norm(g: ast.Goal) -> pm.FixedNorm | pm.QuantileNorm:
+    n = g.normalize
+    if n is None:  # a judge's scale is its natural range
+        assert isinstance(g.measure, ast.JudgeMeasure)
+        return pm.FixedNorm(lo=g.measure.scale.lo.value, hi=g.measure.scale.hi.value)
+    if isinstance(n, ast.FixedNorm):
+        return pm.FixedNorm(lo=n.range.lo.value, hi=n.range.hi.value)
+    return pm.QuantileNorm(lo_pct=n.range.lo.value, hi_pct=n.range.hi.value,
+                           corpus=n.corpus.value)
+
+
+def _expr(e: ast.Expr):
+    if isinstance(e, ast.NumberExpr):
+        return pm.Num(value=e.value)
+    if isinstance(e, ast.MeasureRef):
+        return pm.Ref(measure=e.name.value)
+    if isinstance(e, ast.NegExpr):
+        return pm.Neg(arg=_expr(e.arg))
+    return pm.BinOp(op=e.op, left=_expr(e.left), right=_expr(e.right))
+
+
+def _expr_text(e) -> str:
+    if isinstance(e, pm.Num):
+        return repr(e.value)
+    if isinstance(e, pm.Ref):
+        return e.measure
+    if isinstance(e, pm.Neg):
+        return f"(-{_expr_text(e.arg)})"
+    return f"({_expr_text(e.left)} {e.op} {_expr_text(e.right)})"
+
+
+def _measures_in(e) -> set[str]:
+    if isinstance(e, pm.Ref):
+        return {e.measure}
+    if isinstance(e, pm.Neg):
+        return _measures_in(e.arg)
+    if isinstance(e, pm.BinOp):
+        return _measures_in(e.left) | _measures_in(e.right)
+    return set()
+
+
+def _corpus(c: ast.Corpus, spec_dir: Path) -> pm.CorpusPlan:
+    sources = []
+    for r in c.reads:
+        pattern = r.pattern.value
+        sources.append(pm.CorpusSource(
+            pattern=str(files.resolve(spec_dir, pattern)),
+            format=files.format_of(pattern),
+            text_field=_str(first(r.fields, "text"), DEFAULT_TEXT_FIELD),
+            label_field=_str(first(r.fields, "label")),
+            files=[files.file_ref(p) for p in files.expand(spec_dir, pattern)],
+        ))
+    keep = first(c.settings, "keep")
+    return pm.CorpusPlan(
+        name=c.name.value,
+        sources=sources,
+        min_words=int(keep.value.lo.value) if keep else None,
+        max_words=int(keep.value.hi.value) if keep else None,
+        dedupe=first(c.settings, "dedupe") is not None,
+        chunk_sentences=_int(first(c.settings, "chunk")),
+    )
+
+
+def _probe(p: ast.Probe | ast.CsvProbe, sym: Symbols, seed: int, spec_dir: Path):
+    goals = sym.probe_goal_names(p)
+    if isinstance(p, ast.CsvProbe):
+        path = files.resolve(spec_dir, p.path.value)
+        return pm.CsvProbePlan(name=p.name.value, path=str(path),
+                               file=files.file_ref(path) if path.is_file() else None,
+                               goals=goals)
+    items = {type(i): i for i in reversed(p.items)}  # first one wins
+    sources, requests, active = items[ast.Sources], items[ast.Requests], items[ast.Active]
+    delta = items.get(ast.Delta)
+    fields = pm.SampledProbePlan.model_fields
+    if isinstance(active.value, ast.Range):
+        k_min, k_max = int(active.value.lo.value), int(active.value.hi.value)
+    else:
+        k_min = k_max = int(active.value.value)
+    return pm.SampledProbePlan(
+        name=p.name.value,
+        corpus=p.corpus.value,
+        goals=goals,
+        sources=int(sources.count.value),
+        weighting=sources.weighting or "uniform",
+        requests_per_source=int(requests.count.value),
+        active_min=k_min,
+        active_max=k_max,
+        delta_min=delta.range.lo.value if delta else fields["delta_min"].default,
+        delta_max=delta.range.hi.value if delta else fields["delta_max"].default,
+        deadzone=delta.deadzone.value if delta and delta.deadzone else
+        fields["deadzone"].default,
+        seed=derive_seed(seed, "probe", p.name.value),
+    )
+
+
+def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
+    base = sym.prompt_base(name)
+    template, modifiers = base_template(base), list(DEFAULT_MODIFIERS)
+    for p in reversed(sym.prompt_chain(name)):  # the built-in base first, `name` last
+        for item in p.items:
+            if isinstance(item, ast.Template):
+                template = item.text.value
+            elif isinstance(item, ast.Modifiers):
+                modifiers = [pm.Modifier(word=m.word.value, when=m.when,
+                                         threshold=m.threshold.value) for m in item.items]
+    phrases = {g: pm.Phrase(up=up, down=down) for g, (up, down) in sym.phrases(name).items()
+               if g in sym.goals}
+    cot = base == "cot"
+    return pm.PromptPlan(
+        name=name, base=base, template=template, phrases=phrases, modifiers=modifiers,
+        no_change=NO_CHANGE,
+        vague_requests=list(VAGUE_REQUESTS) if base == "underspecified" else [],
+        negative_text=NEGATIVE_TEXT, no_explain_text=NO_EXPLAIN_TEXT,
+        cot_text=COT_TEXT if cot else None, answer_after=COT_ANSWER_AFTER if cot else None,
+    )
+
+
+def _intervention(i: ast.Intervention) -> pm.InterventionPlan:
+    s = i.settings
+    no_explain = first(s, "no_explain")
+    select = first(s, "select")
+    return pm.InterventionPlan(
+        name=i.name.value,
+        prompt=i.prompt[0].name.value if i.prompt else "direct",
+        negative=first(s, "negative") is not None,
+        no_explain=no_explain.value.value == "on" if no_explain else True,
+        samples=_int(first(s, "sample"), 1),
+        sampling=_sampling(s),
+        select=select.value.value if select else "nearest",
+    )
+
+
+def _evaluate(sym: Symbols) -> pm.EvaluatePlan | None:
+    if sym.evaluate is None:
+        return None
+    items = {i.key: [n.value for n in i.names] for i in reversed(sym.evaluate.items)}
+    return pm.EvaluatePlan(probe=items["probe"][0], models=items["models"],
+                           interventions=items["interventions"])

@@ -1,0 +1,90 @@
+"""Files a spec refers to: paths resolved against the spec's folder, globs, content hashes,
+and Python modules of `python "module:function"` goals (found without importing them)."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import importlib.machinery
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from steerdsl.plan.model import FileRef
+
+FORMATS = ("csv", "jsonl", "json", "parquet", "txt")
+_GLOB_CHARS = set("*?[")
+
+
+def resolve(spec_dir: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else spec_dir / p
+
+
+def is_glob(pattern: str) -> bool:
+    return any(c in _GLOB_CHARS for c in pattern)
+
+
+def format_of(pattern: str) -> str | None:
+    """The reader for a path or glob, from its extension (.ndjson counts as jsonl)."""
+    suffix = Path(pattern).suffix.lower().lstrip(".")
+    if suffix == "ndjson":
+        return "jsonl"
+    return suffix if suffix in FORMATS else None
+
+
+def expand(spec_dir: Path, pattern: str) -> list[Path]:
+    """Files a path or glob names, sorted (the reading order). Missing -> []."""
+    full = resolve(spec_dir, pattern)
+    if not is_glob(pattern):
+        return [full] if full.is_file() else []
+    return sorted(Path(p) for p in glob.glob(str(full), recursive=True) if Path(p).is_file())
+
+
+def file_ref(path: Path) -> FileRef:
+    st = path.stat()
+    return FileRef(path=str(path), sha256=_sha256(str(path), st.st_size, st.st_mtime_ns),
+                   size=st.st_size)
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def split_python_ref(ref: str) -> tuple[str, str] | None:
+    """'pkg.mod:function' -> ('pkg.mod', 'function'), or None when malformed."""
+    module, sep, function = ref.partition(":")
+    parts = module.split(".")
+    if not sep or not all(p.isidentifier() for p in parts) or not function.isidentifier():
+        return None
+    return module, function
+
+
+def find_module_file(module: str, spec_dir: Path) -> Path | None:
+    """The file of `module`, looked up in the spec's folder first, then on sys.path, without
+    executing it or its parent packages (importlib.util.find_spec would import parents).
+    None when not found; a module without a file (built-in) gives None too."""
+    search: list[str] | None = [str(spec_dir), *sys.path]
+    spec = None
+    parts = module.split(".")
+    for i in range(len(parts)):
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: i + 1]), search)
+        if spec is None:
+            return None
+        search = list(spec.submodule_search_locations or [])
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    origin = Path(spec.origin)
+    return origin if origin.is_file() else None
+
+
+def module_exists(module: str, spec_dir: Path) -> bool:
+    if find_module_file(module, spec_dir) is not None:
+        return True
+    top = module.split(".")[0]
+    return top in sys.builtin_module_names

@@ -1,0 +1,59 @@
+"""The built-in prompts (METHOD.md section 3) as PromptPlan pieces, and request phrases.
+
+The exact texts live here, once: the plan carries them to the runtime, which renders prompts
+from the plan alone.
+"""
+
+from __future__ import annotations
+
+from steerdsl import catalog
+from steerdsl.plan.model import Modifier, Phrase
+
+DIRECT_TEMPLATE = "Please rewrite the following, but make it {requests}.{suffix}\n\n{text}"
+# Underspecified: {requests} is one whole vague request sentence.
+UNDERSPECIFIED_TEMPLATE = "{requests}{suffix}\n\n{text}"
+
+NEGATIVE_TEXT = (" You MUST not change anything else about the other parts of the text, even if"
+                 " it makes the rewritten text sound unnatural or otherwise awkward.")
+NO_EXPLAIN_TEXT = " Respond with only the rewritten text and do not explain your response."
+COT_TEXT = (" Before outputting the rewritten text, propose and discuss a few concrete edits you"
+            " might apply to this specific text using the following format and replacing the"
+            " placeholders in []:\n\n## Edits\n\n[your proposed edits]\n\n## Rewritten text\n\n"
+            "[your rewritten text]")
+COT_ANSWER_AFTER = "## Rewritten text"
+NO_CHANGE = "as close to the original as possible"
+
+VAGUE_REQUESTS = [
+    f"Please rewrite the following, but {tail}."
+    for tail in (
+        "make it better", "improve it", "with some improvements", "make it higher-quality",
+        "with more polish", "refine it", "make it less bad", "make it actually good",
+        "make it worthwhile", "make it not suck",
+    )
+]
+
+DEFAULT_MODIFIERS = [
+    Modifier(word="much", when="above", threshold=0.5),
+    Modifier(word="slightly", when="below", threshold=0.2),
+]
+
+PLACEHOLDERS = ("requests", "suffix", "text")
+
+
+def base_template(base: str) -> str:
+    return UNDERSPECIFIED_TEMPLATE if base == "underspecified" else DIRECT_TEMPLATE
+
+
+def needs_phrases(base: str) -> bool:
+    """direct and cot turn each requested move into a phrase; underspecified asks vaguely."""
+    return base != "underspecified"
+
+
+def builtin_phrase(goal: str, measure: str | None) -> Phrase | None:
+    """The catalog's phrase for a goal's built-in measure, else for a goal named like one of
+    the paper's goals."""
+    for name in (measure, catalog.PAPER_GOALS.get(goal)):
+        info = catalog.MEASURES.get(name) if name else None
+        if info is not None and info.up and info.down:
+            return Phrase(up=info.up, down=info.down)
+    return None

@@ -1,0 +1,173 @@
+"""The stage graph of a plan: ids, inputs, content hashes and counts.
+
+corpus:C -> measure:C -> space -> probe:P -> generate:M/I -> score:M/I
+
+A stage's hash covers what decides its output and the hashes of its inputs, nothing else:
+no names that only label things, no absolute paths (files count by content and by their path
+relative to the spec), no pacing settings (concurrency, rpm, timeouts), no key variable
+names. So moving a project, reformatting a spec or throttling a model redoes nothing, and a
+changed number redoes exactly the stages downstream of it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from steerdsl.plan import model as pm
+from steerdsl.plan.counts import csv_rows, source_word_counts
+from steerdsl.plan.hashing import stable_hash
+
+TOKENS_PER_WORD = 1.3
+_PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries"}
+
+
+def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[str, int]]:
+    stages: list[pm.Stage] = []
+    totals: dict[str, int] = {}
+    measure_ids = sorted({g.measure_id for g in plan.goals})
+
+    def add(stage_id: str, kind: str, inputs: list[str], content: dict,
+            counts: dict[str, int]) -> str:
+        inputs_hashes = {i: next(s.hash for s in stages if s.id == i) for i in inputs}
+        h = stable_hash({"kind": kind, "inputs": sorted(inputs_hashes.values()), **content})
+        stages.append(pm.Stage(id=stage_id, kind=kind, inputs=inputs, hash=h, counts=counts))
+        return h
+
+    # corpus and measure
+    words: dict[str, list[int] | None] = {}
+    for c in sorted(plan.corpora, key=lambda c: c.name):
+        words[c.name] = _corpus_words(c)
+        counts: dict[str, int] = {"files": sum(len(s.files) for s in c.sources)}
+        if words[c.name] is not None:
+            counts["texts"] = len(words[c.name])
+        add(f"corpus:{c.name}", "corpus", [], {"corpus": _corpus_content(c, spec_dir)}, counts)
+        n = counts.get("texts")
+        add(f"measure:{c.name}", "measure", [f"corpus:{c.name}"], {"measures": measure_ids},
+            {"measurements": n * len(measure_ids)} if n is not None else {})
+        _total(totals, "texts", n)
+        _total(totals, "measurements", n * len(measure_ids) if n is not None else None)
+
+    # space: every goal's measure and normalization; quantiles depend on their corpus
+    quantile_corpora = sorted({g.normalize.corpus for g in plan.goals
+                               if isinstance(g.normalize, pm.QuantileNorm)})
+    space = [{"name": g.name, "measure_id": g.measure_id,
+              "normalize": g.normalize.model_dump(mode="json")} for g in plan.goals]
+    add("space", "space", [f"measure:{c}" for c in quantile_corpora], {"goals": space},
+        {"goals": len(plan.goals)})
+
+    # probes
+    rows: dict[str, int | None] = {}
+    mean_words: dict[str, float | None] = {}
+    for p in sorted(plan.probes, key=lambda p: p.name):
+        if isinstance(p, pm.SampledProbePlan):
+            rows[p.name] = p.sources * p.requests_per_source
+            w = words.get(p.corpus)
+            c = plan.corpus(p.corpus)
+            if w is not None and c.min_words is not None:
+                w = [x for x in w if c.min_words <= x <= c.max_words]
+            mean_words[p.name] = sum(w) / len(w) if w else None
+            add(f"probe:{p.name}", "probe", ["space", f"measure:{p.corpus}"],
+                {"probe": p.model_dump(mode="json", exclude={"name", "corpus"})},
+                {"rows": rows[p.name], "goals": len(p.goals)})
+        else:
+            found = csv_rows(Path(p.path)) if p.file is not None else None
+            rows[p.name] = found[0] if found else None
+            mean_words[p.name] = found[1] if found else None
+            content = {"csv": p.file.sha256 if p.file else None, "goals": p.goals}
+            if p.file is None:
+                content["path"] = _relative(p.path, spec_dir)
+            add(f"probe:{p.name}", "probe", ["space"], content,
+                {"rows": rows[p.name]} if rows[p.name] is not None else {})
+        _total(totals, "probe_rows", rows[p.name])
+
+    # generate and score, for the evaluated models x interventions
+    e = plan.evaluate
+    if e is not None:
+        probe = plan.probe(e.probe)
+        for model_name in e.models:
+            m = plan.model(model_name)
+            for iv_name in e.interventions:
+                iv = plan.intervention(iv_name)
+                prompt = plan.prompt(iv.prompt)
+                sid = f"{m.name}/{iv.name}"
+                n = rows[probe.name]
+                counts = {}
+                if n is not None:
+                    counts = {"requests": n, "samples": n * iv.samples}
+                    est = _prompt_tokens(prompt, iv, probe, mean_words[probe.name])
+                    if est is not None:
+                        counts["prompt_tokens_est"] = round(n * est)
+                add(f"generate:{sid}", "generate", [f"probe:{probe.name}"],
+                    _generate_content(plan, m, iv, prompt, probe), counts)
+                add(f"score:{sid}", "score", [f"generate:{sid}", "space"], {},
+                    {"answers": counts["samples"]} if counts else {})
+                for key in ("requests", "samples", "prompt_tokens_est"):
+                    _total(totals, key, counts.get(key))
+    return stages, totals
+
+
+def _total(totals: dict[str, int], key: str, value: int | None) -> None:
+    if value is not None:
+        totals[key] = totals.get(key, 0) + value
+
+
+def _relative(path: str, spec_dir: Path) -> str:
+    return Path(os.path.relpath(path, spec_dir)).as_posix()
+
+
+def _corpus_content(c: pm.CorpusPlan, spec_dir: Path) -> dict:
+    d = c.model_dump(mode="json", exclude={"name", "sources"})
+    d["sources"] = [
+        {"pattern": _relative(s.pattern, spec_dir), "format": s.format,
+         "text_field": s.text_field, "label_field": s.label_field,
+         "files": [{"path": _relative(f.path, spec_dir), "sha256": f.sha256} for f in s.files]}
+        for s in c.sources
+    ]
+    return d
+
+
+def _corpus_words(c: pm.CorpusPlan) -> list[int] | None:
+    out: list[int] = []
+    for s in c.sources:
+        w = source_word_counts(s)
+        if w is None:
+            return None
+        out += w
+    return out
+
+
+def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
+                      prompt: pm.PromptPlan, probe) -> dict:
+    from steerdsl.plan.build import local_model_versions
+
+    prompt_d = prompt.model_dump(mode="json", exclude={"name", "phrases"})
+    # Only the phrases this probe can ask for shape the prompts.
+    prompt_d["phrases"] = {g: p.model_dump(mode="json") for g, p in prompt.phrases.items()
+                           if g in probe.goals}
+    return {
+        "seed": plan.experiment.seed,
+        "model": m.model_dump(mode="json", exclude=_PACING),
+        "model_versions": local_model_versions(m),
+        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"}),
+        "prompt": prompt_d,
+    }
+
+
+def _prompt_tokens(prompt: pm.PromptPlan, iv: pm.InterventionPlan, probe,
+                   words: float | None) -> float | None:
+    """Estimated prompt tokens of one request: the source text plus the instruction."""
+    if words is None:
+        return None
+    instruction = prompt.template.replace("{text}", "").replace("{suffix}", "")
+    instruction_words = len(instruction.split())
+    if iv.negative:
+        instruction_words += len(prompt.negative_text.split())
+    if iv.no_explain:
+        instruction_words += len(prompt.no_explain_text.split())
+    if prompt.cot_text:
+        instruction_words += len(prompt.cot_text.split())
+    active = (probe.active_min + probe.active_max) / 2 if isinstance(
+        probe, pm.SampledProbePlan) else 2
+    instruction_words += 4 * active  # "much harder to read," per requested move
+    return (words + instruction_words) * TOKENS_PER_WORD
