@@ -315,8 +315,7 @@ def check_goals(cx: Context) -> None:
             bad = False
             for n in (lo, hi):
                 if not n.percent:
-                    cx.error(f"quantiles are percentages: write {n.text}%", n.span,
-                             f"{n.text}%")
+                    cx.error("quantiles are percentages", n.span, f"{n.text}%")
                     bad = True
                 elif not 0 < n.value < 100:
                     cx.error(f"a quantile must be between 0% and 100% (exclusive), got {n.text}",
@@ -390,8 +389,11 @@ def check_probes(cx: Context) -> None:
                 [item.value.lo, item.value.hi]
             errors = []
             for n in values:
-                errors += rules.check_number(n, rules.Number(1, max(d, 1), integer=True),
-                                             f"'active' (goals this probe may move: {d})")
+                errors += rules.check_number(n, rules.Number(1, None, integer=True), "'active'")
+                if not errors and n.value > d:
+                    errors.append(Diagnostic(
+                        "error", f"'active' is {n.text} but probe '{p.name.value}' may move "
+                        f"only {d} goal{'s' if d != 1 else ''}", n.span))
             cx.diags.extend(errors)
             if not errors and isinstance(item.value, ast.Range) and \
                     item.value.lo.value > item.value.hi.value:

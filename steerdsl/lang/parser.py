@@ -6,7 +6,6 @@ its own error and the intact ones still reach the checker.
 
 from __future__ import annotations
 
-import difflib
 import math
 import textwrap
 from pathlib import Path
@@ -17,6 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from steerdsl.lang import ast
 from steerdsl.lang.blocks import Chunk, split_blocks
 from steerdsl.lang.diagnostics import Diagnostic, SourceText, Span
+from steerdsl.lang.suggest import closest
 from steerdsl.lang.grammar import BLOCK_KEYWORDS, keyword_of, parser, terminal_texts
 
 # Deeper trees would exhaust Python's recursion when they are walked; no sane goal needs this.
@@ -108,12 +108,12 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -
     keywords = sorted({k for t in e.expected if (k := keyword_of(t))})
     if word.isidentifier() and tok.start_pos == _first_token_pos(text):
         return Diagnostic("error", f"unknown block '{word}' (blocks: {', '.join(BLOCK_KEYWORDS)})",
-                          span, _closest(word, BLOCK_KEYWORDS))
+                          span, closest(word, BLOCK_KEYWORDS))
     if word.isidentifier() and "RBRACE" in e.expected and keywords:
         return Diagnostic("error", f"unknown setting '{word}' in {chunk.kind} block "
                           f"(settings here: {', '.join(keywords)})", span,
-                          _closest(word, keywords))
-    suggestion = _closest(word, keywords) if word.isidentifier() else None
+                          closest(word, keywords))
+    suggestion = closest(word, keywords) if word.isidentifier() else None
     return Diagnostic("error", f"unexpected {_describe(tok)}{_expected(e.expected)}", span,
                       suggestion)
 
@@ -139,11 +139,6 @@ def _expected(terminals) -> str:
     if len(shown) > 12:
         shown = shown[:12] + ["..."]
     return "; expected " + (shown[0] if len(shown) == 1 else "one of " + ", ".join(shown))
-
-
-def _closest(word: str, options) -> str | None:
-    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return found[0] if found else None
 
 
 def _find_literal_keys(text: str, path: str) -> list[Span]:

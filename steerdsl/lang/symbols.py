@@ -59,7 +59,9 @@ class Symbols:
         """A block of this kind (and name) did not parse: references to it are not errors.
         A failed block whose name could not be read excuses every name of its kind."""
         names = self.failed.get(kind)
-        return bool(names) and (name in names or None in names)
+        if not names:
+            return False
+        return name is None or name in names or None in names
 
     # derived facts shared by the checker and the plan builder
 
