@@ -1,0 +1,70 @@
+"""The HTML report: `write_report([store or spec, ...], out)` (docs/report.md).
+
+One store gives a full report; two give a comparison of their headline metrics followed by
+both reports. The page is self-contained (inline CSS and SVG) and opens offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from steerdsl.report.data import Variant
+
+SPEC_SUFFIX = ".steer"
+
+
+def resolve_store(path: str | Path) -> Path:
+    """A store path from a store or a spec argument (a spec names its store)."""
+    from steerdsl.errors import UsageError
+
+    path = Path(path)
+    if path.suffix == SPEC_SUFFIX:
+        if not path.exists():
+            raise UsageError(f"no spec at {path}")
+        import steerdsl  # the front end, only when a spec is given
+
+        return Path(steerdsl.load(path).plan().experiment.store)
+    return path
+
+
+def default_output(store: Path) -> Path:
+    return store.with_name(f"{store.stem}.report.html")
+
+
+def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
+    """The report's HTML for one store, or a comparison of two."""
+    from importlib import metadata
+
+    from steerdsl.errors import UsageError
+    from steerdsl.report.data import load_store
+    from steerdsl.report.render import page
+    from steerdsl.store.db import open_store
+
+    if not 1 <= len(stores) <= 2:
+        raise UsageError("report takes one store (or spec), or two to compare")
+    paths = [resolve_store(s) for s in stores]
+    data = []
+    for p in paths:
+        con = open_store(p, read_only=True)
+        try:
+            data.append(load_store(con, str(p), variant))
+        finally:
+            con.close()
+    names = [d.header.experiment or p.stem for d, p in zip(data, paths)]
+    if len(names) == 2 and names[0] == names[1]:
+        names = [f"A: {names[0]} ({paths[0].name})", f"B: {names[1]} ({paths[1].name})"]
+    try:
+        version = metadata.version("steerdsl")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return page(data, names, variant, version)
+
+
+def write_report(stores: list[str | Path], out: str | Path | None = None,
+                 variant: Variant = "binned") -> Path:
+    """Write the report; the default output is `<first store's stem>.report.html` next to it."""
+    html = render_report(stores, variant)
+    target = Path(out) if out else default_output(resolve_store(stores[0]))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+    return target
