@@ -1,0 +1,194 @@
+-- The store's views: answers, metrics (METHOD.md section 4) and summaries, in SQL so users can
+-- re-slice results without Python. A public interface (docs/sql.md): add columns, never rename.
+-- Applied after schema.sql on every writable open, so everything here is CREATE OR REPLACE.
+--
+-- Every view follows the `current` table: only the generations whose hash is current for
+-- 'generate:MODEL/INTERVENTION', over a probe whose hash is current for 'probe:NAME', count.
+
+-- bin(x; z0) = #{k : x >= clip(z0 + C_k, 0, 1)} - 1 with C = [-1, -.5, -.2, -.1, .1, .2, .5, 1].
+-- Written out (not a list) so DuckDB evaluates it vectorized; the casts keep the cut points
+-- IEEE doubles (DuckDB reads 0.1 as a DECIMAL), exactly as numpy adds them.
+CREATE OR REPLACE MACRO steer_bin(x, z0) AS (
+      CAST(x >= least(greatest(z0 + CAST(-1.0 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(-0.5 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(-0.2 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(-0.1 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(0.1 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(0.2 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(0.5 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= least(greatest(z0 + CAST(1.0 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+    - 1
+);
+
+-- Static bin of a requested delta: #{k : delta >= C_k} - 1 (a NULL delta is passed in as 0).
+CREATE OR REPLACE MACRO steer_delta_bin(d) AS (
+      CAST(d >= CAST(-1.0 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(-0.5 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(-0.2 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(-0.1 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(0.1 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(0.2 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(0.5 AS DOUBLE) AS INTEGER)
+    + CAST(d >= CAST(1.0 AS DOUBLE) AS INTEGER)
+    - 1
+);
+
+-- |a.r| / (||r|| + eps)^2, from the dot products
+CREATE OR REPLACE MACRO steer_miscalibration(ar, rr) AS (
+    abs(ar) / pow(sqrt(rr) + CAST(1e-8 AS DOUBLE), 2)
+);
+
+-- clip(rej(a, r) / (||m|| + 1e-4 (||r|| + eps)), 0, 1), from rej(a, r), m.m and r.r
+CREATE OR REPLACE MACRO steer_orthogonality(rej, mm, rr) AS (
+    least(greatest(
+        rej / (sqrt(mm) + CAST(1e-4 AS DOUBLE) * (sqrt(rr) + CAST(1e-8 AS DOUBLE))),
+        CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE))
+);
+
+-- The generations the views count, with their probe's name.
+CREATE OR REPLACE VIEW current_generations AS
+SELECT g.gen_hash, g.model, g.intervention, p.name AS probe, g.probe_hash, g.settings
+FROM generations g
+JOIN current cg ON cg.stage = 'generate:' || g.model || '/' || g.intervention
+               AND cg.stage_hash = g.gen_hash
+JOIN probes p ON p.probe_hash = g.probe_hash
+JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash;
+
+-- One row per (answer, goal): what was asked (source, delta, target) and what came back.
+CREATE OR REPLACE VIEW answers AS
+SELECT cg.model, cg.intervention, cg.probe, c.gen_hash, c.row_id, c.sample, pg.goal,
+       pg.delta IS NOT NULL AS active,
+       pg.source_raw, pg.source, pg.delta, pg.target,
+       o.raw AS output_raw, o.value AS output
+FROM current_generations cg
+JOIN calls c ON c.gen_hash = cg.gen_hash AND c.status = 'ok'
+JOIN outputs o ON o.gen_hash = c.gen_hash AND o.row_id = c.row_id AND o.sample = c.sample
+JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = c.row_id
+                   AND pg.goal = o.goal;
+
+-- One row per scored answer (METHOD.md section 4), computed from the long tables for any
+-- number of goals. An answer with a NULL source or output value (a failed measurement) or
+-- without a value for every goal of its probe row gets NULL metrics, never metrics over
+-- fewer goals.
+CREATE OR REPLACE VIEW metrics AS
+WITH requests AS (
+    -- per (probe row, goal): what only depends on the request, computed once per probe row
+    SELECT probe_hash, row_id, goal, source AS z0, coalesce(target, source) AS zs,
+           coalesce(target, source) - source AS r,
+           steer_bin(coalesce(target, source), source) AS target_bin,
+           CAST(steer_delta_bin(coalesce(delta, CAST(0 AS DOUBLE))) - 3 AS DOUBLE) / 7 AS q
+    FROM probe_goals
+    WHERE probe_hash IN (SELECT probe_hash FROM current_generations)
+),
+request_goals AS (
+    SELECT probe_hash, row_id, count(*) AS n_goals, count(delta) AS n_active
+    FROM probe_goals
+    WHERE probe_hash IN (SELECT probe_hash FROM current_generations)
+    GROUP BY ALL
+),
+goal_terms AS (
+    -- raw: a = z* - zh, r = z* - z0, m = zh - z0 (z* = target, or the source if inactive);
+    -- binned: a = (bin(zh) - bin(z*)) / 7, m = (bin(zh) - 3) / 7, q from the static cuts
+    SELECT o.gen_hash, o.row_id, o.sample,
+           p.z0 IS NULL OR o.value IS NULL AS missing,
+           p.zs - o.value AS a, p.r, o.value - p.z0 AS m,
+           CAST(steer_bin(o.value, p.z0) - p.target_bin AS DOUBLE) / 7 AS ab,
+           CAST(steer_bin(o.value, p.z0) - 3 AS DOUBLE) / 7 AS mb,
+           p.q
+    FROM current_generations cg
+    JOIN outputs o ON o.gen_hash = cg.gen_hash
+    JOIN requests p ON p.probe_hash = cg.probe_hash AND p.row_id = o.row_id AND p.goal = o.goal
+),
+dots AS (
+    SELECT gen_hash, row_id, sample, count(*) AS n_scored, bool_or(missing) AS missing,
+           sum(a * a) AS aa, sum(a * r) AS ar, sum(r * r) AS rr, sum(m * m) AS mm,
+           sum(ab * ab) AS bb, sum(ab * q) AS bq, sum(q * q) AS qq, sum(mb * mb) AS nn,
+           sum(ab * r) AS br
+    FROM goal_terms
+    GROUP BY ALL
+),
+rejections AS (
+    -- rej(a, r) = || a - (a.r / (||r||^2 + eps)) r ||, summed goal by goal in a second pass:
+    -- expanding the square into dot products would cancel away the small values of a
+    -- nearly parallel to r that METHOD.md's worked cases check
+    SELECT t.gen_hash, t.row_id, t.sample,
+           sqrt(sum(pow(t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r, 2))) AS rej_raw,
+           sqrt(sum(pow(t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q, 2))) AS rej_bin,
+           sqrt(sum(pow(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r, 2))) AS rej_paper
+    FROM goal_terms t
+    JOIN dots d USING (gen_hash, row_id, sample)
+    GROUP BY ALL
+),
+scored AS (
+    SELECT cg.model, cg.intervention, cg.probe, d.gen_hash, d.row_id, d.sample, g.n_active,
+           CAST(json_extract_string(cg.settings, '$.intervention.select') = 'first' AS BOOLEAN)
+               AS select_first,
+           d.missing OR d.n_scored <> g.n_goals AS incomplete,
+           sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
+           steer_orthogonality(x.rej_bin, d.nn, d.qq) AS orth,
+           sqrt(d.aa) AS se_raw, steer_miscalibration(d.ar, d.rr) AS mis_raw,
+           steer_orthogonality(x.rej_raw, d.mm, d.rr) AS orth_raw,
+           steer_orthogonality(x.rej_paper, d.nn, d.rr) AS orth_paper
+    FROM dots d
+    JOIN rejections x USING (gen_hash, row_id, sample)
+    JOIN current_generations cg ON cg.gen_hash = d.gen_hash
+    JOIN request_goals g ON g.probe_hash = cg.probe_hash AND g.row_id = d.row_id
+    JOIN calls c ON c.gen_hash = d.gen_hash AND c.row_id = d.row_id AND c.sample = d.sample
+                AND c.status = 'ok'
+)
+SELECT model, intervention, probe, gen_hash, row_id, sample, n_active,
+       CASE WHEN NOT incomplete THEN se END AS steering_error,
+       CASE WHEN NOT incomplete THEN mis END AS miscalibration,
+       CASE WHEN NOT incomplete THEN orth END AS orthogonality,
+       CASE WHEN NOT incomplete THEN se_raw END AS steering_error_raw,
+       CASE WHEN NOT incomplete THEN mis_raw END AS miscalibration_raw,
+       CASE WHEN NOT incomplete THEN orth_raw END AS orthogonality_raw,
+       CASE WHEN NOT incomplete THEN orth_paper END AS orthogonality_paper,
+       -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
+       -- ties to the lowest sample; a `select first` intervention keeps its first sample
+       row_number() OVER (
+           PARTITION BY gen_hash, row_id
+           ORDER BY CASE WHEN select_first THEN sample END NULLS LAST,
+                    CASE WHEN NOT incomplete THEN se_raw END NULLS LAST, sample
+       ) = 1 AS selected
+FROM scored;
+
+-- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
+-- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
+CREATE OR REPLACE VIEW summary AS
+WITH long AS (
+    UNPIVOT (
+        SELECT model, intervention, steering_error, miscalibration, orthogonality,
+               steering_error_raw, miscalibration_raw, orthogonality_raw, orthogonality_paper
+        FROM metrics
+        WHERE selected
+    )
+    ON steering_error, miscalibration, orthogonality, steering_error_raw, miscalibration_raw,
+       orthogonality_raw, orthogonality_paper
+    INTO NAME metric VALUE value
+),
+stats AS (
+    SELECT model, intervention, metric, count(value) AS n,
+           quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
+           avg(value) AS mean, stddev_pop(value) AS std, min(value) AS min, max(value) AS max
+    FROM long
+    GROUP BY ALL
+)
+SELECT model, intervention, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
+       qs[3] - qs[1] AS iqr, mean, std, min, max
+FROM stats;
+
+-- Per (model, intervention): what the calls cost and how many failed (all samples).
+CREATE OR REPLACE VIEW calls_summary AS
+SELECT cg.model, cg.intervention, cg.probe, cg.gen_hash,
+       count(c.gen_hash) AS calls,
+       count(*) FILTER (WHERE c.status = 'ok') AS ok,
+       count(*) FILTER (WHERE c.status = 'error') AS errors,
+       sum(c.prompt_tokens) AS prompt_tokens,
+       sum(c.completion_tokens) AS completion_tokens,
+       sum(c.cost) AS cost,
+       avg(c.latency_s) AS latency_mean,
+       quantile_cont(c.latency_s, 0.95) AS latency_p95
+FROM current_generations cg
+LEFT JOIN calls c ON c.gen_hash = cg.gen_hash
+GROUP BY ALL;
