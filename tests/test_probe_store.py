@@ -176,3 +176,60 @@ def test_export_probe_usage_errors(tmp_path, monkeypatch, capsys):
     assert "several probes (a, b): choose one with --probe NAME" in capsys.readouterr().err
     assert cli(monkeypatch, "export-probe", str(db), "-o", str(tmp_path / "o.csv"),
                "--probe", "b") == 0
+
+
+SPEC = """
+experiment exported {
+  seed 7
+  store "run/store.duckdb"
+}
+
+corpus demo {
+  read "corpus.jsonl" text "text"
+}
+
+goals {
+  reading_difficulty = flesch_kincaid_grade  normalize 2.8..12.9
+  formality          = heylighen_dewaele     normalize 40.37..69.121634
+  textual_diversity  = mtld                  normalize 44.84394871794872..128.54409583333333
+  text_length        = token_count           normalize 78..1509
+}
+
+probe small from demo {
+  sources 4 unweighted
+  requests 2 per source
+  active 1..2
+  delta -0.7..0.7 deadzone 0.1
+}
+"""
+
+
+def test_export_probe_from_a_spec(tmp_path, monkeypatch, capsys):
+    steerdsl = pytest.importorskip("steerdsl")
+    if not hasattr(steerdsl, "load"):
+        pytest.skip("steerdsl.load (the spec front end) is not available yet")
+    (tmp_path / "corpus.jsonl").write_text(
+        "".join('{"text": "Text %d is here."}\n' % i for i in range(10)), encoding="utf-8")
+    spec = tmp_path / "exported.steer"
+    spec.write_text(SPEC, encoding="utf-8")
+    out = tmp_path / "probe.csv"
+
+    assert cli(monkeypatch, "export-probe", str(spec), "-o", str(out)) == 1
+    assert (f"probe small has not been drawn yet (no store at {tmp_path / 'run' / 'store.duckdb'})"
+            f": run `steerdsl run {spec} --until probe` first") in capsys.readouterr().err
+
+    plan = steerdsl.load(str(spec)).plan()
+    texts, ids, raw, norm = corpus(10)
+    table = table_from_drawn(draw_probe(plan.probe("small"), norm), texts, ids, SPACE, norm,
+                             raw)
+    con = open_store(plan.experiment.store)
+    probe_hash = plan.stage("probe:small").hash
+    save_probe(con, probe_hash, "small", None, table)
+    con.execute("INSERT INTO current VALUES ('probe:small', ?)", [probe_hash])
+    con.close()
+
+    assert cli(monkeypatch, "export-probe", str(spec), "-o", str(out)) == 0
+    back = read_reference_csv(out, SPACE)
+    assert back.texts == table.texts and same(back.delta, table.delta)
+    assert cli(monkeypatch, "export-probe", str(spec), "-o", str(out), "--probe", "big") == 2
+    assert "has no probe 'big'; its probes: small" in capsys.readouterr().err
