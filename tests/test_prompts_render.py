@@ -95,8 +95,11 @@ def test_underspecified_picks_one_of_ten_by_seed():
     under = builtin.builtin_prompt("underspecified", PHRASES)
     outs = {render_prompt(under, iv(negative=True), deltas(formality=0.4), TEXT, seed=s)
             for s in range(200)}
-    expected = {f"Please rewrite the following, but {v}." + NEG + NOEX + "\n\n" + TEXT
-                for v in builtin.VAGUE_REQUESTS}
+    tails = ["make it better", "improve it", "with some improvements", "make it higher-quality",
+             "with more polish", "refine it", "make it less bad", "make it actually good",
+             "make it worthwhile", "make it not suck"]
+    expected = {f"Please rewrite the following, but {t}." + NEG + NOEX + "\n\n" + TEXT
+                for t in tails}
     assert outs == expected
     assert "Please rewrite the following, but make it not suck." + NEG + NOEX + "\n\n" + TEXT in outs
     assert "Please rewrite the following, but with more polish." + NEG + NOEX + "\n\n" + TEXT in outs

@@ -36,7 +36,8 @@ def after_header(text: str, header: str) -> str:
     """The text after the last line that is the header (markdown decoration aside), else after
     the last line containing it; the whole text when no line does."""
     lines = text.splitlines()
-    key = header.casefold()
+    # "## Rewritten text", "**Rewritten Text:**" and "Rewritten text" are the same header.
+    key = header.strip(_HEADER_DECORATION).casefold()
     exact = [i for i, line in enumerate(lines) if line.strip(_HEADER_DECORATION).casefold() == key]
     loose = [i for i, line in enumerate(lines) if key in line.casefold()]
     found = exact or loose
