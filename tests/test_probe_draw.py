@@ -6,6 +6,8 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from steerdsl.errors import RunError
 from steerdsl.plan.model import SampledProbePlan
@@ -201,3 +203,14 @@ def test_bad_sources_are_refused(corpus):
         draw_probe(plan(), corpus[:, :3])
     with pytest.raises(RunError, match=r"normalized into \[0, 1\]"):
         draw_probe(plan(sources=10), corpus * 2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(s=st.floats(0, 1), u=st.floats(0, 1, exclude_max=True), dz=st.floats(0, 0.499),
+       below=st.floats(1e-6, 1), above=st.floats(1e-6, 1))
+def test_every_valid_setting_gives_a_valid_delta(s, u, dz, below, above):
+    dmin, dmax = -dz - below, dz + above
+    delta = delta_from_uniform(np.array([s]), np.array([u]), dmin, dmax, dz)[0]
+    assert abs(delta) >= dz - 1e-12
+    assert dmin - 1e-12 <= delta <= dmax + 1e-12
+    assert -1e-12 <= s + delta <= 1 + 1e-12
