@@ -503,6 +503,11 @@ def load_store(con, path: str, variant: Variant) -> StoreData:
     check_views(con, path)
     con.execute("SET enable_progress_bar = false")
     materialize(con)
+    if not rows(con, f"SELECT 1 FROM {_METRICS} LIMIT 1"):
+        from steerdsl.errors import StoreError
+
+        raise StoreError(f"the store {path} has no results yet: run the spec first "
+                         "(steerdsl run SPEC), or import results (steerdsl import-reference)")
     header = load_header(con, path)
     goals = [g.name for g in header.goals]
     return StoreData(header=header, headline=load_headline(con, variant),

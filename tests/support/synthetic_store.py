@@ -125,6 +125,20 @@ def _plan(path: Path, name: str, seed: int, goals: dict[str, tuple[str, float, f
                    stages=stages, versions={"duckdb": "synthetic", "numpy": np.__version__})
 
 
+@dataclass
+class Generation:
+    """The answers of one model x intervention: `rows` (probe row ids) x `samples`."""
+
+    model: str
+    intervention: str
+    samples: int
+    rows: np.ndarray  # probe row id of each call
+    sample: np.ndarray  # sample index of each call
+    output: np.ndarray  # calls x d, normalized goal values of the answer
+    ok: np.ndarray  # bool per call; failed calls have no answer and no outputs
+    answers: list[str | None]
+
+
 def write_synthetic_store(
     path: str | Path,
     *,
@@ -140,20 +154,10 @@ def write_synthetic_store(
     seed: int = 0,
 ) -> SyntheticStore:
     """Write a complete store at `path` (created; must not exist) and describe what is in it."""
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(path)
     interventions = dict(interventions or {"direct": 1, "best4": 4})
     goals = dict(goals or PAPER_GOALS)
-    goal_names = list(goals)
-    d = len(goal_names)
+    d = len(goals)
     rng = np.random.default_rng(seed)
-    plan = _plan(path, name, seed, goals, list(models), interventions, n_sources, per_source,
-                 active)
-    hashes = {s.id: s.hash for s in plan.stages}
-    probe_hash, space_hash = hashes["probe:steerbench"], hashes["space"]
-    lo = np.array([goals[g][1] for g in goal_names])
-    hi = np.array([goals[g][2] for g in goal_names])
 
     # Sources and the probe (a simplified draw: the report does not care how rows were drawn).
     source_texts = [_text(rng, words + int(rng.integers(0, words))) for _ in range(n_sources)]
@@ -173,8 +177,82 @@ def write_synthetic_store(
             u = rng.uniform(0, lengths.sum())
             side = 0 if u < lengths[0] else 1
             delta[r, j] = sides[side][0] + (u - (lengths[0] if side else 0))
-    target = z0 + delta
 
+    generations = []
+    for m in models:
+        gain, noise, drift = MODEL_BEHAVIOUR.get(m, (0.7, 0.1, 0.8))
+        for inter, n_samples in interventions.items():
+            n = n_rows * n_samples
+            row_id = np.repeat(np.arange(n_rows), n_samples)
+            zs, ds = z0[row_id], np.nan_to_num(delta[row_id])
+            move = gain * ds + rng.normal(0, noise, size=(n, d))
+            # Side effects on unrequested goals: length shrinks, difficulty follows formality.
+            inactive = np.isnan(delta[row_id])
+            move[:, -1] += np.where(inactive[:, -1], -0.15 * drift, 0.0)
+            if d >= 2:
+                move[:, 0] += np.where(inactive[:, 0], 0.5 * drift * ds[:, 1], 0.0)
+            zh = np.clip(zs + move, 0.0, 1.0)
+            ok = rng.random(n) >= failed_fraction
+            answers = [_text(rng, max(5, int(words * (0.5 + zh[i, -1])))) if ok[i] else None
+                       for i in range(n)]
+            generations.append(Generation(m, inter, n_samples, row_id,
+                                          np.tile(np.arange(n_samples), n_rows), zh, ok,
+                                          answers))
+    return write_store(path, name=name, goals=goals, source_texts=source_texts,
+                       src_index=src_index, z0=z0, delta=delta, generations=generations,
+                       active=active, seed=seed, rng=rng)
+
+
+# METHOD.md section 5: 4 goals rd, td, tl, fm; sources 0.5 unless noted; only rd active.
+WORKED_GOALS = {"rd": ("flesch_kincaid_grade", 2.8, 12.9), "td": ("mtld", 44.8, 128.5),
+                "tl": ("token_count", 78.0, 1509.0), "fm": ("heylighen_dewaele", 40.37, 69.12)}
+WORKED_CASES: dict[str, tuple[list[float], list[float | None], list[float]]] = {
+    # case -> (source, delta, output), in WORKED_GOALS order
+    "perfect": ([0.5] * 4, [0.3, None, None, None], [0.8, 0.5, 0.5, 0.5]),
+    "no_move": ([0.5] * 4, [0.3, None, None, None], [0.5, 0.5, 0.5, 0.5]),
+    "overshoot": ([0.3, 0.5, 0.5, 0.5], [0.3, None, None, None], [0.95, 0.5, 0.5, 0.5]),
+    "side_effect_only": ([0.5] * 4, [0.3, None, None, None], [0.5, 0.9, 0.5, 0.5]),
+    "wrong_way": ([0.5] * 4, [0.3, None, None, None], [0.2, 0.5, 0.5, 0.5]),
+}
+
+
+def write_worked_cases_store(path: str | Path, intervention: str = "direct") -> SyntheticStore:
+    """METHOD.md's worked cases: one probe row per case, answered only by a model named after
+    the case, so each model's summary is exactly that case's metrics."""
+    cases = list(WORKED_CASES)
+    z0 = np.array([WORKED_CASES[c][0] for c in cases], dtype=float)
+    delta = np.array([[np.nan if v is None else v for v in WORKED_CASES[c][1]] for c in cases])
+    texts = [f"Source text of the {c.replace('_', ' ')} case <b>&amp;</b>." for c in cases]
+    generations = [Generation(c, intervention, 1, np.array([k]), np.array([0]),
+                              np.array([WORKED_CASES[c][2]], dtype=float), np.array([True]),
+                              [f"Answer of the {c.replace('_', ' ')} case <script>x</script>."])
+                   for k, c in enumerate(cases)]
+    return write_store(path, name="worked", goals=WORKED_GOALS, source_texts=texts,
+                       src_index=np.arange(len(cases)), z0=z0, delta=delta,
+                       generations=generations, active=(1, 1), seed=0)
+
+
+def write_store(path: str | Path, *, name: str, goals: dict[str, tuple[str, float, float]],
+                source_texts: list[str], src_index: np.ndarray, z0: np.ndarray,
+                delta: np.ndarray, generations: list[Generation], active: tuple[int, int],
+                seed: int, rng: np.random.Generator | None = None) -> SyntheticStore:
+    """Write a store from explicit probe rows and answers (normalized goal values)."""
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(path)
+    rng = rng or np.random.default_rng(seed)
+    goal_names = list(goals)
+    d = len(goal_names)
+    n_sources, n_rows = len(source_texts), len(z0)
+    interventions = {g.intervention: g.samples for g in generations}
+    models = list(dict.fromkeys(g.model for g in generations))
+    plan = _plan(path, name, seed, goals, models, interventions, n_sources,
+                 max(1, n_rows // max(1, n_sources)), active)
+    hashes = {s.id: s.hash for s in plan.stages}
+    probe_hash, space_hash = hashes["probe:steerbench"], hashes["space"]
+    lo = np.array([goals[g][1] for g in goal_names])
+    hi = np.array([goals[g][2] for g in goal_names])
+    target = z0 + delta
     intents = [", and ".join(f"{'more' if delta[r, j] > 0 else 'less'} {goal_names[j]}"
                              for j in range(d) if not np.isnan(delta[r, j]))
                or "as close to the original as possible" for r in range(n_rows)]
@@ -208,66 +286,53 @@ def write_synthetic_store(
             "source": z0.ravel().tolist(),
             "delta": _nullable(delta.ravel()), "target": _nullable(target.ravel())})
 
-        out = SyntheticStore(path=path, plan=plan, models=list(models),
+        out = SyntheticStore(path=path, plan=plan, models=models,
                              interventions=interventions, probe_rows=n_rows, goals=goal_names)
         t0 = datetime(2026, 11, 27, 12, 0, 0)
         answer_texts: dict[str, str] = {}
-        for m in models:
-            gain, noise, drift = MODEL_BEHAVIOUR.get(m, (0.7, 0.1, 0.8))
-            for inter, n_samples in interventions.items():
-                gen_hash = hashes[f"generate:{m}/{inter}"]
-                out.gen_hashes[(m, inter)] = gen_hash
-                _insert(con, "generations", {
-                    "gen_hash": [gen_hash], "model": [m], "intervention": [inter],
-                    "probe_hash": [probe_hash], "settings": [json.dumps({
-                        "model": plan.model(m).model_dump(mode="json"),
-                        "intervention": plan.intervention(inter).model_dump(mode="json"),
-                        "prompt": plan.prompt("direct").model_dump(mode="json")})]})
-                n = n_rows * n_samples
-                row_id = np.repeat(np.arange(n_rows), n_samples)
-                sample = np.tile(np.arange(n_samples), n_rows)
-                zs, ds = z0[row_id], np.nan_to_num(delta[row_id])
-                move = gain * ds + rng.normal(0, noise, size=(n, d))
-                # Side effects on unrequested goals: length shrinks, difficulty follows formality.
-                inactive = np.isnan(delta[row_id])
-                move[:, -1] += np.where(inactive[:, -1], -0.15 * drift, 0.0)
-                if d >= 2:
-                    move[:, 0] += np.where(inactive[:, 0], 0.5 * drift * ds[:, 1], 0.0)
-                zh = np.clip(zs + move, 0.0, 1.0)
-                ok = rng.random(n) >= failed_fraction
-                answers = [_text(rng, max(5, int(words * (0.5 + zh[i, -1])))) if ok[i] else None
-                           for i in range(n)]
-                for a in answers:
-                    if a is not None:
-                        answer_texts[text_hash(a)] = a
-                prompts = [f"Please rewrite the following, but make it {intents[r]}."
-                           f"\n\n{source_texts[src_index[r]]}" for r in row_id]
-                _insert(con, "calls", {
-                    "gen_hash": [gen_hash] * n, "row_id": row_id.tolist(),
-                    "sample": sample.tolist(), "prompt": prompts,
-                    "raw_answer": [None if a is None else "Here is the rewritten text:\n" + a
-                                   for a in answers],
-                    "answer": answers,
-                    "answer_hash": [None if a is None else text_hash(a) for a in answers],
-                    "status": ["ok" if k else "error" for k in ok],
-                    "error": [None if k else "HTTP 500: upstream overloaded" for k in ok],
-                    "prompt_tokens": rng.integers(100, 400, n).tolist(),
-                    "completion_tokens": [int(rng.integers(50, 300)) if k else None for k in ok],
-                    "cost": [float(rng.uniform(1e-5, 1e-4)) if k else None for k in ok],
-                    "latency_s": rng.uniform(0.2, 3.0, n).tolist(),
-                    "attempts": [1] * n,
-                    "finished_at": [t0 + timedelta(seconds=int(i)) for i in range(n)]})
-                keep = np.repeat(ok, d)
-                _insert(con, "outputs", {
-                    "gen_hash": [gen_hash] * int(keep.sum()),
-                    "row_id": np.repeat(row_id, d)[keep].tolist(),
-                    "sample": np.repeat(sample, d)[keep].tolist(),
-                    "goal": np.array(goal_names * n, dtype=object)[keep].tolist(),
-                    "raw": (lo + zh * (hi - lo)).ravel()[keep].tolist(),
-                    "value": zh.ravel()[keep].tolist()})
-                out.calls += n
-                out.failed += int((~ok).sum())
-        _insert(con, "texts", {"text_hash": list(answer_texts), "text": list(answer_texts.values())})
+        for gen in generations:
+            m, inter = gen.model, gen.intervention
+            gen_hash = hashes[f"generate:{m}/{inter}"]
+            out.gen_hashes[(m, inter)] = gen_hash
+            _insert(con, "generations", {
+                "gen_hash": [gen_hash], "model": [m], "intervention": [inter],
+                "probe_hash": [probe_hash], "settings": [json.dumps({
+                    "model": plan.model(m).model_dump(mode="json"),
+                    "intervention": plan.intervention(inter).model_dump(mode="json"),
+                    "prompt": plan.prompt("direct").model_dump(mode="json")})]})
+            n, ok, zh = len(gen.rows), gen.ok, gen.output
+            for a in gen.answers:
+                if a is not None:
+                    answer_texts[text_hash(a)] = a
+            prompts = [f"Please rewrite the following, but make it {intents[r]}."
+                       f"\n\n{source_texts[src_index[r]]}" for r in gen.rows]
+            _insert(con, "calls", {
+                "gen_hash": [gen_hash] * n, "row_id": gen.rows.tolist(),
+                "sample": gen.sample.tolist(), "prompt": prompts,
+                "raw_answer": [None if a is None else "Here is the rewritten text:\n" + a
+                               for a in gen.answers],
+                "answer": gen.answers,
+                "answer_hash": [None if a is None else text_hash(a) for a in gen.answers],
+                "status": ["ok" if k else "error" for k in ok],
+                "error": [None if k else "HTTP 500: upstream overloaded" for k in ok],
+                "prompt_tokens": rng.integers(100, 400, n).tolist(),
+                "completion_tokens": [int(rng.integers(50, 300)) if k else None for k in ok],
+                "cost": [float(rng.uniform(1e-5, 1e-4)) if k else None for k in ok],
+                "latency_s": rng.uniform(0.2, 3.0, n).tolist(),
+                "attempts": [1] * n,
+                "finished_at": [t0 + timedelta(seconds=int(i)) for i in range(n)]})
+            keep = np.repeat(ok, d)
+            _insert(con, "outputs", {
+                "gen_hash": [gen_hash] * int(keep.sum()),
+                "row_id": np.repeat(gen.rows, d)[keep].tolist(),
+                "sample": np.repeat(gen.sample, d)[keep].tolist(),
+                "goal": np.array(goal_names * n, dtype=object)[keep].tolist(),
+                "raw": (lo + zh * (hi - lo)).ravel()[keep].tolist(),
+                "value": zh.ravel()[keep].tolist()})
+            out.calls += n
+            out.failed += int((~ok).sum())
+        _insert(con, "texts", {"text_hash": list(answer_texts),
+                               "text": list(answer_texts.values())})
         _insert(con, "stages_done", {
             "stage_hash": list(hashes.values()), "stage": list(hashes),
             "finished_at": [t0] * len(hashes), "info": ["{}"] * len(hashes)})

@@ -1,0 +1,106 @@
+"""The report's SVG charts: scales, ticks, number formats and what each chart draws."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+from steerdsl.report import svg
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def parse(s: str) -> ET.Element:
+    return ET.fromstring(s)  # every chart must be well-formed XML
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    assert svg.nice_ticks(0, 1) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert svg.nice_ticks(0, 0.63) == [0, 0.2, 0.4, 0.6]
+    assert svg.nice_ticks(-1, 1) == [-1.0, -0.5, 0, 0.5, 1.0]
+    assert svg.nice_ticks(1, 16) == [5, 10, 15]
+    assert svg.nice_ticks(3, 3) == [3]
+
+
+def test_number_formats():
+    assert svg.tick(0.2) == "0.2"
+    assert svg.tick(1.0) == "1"
+    assert svg.fmt(0.2857142857) == "0.286"
+    assert svg.fmt(1509.0, 4) == "1509"
+    assert svg.fmt(4.083060625e-08) == "4.08e-08"
+    assert svg.fmt(None) == "–"
+    assert svg.fmt(float("nan")) == "–"
+    assert svg.fmt(0.0) == "0"
+
+
+def test_ramp_runs_light_to_dark_and_clips():
+    assert svg.ramp(0.0) == "#fde725"
+    assert svg.ramp(1.0) == "#440154"
+    assert svg.ramp(-3) == svg.ramp(0.0) and svg.ramp(7) == svg.ramp(1.0)
+
+
+def test_scale_maps_ends_and_flips_y():
+    s = svg.Scale(0, 1, 200, 20)
+    assert (s(0), s(1), s(0.5)) == (200, 20, 110)
+
+
+def test_box_plot_draws_one_box_violin_and_median_per_group():
+    boxes = [svg.Box(f"m{k} / i", svg.color(k), 10, 0.1, 0.2, 0.3, 0.0, 0.5,
+                     [0, 0.25, 0.5], [3, 7]) for k in range(3)]
+    root = parse(svg.box_plot(boxes, title="steering error", ylabel="SE", ylim=(0, 0.6)))
+    assert len(root.findall(f"{NS}rect")) == 3
+    assert len(root.findall(f"{NS}polygon")) == 3
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    assert texts.count("n=10") == 3 and "m2" in texts and "i" in texts
+    assert root.find(f"{NS}title").text == "steering error"
+
+
+def test_heatmap_colours_cells_prints_values_and_greys_missing_ones():
+    root = parse(svg.heatmap([[None, 0.4], [0.1, None]], rows=["a", "b"], cols=["a", "b"],
+                             title="t", vmax=0.4, row_title="requested",
+                             col_title="not requested"))
+    fills = [r.get("fill") for r in root.iter(f"{NS}rect")]
+    assert fills.count("#f0f0f0") == 2
+    assert svg.ramp(1.0) in fills and svg.ramp(0.25) in fills
+    texts = [t.text for t in root.iter(f"{NS}text")]
+    assert "0.40" in texts and "0.10" in texts
+    # the value on the darkest cell is printed in white, on a light one in black
+    inks = {t.text: t.get("fill") for t in root.iter(f"{NS}text") if t.text in ("0.40", "0.10")}
+    assert inks == {"0.40": "#fff", "0.10": "#111"}
+
+
+def test_flow_draws_each_movement_and_field_arrows_with_heads():
+    arrows = [svg.Arrow(0.5, 0.5, 0.9, 0.5), svg.Arrow(0.1, 0.1, 0.1, 0.3)]
+    out = svg.flow(arrows, [svg.Arrow(0.5, 0.5, 0.7, 0.5)], title="x × y", xlabel="x",
+                   ylabel="y")
+    root = parse(out)
+    path = next(p for p in root.iter(f"{NS}path"))
+    assert path.get("d").count("M") == 2
+    assert len(root.findall(f"{NS}polygon")) == 1  # one arrowhead for one field arrow
+    assert "<marker" not in out and "id=" not in out  # no ids to clash between figures
+
+
+def test_labels_are_escaped():
+    out = svg.scatter([0.1], [0.2], title="<b>&", xlabel="x", ylabel="y", xlim=(-1, 1),
+                      ylim=(-1, 1))
+    assert "<b>&" not in out and "&lt;b&gt;&amp;" in out
+    parse(out)
+
+
+def test_line_chart_and_bars_draw_every_series():
+    series = [svg.Series("a", "#000", [1, 2, 3], [0.3, 0.2, 0.1]),
+              svg.Series("b", "#111", [1, 2, 3], [0.4, None, 0.2])]
+    root = parse(svg.line_chart(series, title="t", xlabel="N", ylabel="median"))
+    assert len(root.findall(f"{NS}polyline")) == 2
+    assert len(root.findall(f"{NS}circle")) == 5
+    root = parse(svg.bars(["g1", "g2", "g3"], series, title="t", ylabel="y"))
+    bars = [r for r in root.iter(f"{NS}rect") if r.get("fill") in ("#000", "#111")]
+    assert len(bars) == 5 + 2  # 5 values (one None) + 2 legend swatches
+
+
+def test_coordinates_are_rounded_to_keep_the_html_small():
+    out = svg.scatter([1 / 3], [2 / 3], title="t", xlabel="x", ylabel="y", xlim=(0, 1),
+                      ylim=(0, 1))
+    coords = re.findall(r' (?:cx|cy|x1|y1|x2|y2|x|y)="([^"]+)"', out)
+    assert coords and all(re.fullmatch(r"-?\d+(\.\d)?", c) for c in coords)
+    assert 'cx="117.3"' in out  # 44 + 220 / 3
