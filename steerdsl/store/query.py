@@ -1,0 +1,153 @@
+"""Plain SQL over a store, read-only, and the three ways `steerdsl query` prints a result."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from steerdsl.errors import UsageError
+
+
+@dataclass
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple]
+
+
+def temporary_views_sql() -> str:
+    """views.sql with every view and macro made TEMP, for read-only connections.
+
+    A read-only connection cannot (re)create the store's views, and a store written by an
+    older steerdsl may have older ones (or none); temp objects are looked up first, so a
+    query always sees the views of the installed version without changing the file.
+    """
+    sql = resources.files("steerdsl.store").joinpath("views.sql").read_text(encoding="utf-8")
+    return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", sql)
+
+
+def open_for_query(path: str | Path):
+    """A read-only connection to the store with the current views."""
+    from steerdsl.store.db import open_store
+
+    con = open_store(path, read_only=True)
+    con.execute(temporary_views_sql())
+    return con
+
+
+def run_query(con, sql: str) -> QueryResult:
+    """Run one SQL statement; a SQL mistake is a UsageError with DuckDB's first line."""
+    import duckdb
+
+    try:
+        cursor = con.execute(sql)
+        if cursor.description is None:  # a statement without a result (SET, PRAGMA, ...)
+            return QueryResult([], [])
+        columns = [d[0] for d in cursor.description]
+        return QueryResult(columns, cursor.fetchall())
+    except duckdb.Error as e:
+        raise UsageError(f"SQL: {_first_line(str(e))}") from None
+
+
+def _first_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if not lines:
+        return "error"
+    # DuckDB puts the useful part on the line after "Parser Error: ..." for some errors;
+    # keep the first line and, for read-only refusals, say why.
+    first = lines[0]
+    if "read-only" in message.lower() or "read only" in message.lower():
+        first += " (queries open the store read-only; write with `steerdsl run`)"
+    return first
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def to_json(result: QueryResult) -> str:
+    """A JSON array of objects, one per row (NaN and infinities become null)."""
+    records = [{c: _plain(v) for c, v in zip(result.columns, row)} for row in result.rows]
+    return json.dumps(records, indent=2, ensure_ascii=False)
+
+
+def to_csv(result: QueryResult) -> str:
+    """CSV with a header; NULL is an empty field; floats at full precision."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow(["" if v is None else _csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    value = _plain(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, str):
+        text = value
+    else:
+        value = _plain(value)
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def to_table(result: QueryResult, limit: int | None = None) -> str:
+    """A plain aligned table (numbers right-aligned), at most `limit` rows."""
+    if not result.columns:
+        return "(no result)"
+    rows = result.rows if limit is None else result.rows[:limit]
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(r[i], (int, float, Decimal)) and not isinstance(r[i], bool)
+                   for r in rows if r[i] is not None) and any(r[i] is not None for r in rows)
+               for i in range(len(result.columns))]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+
+    def line(values: list[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(result.columns), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    shown = len(rows)
+    total = len(result.rows)
+    footer = f"({total} row{'s' if total != 1 else ''})"
+    if shown < total:
+        footer = f"({shown} of {total} rows shown; use --limit 0, --csv or --json for all)"
+    out.append(footer)
+    return "\n".join(out)
