@@ -127,7 +127,7 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def to_table(result: QueryResult, limit: int | None = None) -> str:
+def to_table(result: QueryResult, limit: int | None = None, footer: bool = True) -> str:
     """A plain aligned table (numbers right-aligned), at most `limit` rows."""
     if not result.columns:
         return "(no result)"
@@ -144,10 +144,9 @@ def to_table(result: QueryResult, limit: int | None = None) -> str:
 
     out = [line(result.columns), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]
-    shown = len(rows)
-    total = len(result.rows)
-    footer = f"({total} row{'s' if total != 1 else ''})"
+    shown, total = len(rows), len(result.rows)
     if shown < total:
-        footer = f"({shown} of {total} rows shown; use --limit 0, --csv or --json for all)"
-    out.append(footer)
+        out.append(f"({shown} of {total} rows shown; use --limit 0, --csv or --json for all)")
+    elif footer:
+        out.append(f"({total} row{'s' if total != 1 else ''})")
     return "\n".join(out)
