@@ -377,11 +377,14 @@ def check_probes(cx: Context) -> None:
     for p in cx.sym.probes.values():
         if isinstance(p, ast.CsvProbe):
             path = files.resolve(cx.spec_dir, p.path.value)
-            if not path.is_file():
+            if not files.is_file(path):
                 cx.error(f"probe file not found: {p.path.value} (looked at {path})", p.path.span)
             continue
         goals = cx.sym.probe_goal_names(p)
         d = len(goals)
+        listed = [n for i in p.items if isinstance(i, ast.ProbeGoals) for n in i.names]
+        if any(n.value not in cx.sym.goals for n in listed):
+            continue  # already reported as unknown goals; a count now would mislead
         for item in p.items:
             if not isinstance(item, ast.Active) or cx.sym.is_failed("goals"):
                 continue

@@ -55,7 +55,7 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
         # Pad so lark's line/column numbers are the file's own.
         padded = "\n" * (chunk.line - 1) + " " * (chunk.col - 1) + body
         try:
-            tree = parser().parse(padded)
+            tree = parser().parse(padded, on_error=_keyword_as_name)
         except UnexpectedInput as e:
             diags.append(_syntax_diagnostic(e, chunk, path, padded))
             secrets += _find_literal_keys(padded, path)
@@ -79,6 +79,22 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
 
 
 # --- syntax errors ---------------------------------------------------------------------------
+
+
+def _keyword_as_name(e: UnexpectedInput) -> bool:
+    """Retry a keyword as a plain name where a name fits (a goal called `rpm`).
+
+    LALR merges parser states, so the contextual lexer may see a keyword as possible right
+    after a number even where only a name can follow; lark then reads `rpm` as the keyword.
+    """
+    if not isinstance(e, UnexpectedToken) or not keyword_of(e.token.type):
+        return False
+    ip = e.interactive_parser
+    if ip is None or "NAME" not in ip.accepts():
+        return False
+    ip.feed_token(lark.Token.new_borrow_pos("NAME", str(e.token), e.token))
+    return True
+
 
 
 def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -> Diagnostic:

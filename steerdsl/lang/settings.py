@@ -99,7 +99,7 @@ def check_number(num: ast.Num, rule: Number, what: str) -> list[Diagnostic]:
     """Type, unit and bounds of one number; `what` names it in messages ("'sources'")."""
     if num.percent:
         return [Diagnostic("error", f"{what} takes a plain number, not a percentage", num.span,
-                           num.text.rstrip("%"))]
+                           _fmt(num.value / 100))]
     if rule.integer and not num.is_int:
         return [Diagnostic("error", f"{what} takes a whole number, got {num.text}", num.span)]
     v = num.value

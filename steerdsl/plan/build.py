@@ -237,7 +237,7 @@ def _probe(p: ast.Probe | ast.CsvProbe, sym: Symbols, seed: int, spec_dir: Path)
     if isinstance(p, ast.CsvProbe):
         path = files.resolve(spec_dir, p.path.value)
         return pm.CsvProbePlan(name=p.name.value, path=str(path),
-                               file=files.file_ref(path) if path.is_file() else None,
+                               file=files.file_ref(path) if files.is_file(path) else None,
                                goals=goals)
     items = {type(i): i for i in reversed(p.items)}  # first one wins
     sources, requests, active = items[ast.Sources], items[ast.Requests], items[ast.Active]

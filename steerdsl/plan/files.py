@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import importlib.machinery
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -17,8 +18,18 @@ _GLOB_CHARS = set("*?[")
 
 
 def resolve(spec_dir: Path, path: str) -> Path:
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else spec_dir / p
+    # normpath, not resolve(): "../runs/x.duckdb" reads better without "specs/.." in it, and
+    # symlinks are the user's business.
+    p = Path(path)
+    return Path(os.path.normpath(p if p.is_absolute() else spec_dir / p))
+
+
+def is_file(path: Path) -> bool:
+    """Path.is_file that says False for names the OS cannot hold (NUL bytes, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def is_glob(pattern: str) -> bool:
@@ -37,8 +48,12 @@ def expand(spec_dir: Path, pattern: str) -> list[Path]:
     """Files a path or glob names, sorted (the reading order). Missing -> []."""
     full = resolve(spec_dir, pattern)
     if not is_glob(pattern):
-        return [full] if full.is_file() else []
-    return sorted(Path(p) for p in glob.glob(str(full), recursive=True) if Path(p).is_file())
+        return [full] if is_file(full) else []
+    try:
+        found = glob.glob(str(full), recursive=True)
+    except (OSError, ValueError):
+        return []
+    return sorted(Path(p) for p in found if is_file(Path(p)))
 
 
 def file_ref(path: Path) -> FileRef:
