@@ -1,0 +1,195 @@
+"""One chat completion through litellm, with errors sorted into what the engine does next.
+
+The only place that imports litellm: it is heavy (about 2.5 s) and must not reach the internet
+for its price table, so the environment is set before the first import.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from steerdsl.plan.model import ModelPlan, SamplingParams
+
+LOCAL_PROVIDER = "steerdsl-local"
+_litellm: Any = None
+_cost_unknown: set[str] = set()  # model ids whose price litellm does not know
+
+
+def litellm_module():
+    global _litellm
+    if _litellm is None:
+        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        _litellm = litellm
+    return _litellm
+
+
+@dataclass
+class Completion:
+    contents: list[str | None]  # one per choice: the raw answer, None when it has none
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+
+
+class CallFailed(Exception):
+    """A failed request. kind: 'rate_limit' (429: pause everyone, retry), 'retry' (5xx,
+    connection, timeout, malformed answer), 'fatal' (the request itself is wrong: 4xx),
+    'auth' (the key is missing or refused: no request can succeed)."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+
+def model_id(model: ModelPlan) -> str:
+    if model.provider == "local":
+        return f"{LOCAL_PROVIDER}/{model.model}"
+    return model.model
+
+
+def sampling_params(model: ModelPlan, override: SamplingParams) -> dict[str, Any]:
+    """The model's settings with the intervention's on top; unset ones are not sent."""
+    params = {k: v for k, v in model.sampling.model_dump().items() if v is not None}
+    params.update({k: v for k, v in override.model_dump().items() if v is not None})
+    return params
+
+
+def supports_n(model: ModelPlan) -> bool:
+    if model.provider == "local":
+        return True  # the local provider loops for n samples itself
+    litellm = litellm_module()
+    try:
+        mid, provider, _, _ = litellm.get_llm_provider(model.model, api_base=model.api_base)
+        params = litellm.get_supported_openai_params(model=mid, custom_llm_provider=provider)
+    except Exception:
+        return False
+    return bool(params) and "n" in params
+
+
+def scrub(message: str, secret: str | None) -> str:
+    if secret:
+        message = message.replace(secret, "***")
+    return message
+
+
+async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any],
+                   api_key: str | None) -> Completion:
+    """Send one request; raise CallFailed with a message free of the key."""
+    litellm = litellm_module()
+    if model.provider == "local":
+        from steerdsl.generate.local import ensure_registered
+
+        ensure_registered(model.model)
+    kwargs: dict[str, Any] = dict(params)
+    if n > 1:
+        kwargs["n"] = n
+    if model.api_base:
+        kwargs["api_base"] = model.api_base
+        # A self-hosted server without auth: the OpenAI client insists on some key.
+        kwargs["api_key"] = api_key if api_key is not None else "none"
+    elif api_key is not None:
+        kwargs["api_key"] = api_key
+    mid = model_id(model)
+    try:
+        # Retries are ours (bounded by the model's `retries`): litellm and the OpenAI client
+        # must not retry on their own.
+        resp = await litellm.acompletion(
+            model=mid, messages=[{"role": "user", "content": prompt}], timeout=model.timeout,
+            max_retries=0, num_retries=0, **kwargs)
+    except CallFailed:
+        raise
+    except Exception as e:  # litellm maps every provider's errors onto its own types
+        raise classify(e, api_key) from None
+    choices = getattr(resp, "choices", None) or []
+    contents = [_raw_answer(getattr(c, "message", None)) for c in choices]
+    usage = getattr(resp, "usage", None)
+    return Completion(
+        contents=contents,
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+        cost=0.0 if model.provider == "local" else _cost(litellm, resp, mid),
+    )
+
+
+def _raw_answer(message) -> str | None:
+    """The answer as the model wrote it, or None when it holds no answer (null or blank
+    content: litellm raises nothing for those). litellm moves a leading <think> block into
+    `reasoning_content`; it is put back so the stored raw answer is complete."""
+    content = getattr(message, "content", None)
+    if not isinstance(content, str) or not content.strip():
+        return None
+    reasoning = getattr(message, "reasoning_content", None)
+    if isinstance(reasoning, str) and reasoning:
+        return f"<think>{reasoning}</think>{content}"
+    return content
+
+
+def _cost(litellm, resp, mid: str) -> float | None:
+    hidden = getattr(resp, "_hidden_params", None) or {}
+    if "response_cost" in hidden:
+        return hidden["response_cost"]
+    if mid in _cost_unknown:
+        return None
+    try:
+        return float(litellm.completion_cost(completion_response=resp, model=mid))
+    except Exception:
+        _cost_unknown.add(mid)  # asking again costs a millisecond per call for nothing
+        return None
+
+
+_FATAL = {400, 403, 404, 405, 413, 422}
+
+
+def classify(e: Exception, api_key: str | None) -> CallFailed:
+    status = getattr(e, "status_code", None)
+    name = type(e).__name__
+    message = scrub(f"{name}: {e}", api_key)
+    if len(message) > 500:
+        message = message[:500] + "..."
+    if status == 429 or name == "RateLimitError":
+        return CallFailed("rate_limit", message, retry_after(e))
+    if status == 401 or name == "AuthenticationError":
+        return CallFailed("auth", message)
+    if status in _FATAL or name in ("BadRequestError", "NotFoundError", "PermissionDeniedError",
+                                    "ContextWindowExceededError", "ContentPolicyViolationError",
+                                    "UnsupportedParamsError"):
+        return CallFailed("fatal", message)
+    return CallFailed("retry", message)
+
+
+def retry_after(e: Exception) -> float | None:
+    """Seconds from Retry-After (seconds or an HTTP date) or retry-after-ms, if sent."""
+    headers = getattr(e, "litellm_response_headers", None)
+    if headers is None:
+        headers = getattr(getattr(e, "response", None), "headers", None)
+    if not headers:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return float(ms) / 1000.0
+        value = headers.get("retry-after")
+    except Exception:
+        return None
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

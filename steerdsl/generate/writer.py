@@ -1,0 +1,109 @@
+"""Batched, resumable writing of `calls` rows (and answer texts) into the store.
+
+One writer per stage. Rows are buffered and flushed as one transaction (calls + texts) from an
+Arrow table, at least every `flush_s` seconds or `flush_rows` rows: a kill -9 loses at most the
+unflushed rows, and the primary key (gen_hash, row_id, sample) means a rerun never duplicates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from steerdsl.texts import text_hash
+
+COLUMNS = ("gen_hash", "row_id", "sample", "prompt", "raw_answer", "answer", "answer_hash",
+           "status", "error", "prompt_tokens", "completion_tokens", "cost", "latency_s",
+           "attempts", "finished_at")
+
+
+@dataclass
+class CallRecord:
+    row_id: int
+    sample: int
+    prompt: str
+    status: str  # 'ok' | 'error'
+    raw_answer: str | None = None
+    answer: str | None = None
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    latency_s: float | None = None
+    attempts: int = 1
+    finished_at: datetime | None = None
+
+
+def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
+    """(row_id, sample) -> status of the rows already stored for a generate stage."""
+    rows = con.execute("SELECT row_id, sample, status FROM calls WHERE gen_hash = ?",
+                       [gen_hash]).fetchall()
+    return {(r, s): st for r, s, st in rows}
+
+
+class CallWriter:
+    def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5) -> None:
+        self.con = con
+        self.gen_hash = gen_hash
+        self.flush_rows = flush_rows
+        self.flush_s = flush_s
+        self.buffer: list[CallRecord] = []
+        self.last_flush = time.monotonic()
+        self.written = 0
+
+    def add(self, record: CallRecord) -> None:
+        if record.finished_at is None:
+            record.finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        self.buffer.append(record)
+        if len(self.buffer) >= self.flush_rows:
+            self.flush()
+
+    def due(self) -> bool:
+        return bool(self.buffer) and time.monotonic() - self.last_flush >= self.flush_s
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buffer:
+            return
+        import pyarrow as pa
+
+        batch, self.buffer = self.buffer, []
+        hashes = [text_hash(r.answer) if r.answer is not None else None for r in batch]
+        table = pa.table({
+            "gen_hash": pa.array([self.gen_hash] * len(batch), pa.string()),
+            "row_id": pa.array([r.row_id for r in batch], pa.int32()),
+            "sample": pa.array([r.sample for r in batch], pa.int32()),
+            "prompt": pa.array([r.prompt for r in batch], pa.string()),
+            "raw_answer": pa.array([r.raw_answer for r in batch], pa.string()),
+            "answer": pa.array([r.answer for r in batch], pa.string()),
+            "answer_hash": pa.array(hashes, pa.string()),
+            "status": pa.array([r.status for r in batch], pa.string()),
+            "error": pa.array([r.error for r in batch], pa.string()),
+            "prompt_tokens": pa.array([r.prompt_tokens for r in batch], pa.int32()),
+            "completion_tokens": pa.array([r.completion_tokens for r in batch], pa.int32()),
+            "cost": pa.array([r.cost for r in batch], pa.float64()),
+            "latency_s": pa.array([r.latency_s for r in batch], pa.float64()),
+            "attempts": pa.array([r.attempts for r in batch], pa.int32()),
+            "finished_at": pa.array([r.finished_at for r in batch], pa.timestamp("us")),
+        })
+        cols = ", ".join(COLUMNS)
+        con = self.con
+        con.register("_steerdsl_calls_batch", table)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                # OR REPLACE: an error row retried with retry_errors is overwritten by its new
+                # outcome; 'ok' rows are never requested again, so never replaced.
+                con.execute(f"INSERT OR REPLACE INTO calls ({cols}) "
+                            f"SELECT {cols} FROM _steerdsl_calls_batch")
+                con.execute("INSERT OR IGNORE INTO texts (text_hash, text) "
+                            "SELECT DISTINCT answer_hash, answer FROM _steerdsl_calls_batch "
+                            "WHERE answer_hash IS NOT NULL")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.unregister("_steerdsl_calls_batch")
+        self.written += len(batch)

@@ -1,0 +1,72 @@
+"""Small plans and probe rows for tests of the generate stage (no spec, no front end)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from steerdsl.generate.stage import GenRow
+from steerdsl.plan.hashing import stable_hash
+from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan, SamplingParams,
+                                 Stage)
+from steerdsl.prompts.builtin import builtin_prompt
+
+GOALS = ["reading_difficulty", "textual_diversity", "text_length", "formality"]
+
+
+def fake_model(url: str, name: str = "fake", **kw) -> ModelPlan:
+    kw.setdefault("retries", 2)
+    kw.setdefault("timeout", 5.0)
+    return ModelPlan(name=name, provider="litellm", model=kw.pop("model", "openai/fake"),
+                     api_base=url, **kw)
+
+
+def make_plan(models: list[ModelPlan], interventions: list[InterventionPlan],
+              store: str = "unused.duckdb", seed: int = 7) -> Plan:
+    prompts = {iv.prompt for iv in interventions}
+    probe = Stage(id="probe:p", kind="probe", inputs=[], hash="probe-hash-0001")
+    stages = [probe]
+    for m in models:
+        for iv in interventions:
+            sid = f"generate:{m.name}/{iv.name}"
+            stages.append(Stage(id=sid, kind="generate", inputs=["probe:p"],
+                                hash=stable_hash([sid, m.model_dump(mode="json"),
+                                                  iv.model_dump(mode="json")])))
+    return Plan(
+        spec_path="/nowhere/test.steer", spec_hash="spec-hash",
+        experiment=ExperimentPlan(name="t", seed=seed, store=store),
+        goals=[], corpora=[], probes=[], models=models,
+        prompts=[builtin_prompt(p) for p in sorted(prompts)],
+        interventions=interventions, stages=stages, versions={})
+
+
+def intervention(name: str = "direct", prompt: str = "direct", **kw) -> InterventionPlan:
+    if "sampling" in kw and isinstance(kw["sampling"], dict):
+        kw["sampling"] = SamplingParams(**kw["sampling"])
+    return InterventionPlan(name=name, prompt=prompt, **kw)
+
+
+def make_rows(n: int, start: int = 0) -> list[GenRow]:
+    """Row i asks to move one or two goals; its text is unique ("source text 17 ...")."""
+    rows = []
+    for i in range(start, start + n):
+        deltas: dict[str, float | None] = {g: None for g in GOALS}
+        deltas[GOALS[i % 4]] = 0.3 if i % 2 else -0.6
+        if i % 3 == 0:
+            deltas[GOALS[(i + 1) % 4]] = 0.15
+        rows.append(GenRow(row_id=i, text=f"source text {i} about a quiet afternoon.",
+                           deltas=deltas))
+    return rows
+
+
+def dump(path: Path, plan: Plan, rows: list[GenRow]) -> None:
+    path.write_text(json.dumps({
+        "plan": plan.model_dump(mode="json"),
+        "rows": [{"row_id": r.row_id, "text": r.text, "deltas": r.deltas} for r in rows],
+    }))
+
+
+def load(path: Path) -> tuple[Plan, list[GenRow]]:
+    data = json.loads(path.read_text())
+    return (Plan.model_validate(data["plan"]),
+            [GenRow(row_id=r["row_id"], text=r["text"], deltas=r["deltas"]) for r in data["rows"]])
