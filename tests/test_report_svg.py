@@ -103,4 +103,4 @@ def test_coordinates_are_rounded_to_keep_the_html_small():
                       ylim=(0, 1))
     coords = re.findall(r' (?:cx|cy|x1|y1|x2|y2|x|y)="([^"]+)"', out)
     assert coords and all(re.fullmatch(r"-?\d+(\.\d)?", c) for c in coords)
-    assert 'cx="117.3"' in out  # 44 + 220 / 3
+    assert 'cx="114"' in out  # 44 + 210 / 3

@@ -37,7 +37,7 @@ figcaption { font-size: 12px; color: var(--muted); max-width: 360px; }
 svg.chart { max-width: 100%; height: auto; font-family: inherit; }
 .example { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 14px;
            margin: 10px 0; break-inside: avoid; page-break-inside: avoid; }
-.example .text { white-space: pre-wrap; background: #fafafa; border-left: 3px solid var(--rule);
+.text { white-space: pre-wrap; background: #fafafa; border-left: 3px solid var(--rule);
                  padding: 6px 10px; margin: 4px 0 8px; font-size: 13px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 5px;
           vertical-align: baseline; }
@@ -51,7 +51,6 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
   h3 { break-after: avoid; page-break-after: avoid; }
   nav.toc { display: none; }
   a { color: inherit; text-decoration: none; }
-  .example .text { max-height: none; }
 }
 """
 

@@ -153,9 +153,9 @@ class Box:
 def box_plot(boxes: list[Box], *, title: str, ylabel: str, ylim: tuple[float, float]) -> str:
     """Violins (histogram outlines) with a box (IQR), median line and Tukey whiskers."""
     slot = 74
-    left, top, bottom = 52, 22, 64
+    left, top, bottom = 52, 22, 50
     width = left + slot * max(1, len(boxes)) + 12
-    height = 250
+    height = 236
     c = Canvas(width, height, title)
     sy = Scale(ylim[0], ylim[1], height - bottom, top)
     _y_axis(c, sy, left, width - 8, ylabel)
@@ -180,7 +180,7 @@ def box_plot(boxes: list[Box], *, title: str, ylabel: str, ylim: tuple[float, fl
         c.line(cx - 9, sy(b.median), cx + 9, sy(b.median), stroke="#fff", width=2)
         for k, part in enumerate(_wrap(b.label, 12)[:3]):
             c.text(cx, height - bottom + 14 + 11 * k, part, size=10)
-        c.text(cx, height - 6, f"n={b.n}", size=9, extra=' fill="#666"')
+        c.text(cx, height - 3, f"n={b.n}", size=9, extra=' fill="#666"')
     return c.render()
 
 
@@ -249,7 +249,7 @@ def scatter(xs: list[float], ys: list[float], *, title: str, xlabel: str, ylabel
             xlim: tuple[float, float], ylim: tuple[float, float], dot: str = PALETTE[0],
             diagonal: bool = True) -> str:
     """Points with the y = x line (requested = realized)."""
-    size, left, top, bottom = 220, 44, 22, 38
+    size, left, top, bottom = 210, 44, 22, 38
     c = Canvas(left + size + 10, top + size + bottom, title)
     sx = Scale(xlim[0], xlim[1], left, left + size)
     sy = Scale(ylim[0], ylim[1], top + size, top)
@@ -261,9 +261,9 @@ def scatter(xs: list[float], ys: list[float], *, title: str, xlabel: str, ylabel
         lo, hi = max(xlim[0], ylim[0]), min(xlim[1], ylim[1])
         c.line(sx(lo), sy(lo), sx(hi), sy(hi), stroke="#D55E00", width=1.2,
                extra=' stroke-dasharray="4 3"')
-    dots = "".join(f'<circle cx="{_n(sx(x))}" cy="{_n(sy(y))}" r="1.8"/>'
+    dots = "".join(f'<circle cx="{_n(sx(x))}" cy="{_n(sy(y))}" r="2.2"/>'
                    for x, y in zip(xs, ys))
-    c.add(f'<g fill="{dot}" fill-opacity="0.45">{dots}</g>')
+    c.add(f'<g fill="{dot}" fill-opacity="0.6">{dots}</g>')
     return c.render()
 
 
@@ -325,7 +325,7 @@ class Series:
 
 
 def line_chart(series: list[Series], *, title: str, xlabel: str, ylabel: str) -> str:
-    left, top, w, h, bottom = 52, 22, 300, 170, 40
+    left, top, w, h, bottom = 52, 22, 290, 170, 40
     legend_h = 14 * len(series)
     c = Canvas(left + w + 12, top + h + bottom + legend_h, title)
     xs_all = [x for s in series for x in s.xs] or [1.0]
