@@ -7,6 +7,7 @@ import glob
 import hashlib
 import importlib.machinery
 import os
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path

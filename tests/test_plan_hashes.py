@@ -1,0 +1,128 @@
+"""Stage hashes: layout, comments, block order and pacing change nothing; a changed number
+changes exactly the stages downstream of it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import steerdsl
+
+SPEC = '''\
+experiment e {
+  seed 42
+  store "runs/e.duckdb"
+}
+
+corpus c {
+  read "c.jsonl" text "text"
+  keep words 1..100
+}
+
+goals {
+  length = char_count      normalize 10..2000
+  words  = word_count      normalize quantile 2.5%..97.5% of c
+}
+
+probe p from c {
+  sources 2 weighted uniform
+  requests 3 per source
+  active 1..2
+  delta -0.7..0.7 deadzone 0.1
+}
+
+model a {
+  litellm "openai/a"
+  api_base "http://127.0.0.1:9/v1"
+  temperature 0
+  concurrency 4
+}
+
+model b {
+  litellm "openai/b"
+  api_key env B_KEY
+}
+
+intervention plain { prompt direct }
+intervention neg   { prompt direct negative }
+
+evaluate {
+  probe p
+  models a, b
+  interventions plain, neg
+}
+'''
+
+ALL = {"corpus:c", "measure:c", "space", "probe:p", "generate:a/plain", "score:a/plain",
+       "generate:a/neg", "score:a/neg", "generate:b/plain", "score:b/plain",
+       "generate:b/neg", "score:b/neg"}
+GEN = {s for s in ALL if s.startswith(("generate:", "score:"))}
+
+
+def hashes(tmp_path: Path, text: str, name: str = "s.steer") -> dict[str, str]:
+    corpus = tmp_path / "c.jsonl"
+    if not corpus.exists():
+        corpus.write_text('{"text": "one two three"}\n{"text": "four five six seven"}\n',
+                          encoding="utf-8")
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    plan = steerdsl.load(path).plan()
+    return {**{s.id: s.hash for s in plan.stages}, "spec": plan.spec_hash}
+
+
+def changed(tmp_path: Path, old: str, new: str) -> set[str]:
+    assert old in SPEC
+    a = hashes(tmp_path, SPEC)
+    b = hashes(tmp_path, SPEC.replace(old, new), "t.steer")
+    assert a.keys() == b.keys()
+    return {k for k in a if a[k] != b[k]} - {"spec"}
+
+
+def test_all_stages_are_there(tmp_path):
+    assert set(hashes(tmp_path, SPEC)) == ALL | {"spec"}
+
+
+def test_layout_comments_and_block_order_change_no_hash(tmp_path):
+    base = hashes(tmp_path, SPEC)
+    squeezed = " ".join(SPEC.split())  # one line
+    commented = "# a comment\n" + SPEC.replace("\n", "   # note\n").replace("  ", "\t")
+    blocks = SPEC.strip().split("\n\n")
+    reordered = "\n\n".join(reversed(blocks)) + "\n"
+    for variant in (squeezed, commented, reordered):
+        assert hashes(tmp_path, variant, "v.steer") == base
+
+
+def test_moving_the_project_changes_no_hash(tmp_path):
+    one = tmp_path / "one"
+    one.mkdir()
+    base = hashes(one, SPEC)
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    assert hashes(tmp_path / "two", SPEC) == base
+
+
+def test_pacing_and_key_names_change_no_hash(tmp_path):
+    assert changed(tmp_path, "concurrency 4", "concurrency 64") == set()
+    assert changed(tmp_path, "env B_KEY", "env OTHER_KEY") == set()
+    assert changed(tmp_path, "  api_key env B_KEY\n", "  api_key env B_KEY\n  rpm 10\n"
+                   "  timeout 5 retries 1\n") == set()
+
+
+def test_a_changed_number_changes_exactly_the_downstream_hashes(tmp_path):
+    assert changed(tmp_path, "requests 3 per source", "requests 4 per source") == \
+        {"probe:p"} | GEN
+    assert changed(tmp_path, "normalize 10..2000", "normalize 10..3000") == \
+        {"space", "probe:p"} | GEN
+    assert changed(tmp_path, "keep words 1..100", "keep words 2..100") == ALL
+    assert changed(tmp_path, "seed 42", "seed 43") == {"probe:p"} | GEN
+    assert changed(tmp_path, "temperature 0", "temperature 0.5") == \
+        {"generate:a/plain", "score:a/plain", "generate:a/neg", "score:a/neg"}
+    assert changed(tmp_path, "intervention neg   { prompt direct negative }",
+                   "intervention neg   { prompt direct negative sample 2 }") == \
+        {"generate:a/neg", "score:a/neg", "generate:b/neg", "score:b/neg"}
+
+
+def test_changed_corpus_content_reaches_everything_downstream(tmp_path):
+    base = hashes(tmp_path, SPEC)
+    (tmp_path / "c.jsonl").write_text('{"text": "other"}\n', encoding="utf-8")
+    after = hashes(tmp_path, SPEC)
+    assert {k for k in base if base[k] != after[k]} == ALL | {"spec"}
