@@ -1,0 +1,51 @@
+"""`steerdsl import-reference RESULTS.csv --db DB --model NAME --intervention NAME
+[--probe NAME]`: load results in the reference tool's CSV layout into a store, as one model x
+intervention, so the store's SQL views score them like any run (docs/sql.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", metavar="RESULTS.csv",
+                        help="text, source_<g>, delta_<g>, target_<g>, output_<g> columns "
+                             "(optional output_text, raw <g> columns; others are kept)")
+    parser.add_argument("--db", required=True, metavar="DB",
+                        help="the store (.duckdb) to import into; created when missing")
+    parser.add_argument("--model", required=True, metavar="NAME", help="the model's name")
+    parser.add_argument("--intervention", required=True, metavar="NAME",
+                        help="the intervention's name")
+    parser.add_argument("--probe", default="reference", metavar="NAME",
+                        help="the probe's name (default: reference); imports of the same probe "
+                             "under one name share it")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from steerdsl.store.db import open_store
+    from steerdsl.store.reference_import import import_reference
+    from steerdsl.store.summary import format_summary
+
+    con = open_store(args.db)
+    try:
+        done = import_reference(con, args.results, model=args.model,
+                                intervention=args.intervention, probe=args.probe)
+        summary = format_summary(con)
+    finally:
+        con.close()
+    failed = done.rows - done.ok
+    print(f"imported {done.rows} rows x {len(done.goals)} goals ({', '.join(done.goals)}) as "
+          f"{args.model}/{args.intervention} over probe {done.probe_name} into {args.db}"
+          + (f"; {failed} rows without output values count as failed calls" if failed else ""),
+          file=sys.stderr)
+    if done.extra_columns:
+        print(f"kept extra columns in the generation's settings: "
+              f"{', '.join(done.extra_columns)}", file=sys.stderr)
+    if done.orphaned:
+        print(f"warning: probe {done.probe_name} now means this file's probe; "
+              f"{', '.join(done.orphaned)} (over the previous one) no longer count in the views. "
+              "Use --probe to give different probes different names.", file=sys.stderr)
+    print(summary)
+    return 0

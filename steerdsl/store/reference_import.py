@@ -1,0 +1,207 @@
+"""Importing results in the reference tool's CSV layout, so old results are scored by the
+same SQL views as new ones (docs/sql.md, "Imported results").
+
+Columns: `text`; per goal `source_<g>`, `delta_<g>`, `target_<g>` (delta and target empty
+when the goal is inactive) and `output_<g>` (the answer's normalized value); optional raw
+source values `<g>`; optional answer text `output_text` (or `output`). Goals are found from
+the column names. Every other column is kept, as text, in the generation's settings JSON
+(`settings.extra.<column>`: a list with one value per row, in file order).
+
+The file becomes one probe (probes, probe_rows, probe_goals, texts) and one generation
+(generations, calls, outputs) of one model x intervention, marked in `current`. Hashes derive
+from the file's content, so importing the same file again replaces it instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from steerdsl.errors import RunError, UsageError
+from steerdsl.plan.hashing import stable_hash
+from steerdsl.probe.reference_csv import _number, _Problems, read_reference_csv
+from steerdsl.probe.store import current_probe_hash, save_probe
+from steerdsl.probe.table import ProbeTable
+from steerdsl.store.bulk import insert_columns
+from steerdsl.texts import text_hash
+
+GOAL_PREFIXES = ("source_", "delta_", "target_", "output_")
+ANSWER_COLUMNS = ("output_text", "output")  # the answer text, first one present wins
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass
+class ImportedResults:
+    probe_name: str
+    probe_hash: str
+    gen_hash: str
+    goals: list[str]
+    rows: int
+    ok: int
+    extra_columns: list[str]
+    answer_column: str | None
+    replaced_probe: str | None = None  # previous current probe of that name, if different
+    orphaned: list[str] = field(default_factory=list)  # generations no longer counted
+
+
+def find_goals(header: list[str], path: Path) -> list[str]:
+    """Goals named by the columns, in the order of their source_ columns; RunError when a goal
+    lacks one of source_/delta_/target_/output_."""
+    seen: dict[str, set[str]] = {}
+    order: list[str] = []
+    for column in header:
+        if column in ANSWER_COLUMNS:
+            continue
+        for prefix in GOAL_PREFIXES:
+            if column.startswith(prefix) and len(column) > len(prefix):
+                goal = column[len(prefix):]
+                seen.setdefault(goal, set()).add(prefix)
+                if goal not in order:
+                    order.append(goal)
+    # output_<x> alone (no source/delta/target) is some other output column, not a goal
+    goals = [g for g in order if seen[g] - {"output_"}]
+    if not goals:
+        raise RunError(f"{path}: no goal columns found (expected source_<goal>, delta_<goal>, "
+                       f"target_<goal>, output_<goal>; columns present: {', '.join(header)})")
+    problems = []
+    for g in goals:
+        missing = [p + g for p in GOAL_PREFIXES if p not in seen[g]]
+        if missing:
+            problems.append(f"goal '{g}' lacks {', '.join(missing)}")
+    if "text" not in header:
+        problems.insert(0, "missing column text")
+    if problems:
+        raise RunError(f"{path}: inconsistent goal columns: " + "; ".join(problems))
+    return goals
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    if not path.is_file():
+        raise RunError(f"results CSV not found: {path}")
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            records = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise RunError(f"{path}: cannot read as a UTF-8 CSV file: {e}") from None
+    if not records:
+        raise RunError(f"{path}: the file is empty (expected a header row)")
+    header = records[0]
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates:
+        raise RunError(f"{path}: duplicate columns: {', '.join(duplicates)}")
+    return header, records[1:]
+
+
+def _outputs(path: Path, header: list[str], body: list[list[str]], goals: list[str]
+             ) -> np.ndarray:
+    """(rows, goals) output values; NaN for an empty cell. Rows are numbered from 1."""
+    index = {c: i for i, c in enumerate(header)}
+    problems = _Problems(path)
+    out = np.full((len(body), len(goals)), np.nan)
+    for r, record in enumerate(body):
+        if len(record) != len(header):
+            continue  # reported by the probe reader
+        for j, g in enumerate(goals):
+            out[r, j] = _number(record[index["output_" + g]], "output_" + g, r + 1, problems)
+    problems.raise_if_any()
+    return out
+
+
+def _probe_hash(name: str, table: ProbeTable) -> str:
+    def cells(a: np.ndarray | None) -> list | None:
+        return None if a is None else [[None if math.isnan(v) else v for v in row]
+                                       for row in a.tolist()]
+
+    content = hashlib.sha256(json.dumps(
+        [table.goals, [text_hash(t) for t in table.texts], cells(table.source),
+         cells(table.delta), cells(table.target), cells(table.source_raw)],
+        allow_nan=False).encode()).hexdigest()
+    return stable_hash({"kind": "reference-csv", "probe": name, "content": content})
+
+
+def import_reference(con, path: str | Path, *, model: str, intervention: str,
+                     probe: str = "reference") -> ImportedResults:
+    """Load a results file into the store open on `con` (read-write)."""
+    for label, value in (("--model", model), ("--intervention", intervention),
+                         ("--probe", probe)):
+        if not NAME.match(value):
+            raise UsageError(f"{label} {value!r}: use letters, digits, _ . - (a name like a "
+                             "spec's), starting with a letter or _")
+    path = Path(path)
+    header, body = _read_rows(path)
+    goals = find_goals(header, path)
+    table = read_reference_csv(path, goals)  # text, source/delta/target, raw: validated
+    outputs = _outputs(path, header, body, goals)
+    answer_column = next((c for c in ANSWER_COLUMNS if c in header), None)
+    used = {"text", *goals, *(p + g for p in GOAL_PREFIXES for g in goals), *ANSWER_COLUMNS}
+    extra = [c for c in header if c not in used]
+    index = {c: i for i, c in enumerate(header)}
+
+    file_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    probe_hash = _probe_hash(probe, table)
+    gen_hash = stable_hash({"kind": "reference-csv", "probe_hash": probe_hash, "model": model,
+                            "intervention": intervention, "file": file_sha})
+    rows = table.n_rows
+    answers = [body[r][index[answer_column]] if answer_column else None for r in range(rows)]
+    # A row with no output value at all was not answered (or not scored): a failed call.
+    ok = ~np.isnan(outputs).all(axis=1)
+    settings = {"kind": "reference-csv", "file": str(path.resolve()), "sha256": file_sha,
+                "goals": goals, "answer_column": answer_column,
+                "extra": {c: [body[r][index[c]] for r in range(rows)] for c in extra}}
+
+    previous = current_probe_hash(con, probe)
+    orphaned: list[str] = []
+    if previous and previous != probe_hash:
+        orphaned = [f"{m}/{i}" for m, i in con.execute(
+            "SELECT model, intervention FROM current_generations WHERE probe_hash = ? "
+            "AND NOT (model = ? AND intervention = ?) ORDER BY ALL",
+            [previous, model, intervention]).fetchall()]
+
+    save_probe(con, probe_hash, probe, None, table,
+               info={"kind": "reference-csv", "file": path.name, "sha256": file_sha})
+    d = len(goals)
+    row_id = np.arange(rows, dtype=np.int32)
+    keep = np.repeat(ok, d)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for t in ("generations", "calls", "outputs"):
+            con.execute(f"DELETE FROM {t} WHERE gen_hash = ?", [gen_hash])
+        con.execute("INSERT INTO generations VALUES (?, ?, ?, ?, ?)",
+                    [gen_hash, model, intervention, probe_hash, json.dumps(settings)])
+        texts = {text_hash(a): a for a in answers if a is not None}
+        insert_columns(con, "texts", {"text_hash": list(texts), "text": list(texts.values())},
+                       on_conflict="ignore")
+        insert_columns(con, "calls", {
+            "gen_hash": [gen_hash] * rows, "row_id": row_id, "sample": np.zeros(rows, np.int32),
+            "raw_answer": answers, "answer": answers,
+            "answer_hash": [None if a is None else text_hash(a) for a in answers],
+            "status": ["ok" if k else "error" for k in ok],
+            "error": [None if k else "imported row without output values" for k in ok]})
+        values = outputs.reshape(-1)[keep]
+        insert_columns(con, "outputs", {
+            "gen_hash": [gen_hash] * int(keep.sum()),
+            "row_id": np.repeat(row_id, d)[keep],
+            "sample": np.zeros(int(keep.sum()), np.int32),
+            "goal": np.tile(np.array(goals, dtype=object), rows)[keep].tolist(),
+            "raw": [None] * int(keep.sum()),
+            "value": [None if math.isnan(v) else float(v) for v in values]})
+        con.execute("INSERT OR REPLACE INTO current VALUES (?, ?), (?, ?)",
+                    [f"probe:{probe}", probe_hash,
+                     f"generate:{model}/{intervention}", gen_hash])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return ImportedResults(probe_name=probe, probe_hash=probe_hash, gen_hash=gen_hash,
+                           goals=goals, rows=rows, ok=int(ok.sum()), extra_columns=extra,
+                           answer_column=answer_column,
+                           replaced_probe=previous if previous != probe_hash else None,
+                           orphaned=orphaned)
