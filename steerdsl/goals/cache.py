@@ -1,0 +1,70 @@
+"""The measurement cache in a store: `measurements` keyed by (text_hash, measure_id), with the
+texts in `texts` and the measure definitions in `measures`. Bulk reads and writes only (Arrow):
+DuckDB's row-by-row INSERT is far too slow for corpora.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pyarrow as pa
+
+from steerdsl.store.bulk import insert_columns, insert_rows
+
+
+def read_cached(
+    con, hashes: Sequence[str], measure_ids: Sequence[str]
+) -> list[tuple[str, str, float | None, str | None]]:
+    """Cached rows (text_hash, measure_id, raw, error) for these texts and measures."""
+    want = pa.table({"text_hash": pa.array(list(dict.fromkeys(hashes)), pa.string())})
+    ids = pa.table({"measure_id": pa.array(list(dict.fromkeys(measure_ids)), pa.string())})
+    con.register("_steer_want_texts", want)
+    con.register("_steer_want_measures", ids)
+    try:
+        return con.execute(
+            "SELECT m.text_hash, m.measure_id, m.raw, m.error FROM measurements m "
+            "JOIN _steer_want_texts USING (text_hash) JOIN _steer_want_measures USING (measure_id)"
+        ).fetchall()
+    finally:
+        con.unregister("_steer_want_texts")
+        con.unregister("_steer_want_measures")
+
+
+def write_measures(con, measures: Sequence[tuple[str, dict, dict]]) -> None:
+    """Definitions (measure_id, definition, versions) of the measures, when new."""
+    insert_columns(con, "measures", {
+        "measure_id": [m[0] for m in measures],
+        "definition": [json.dumps(m[1], sort_keys=True) for m in measures],
+        "versions": [json.dumps(m[2], sort_keys=True) for m in measures],
+    }, on_conflict="ignore")
+
+
+class CacheWriter:
+    """Buffers new measurements (and their texts) and writes them in bulk."""
+
+    FLUSH_ROWS = 20_000
+
+    def __init__(self, con) -> None:
+        self.con = con
+        self._texts: dict[str, str] = {}
+        self._rows: list[tuple[str, str, float | None, str | None]] = []
+        self.written = 0
+
+    def add(self, text_hash: str, text: str, measure_id: str, raw: float, error: str | None) -> None:
+        self._texts.setdefault(text_hash, text)
+        self._rows.append((text_hash, measure_id, None if error is not None else raw, error))
+        if len(self._rows) >= self.FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._rows:
+            return
+        # Texts first, so a measurement never refers to a missing text. No explicit
+        # transaction: the caller may hold one; each INSERT is atomic.
+        insert_rows(self.con, "texts", ["text_hash", "text"], self._texts.items(), "ignore")
+        insert_rows(self.con, "measurements", ["text_hash", "measure_id", "raw", "error"],
+                    self._rows, "ignore")
+        self.written += len(self._rows)
+        self._texts.clear()
+        self._rows.clear()
