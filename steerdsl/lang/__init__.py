@@ -20,7 +20,7 @@ def load_tree(path: str | Path) -> tuple[ast.Spec, SourceText, list[Diagnostic]]
 
     source, diags = read_source(path)
     if diags:
-        raise SpecError(diags, source)
+        raise SpecError(diags, source if source.text else None)
     tree, diags, secrets = parse_text(source.text, source.path)
     source.secrets = secrets
     diags += check(tree, Path(path).resolve().parent)

@@ -67,6 +67,8 @@ def split_blocks(text: str) -> list[Chunk]:
                 starts = not chunks or first_on_line or prev in ("}", "string")
             elif first_on_line and _HEADER.match(text, pos):
                 starts = True
+        elif depth == 0 and prev == "}":
+            starts = True  # nothing continues a closed block: a misspelled block keyword
         if starts or not chunks:
             if chunks:
                 chunks[-1].end = pos

@@ -167,7 +167,11 @@ def _prompt_tokens(prompt: pm.PromptPlan, iv: pm.InterventionPlan, probe,
         instruction_words += len(prompt.no_explain_text.split())
     if prompt.cot_text:
         instruction_words += len(prompt.cot_text.split())
-    active = (probe.active_min + probe.active_max) / 2 if isinstance(
-        probe, pm.SampledProbePlan) else 2
-    instruction_words += 4 * active  # "much harder to read," per requested move
+    if prompt.vague_requests:
+        instruction_words += sum(len(v.split()) for v in prompt.vague_requests) / len(
+            prompt.vague_requests)
+    else:
+        active = (probe.active_min + probe.active_max) / 2 if isinstance(
+            probe, pm.SampledProbePlan) else 2
+        instruction_words += 4 * active  # "much harder to read," per requested move
     return (words + instruction_words) * TOKENS_PER_WORD
