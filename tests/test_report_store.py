@@ -293,3 +293,26 @@ evaluate { probe p  models m  interventions direct }
     write_worked_cases_store(store)
     assert main(["report", str(spec)]) == 0
     assert "no_move" in (tmp_path / "results" / "exp.report.html").read_text(encoding="utf-8")
+
+
+def test_the_installed_views_are_used_not_the_stores_own(worked, tmp_path):
+    # a store written by an older version: its views are missing or different
+    old = tmp_path / "old.duckdb"
+    old.write_bytes(worked.read_bytes())
+    import duckdb
+
+    con = duckdb.connect(str(old))  # not open_store: it would put the views back
+    con.execute("DROP VIEW summary")
+    con.execute("CREATE OR REPLACE VIEW metrics AS SELECT 1 AS stale")
+    con.close()
+    cells = headline_cells(render_report([old]))
+    assert cells["no_move"][2] == "0.286 (0.000)"
+
+
+def test_a_duckdb_file_that_is_not_a_store(tmp_path, capsys):
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    assert main(["report", str(other)]) == 1
+    assert "is not a steerdsl store" in capsys.readouterr().err

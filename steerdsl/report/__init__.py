@@ -37,19 +37,19 @@ def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
 
     from steerdsl.errors import UsageError
     from steerdsl.report.data import load_store
-    from steerdsl.report.render import page
-    from steerdsl.store.db import open_store
 
     if not 1 <= len(stores) <= 2:
         raise UsageError("report takes one store (or spec), or two to compare")
     paths = [resolve_store(s) for s in stores]
     data = []
     for p in paths:
-        con = open_store(p, read_only=True)
+        con = _open(p)
         try:
             data.append(load_store(con, str(p), variant))
         finally:
             con.close()
+    from steerdsl.report.render import page
+
     names = [d.header.experiment or p.stem for d, p in zip(data, paths)]
     if len(names) == 2 and names[0] == names[1]:
         names = [f"A: {names[0]} ({paths[0].name})", f"B: {names[1]} ({paths[1].name})"]
@@ -58,6 +58,19 @@ def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
     except metadata.PackageNotFoundError:
         version = "unknown"
     return page(data, names, variant, version)
+
+
+def _open(path: Path):
+    """Read-only, with the installed version's views (the store's own may be older)."""
+    import duckdb
+
+    from steerdsl.errors import StoreError
+    from steerdsl.store.query import open_for_query
+
+    try:
+        return open_for_query(path)
+    except duckdb.Error as e:
+        raise StoreError(f"{path} is not a steerdsl store ({str(e).splitlines()[0]})") from None
 
 
 def write_report(stores: list[str | Path], out: str | Path | None = None,

@@ -16,7 +16,6 @@ Variant = Literal["binned", "raw"]
 METRICS = ("steering_error", "miscalibration", "orthogonality")
 METRIC_TITLES = {"steering_error": "steering error", "miscalibration": "miscalibration",
                  "orthogonality": "orthogonality"}
-REQUIRED_VIEWS = ("answers", "metrics", "summary")
 # How many points / arrows a scatter or flow panel shows at most (seeded by content hash).
 MAX_POINTS = 300
 MAX_ARROWS = 160
@@ -33,6 +32,9 @@ _SELECTED = "report_selected"
 
 def materialize(con) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_METRICS} AS SELECT * FROM metrics")
+    # The summary view reads `metrics` by name, and temp objects are looked up first: point it
+    # at the evaluated rows instead of evaluating the whole view a second time.
+    con.execute(f"CREATE OR REPLACE TEMP VIEW metrics AS SELECT * FROM {_METRICS}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {_SELECTED} AS
         SELECT a.* FROM answers a JOIN {_METRICS} m USING (gen_hash, row_id, sample)
         WHERE m.selected""")
@@ -158,17 +160,6 @@ class StoreData:
 
 def rows(con, sql: str, params: list | None = None) -> list[tuple]:
     return con.execute(sql, params or []).fetchall()
-
-
-def check_views(con, path: str) -> None:
-    from steerdsl.errors import StoreError
-
-    have = {r[0] for r in rows(con, "SELECT view_name FROM duckdb_views() WHERE NOT internal")}
-    missing = [v for v in REQUIRED_VIEWS if v not in have]
-    if missing:
-        raise StoreError(f"the store {path} has no {', '.join(missing)} view: it was not made by "
-                         "steerdsl run or import-reference (or by an older version); open it "
-                         "once with a current `steerdsl run` to add the views")
 
 
 # --- header ----------------------------------------------------------------------------------
@@ -500,7 +491,6 @@ def _request(prompt: str | None, source: str | None) -> str:
 
 
 def load_store(con, path: str, variant: Variant) -> StoreData:
-    check_views(con, path)
     con.execute("SET enable_progress_bar = false")
     materialize(con)
     if not rows(con, f"SELECT 1 FROM {_METRICS} LIMIT 1"):
