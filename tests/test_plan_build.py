@@ -219,3 +219,13 @@ def test_local_model_versions_are_part_of_the_plan(tmp_path):
 
 def test_plan_round_trips_through_json(paper):
     assert pm.Plan.model_validate_json(paper.model_dump_json()) == paper
+
+
+def test_prompt_phrases_follow_goal_order(tmp_path):
+    plan = steerdsl.load(_spec(tmp_path, (
+        "goals {\n  dens = char_count / word_count normalize 0..10\n"
+        "  len = char_count normalize 0..100\n}\n"
+        'prompt t extends direct { phrase dens up "denser" down "airier" }\n'
+        "intervention i { prompt t }\n"))).plan()
+    assert list(plan.prompt("t").phrases) == ["dens", "len"]
+    assert plan.prompt("t").phrases["len"] == pm.Phrase(up="longer", down="shorter")

@@ -274,8 +274,9 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
             elif isinstance(item, ast.Modifiers):
                 modifiers = [pm.Modifier(word=m.word.value, when=m.when,
                                          threshold=m.threshold.value) for m in item.items]
-    phrases = {g: pm.Phrase(up=up, down=down) for g, (up, down) in sym.phrases(name).items()
-               if g in sym.goals}
+    # In goal order: the runtime lists a row's intents in this order before shuffling them.
+    have = sym.phrases(name)
+    phrases = {g: pm.Phrase(up=have[g][0], down=have[g][1]) for g in sym.goals if g in have}
     cot = base == "cot"
     return pm.PromptPlan(
         name=name, base=base, template=template, phrases=phrases, modifiers=modifiers,
