@@ -136,3 +136,11 @@ def test_screenshot_is_not_blank(report, tmp_path):
     colour = ((pixels.max(axis=2) - pixels.min(axis=2)) > 60).mean()  # not grey
     assert ink > 0.03  # text, tables and charts
     assert colour > 0.003  # the coloured charts rendered
+
+
+def test_the_report_prints(report, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    run = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
+    assert run.returncode == 0 and pdf.exists(), run.stderr[-2000:]
+    pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
+    assert 5 <= pages <= 60

@@ -52,7 +52,7 @@ def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
 
     names = [d.header.experiment or p.stem for d, p in zip(data, paths)]
     if len(names) == 2 and names[0] == names[1]:
-        names = [f"A: {names[0]} ({paths[0].name})", f"B: {names[1]} ({paths[1].name})"]
+        names = [f"{names[0]} ({paths[0].name})", f"{names[1]} ({paths[1].name})"]
     try:
         version = metadata.version("steerdsl")
     except metadata.PackageNotFoundError:

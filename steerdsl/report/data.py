@@ -231,14 +231,9 @@ def load_header(con, path: str) -> Header:
 
     calls: dict[tuple[str, str], CallCounts] = {}
     for m, i, ok, failed, pt, ct, cost in rows(con, """
-            SELECT g.model, g.intervention,
-                   count(*) FILTER (WHERE c.status = 'ok'),
-                   count(*) FILTER (WHERE c.status IS DISTINCT FROM 'ok'),
-                   coalesce(sum(c.prompt_tokens), 0), coalesce(sum(c.completion_tokens), 0),
-                   sum(c.cost)
-            FROM calls c JOIN generations g USING (gen_hash)
-            WHERE c.gen_hash IN (SELECT stage_hash FROM current)
-            GROUP BY ALL ORDER BY ALL"""):
+            SELECT model, intervention, ok, calls - ok, coalesce(prompt_tokens, 0),
+                   coalesce(completion_tokens, 0), cost
+            FROM calls_summary ORDER BY ALL"""):
         calls[(m, i)] = CallCounts(ok, failed, int(pt), int(ct), cost)
     costs = [c.cost for c in calls.values() if c.cost is not None]
     total = CallCounts(sum(c.ok for c in calls.values()), sum(c.failed for c in calls.values()),

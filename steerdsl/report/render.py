@@ -346,10 +346,10 @@ def comparison_section(a: StoreData, b: StoreData, names: tuple[str, str]) -> st
     for g in a.header.groups + b.header.groups:
         if (g.model, g.intervention) not in keys:
             keys.append((g.model, g.intervention))
-    head = ("<tr><th>model</th><th>intervention</th>"
-            + "".join(f"<th class='num'>{METRIC_TITLES[m]}<br>{_e(names[0])}</th>"
-                      f"<th class='num'>{_e(names[1])}</th><th class='num'>difference</th>"
-                      for m in METRICS) + "</tr>")
+    head = ("<tr><th rowspan='2'>model</th><th rowspan='2'>intervention</th>"
+            + "".join(f"<th class='num' colspan='3'>{METRIC_TITLES[m]}</th>" for m in METRICS)
+            + "</tr><tr>" + "<th class='num'>A</th><th class='num'>B</th>"
+                            "<th class='num'>B − A</th>" * len(METRICS) + "</tr>")
     body = []
     for m, i in keys:
         cells = []
@@ -370,11 +370,21 @@ def comparison_section(a: StoreData, b: StoreData, names: tuple[str, str]) -> st
                 cells.append(f"<td class='num {cls}'>{'+' if diff > 0 else ''}"
                              f"{_metric(diff)}</td>")
         body.append(f"<tr><td>{_e(m)}</td><td>{_e(i)}</td>{''.join(cells)}</tr>")
+    figs = []
+    labels = [f"{m} / {i}" for m, i in keys]
+    for metric in METRICS:
+        series = [svg.Series(tag, svg.color(k), [], [
+            (d.headline.cells.get((m, i, metric)) or (None, None))[1] for m, i in keys])
+            for k, (tag, d) in enumerate((("A", a), ("B", b)))]
+        title = METRIC_TITLES[metric]
+        figs.append("<figure>" + svg.bars(labels, series, title=title,
+                                          ylabel=f"median {title}") + "</figure>")
     return ("<section id='comparison'><h2>Comparison</h2>"
-            f"<p class='lead'>Median (IQR) per store; difference = {_e(names[1])} − "
-            f"{_e(names[0])} of the medians (negative is better: lower is better for all "
-            "three metrics).</p>"
-            f"<table class='comparison'>{head}{''.join(body)}</table></section>")
+            f"<p class='lead'>A = {_e(names[0])}; B = {_e(names[1])}. Median (IQR) over "
+            "selected answers; B − A is the difference of the medians (negative is better: "
+            "lower is better for all three metrics).</p>"
+            f"<table class='comparison'>{head}{''.join(body)}</table>"
+            f"<div class='figs'>{''.join(figs)}</div></section>")
 
 
 # --- page ------------------------------------------------------------------------------------
@@ -393,9 +403,10 @@ def page(stores: list[StoreData], names: list[str], variant: Variant, version: s
                                                              (names[0], names[1])))
         toc = "<a href='#comparison'>Comparison</a><br>"
         for k, (d, name) in enumerate(zip(stores, names)):
-            body += f"<h1 id='s{k}' style='margin-top:40px'>{_e(name)}</h1>"
+            tagged = f"{'AB'[k]}: {name}"
+            body += f"<h1 id='s{k}' style='margin-top:40px'>{_e(tagged)}</h1>"
             body += store_sections(d, f"s{k}", variant)
-            toc += f"<a href='#s{k}'>{_e(name)}</a><br>"
+            toc += f"<a href='#s{k}'>{_e(tagged)}</a><br>"
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             f"<title>{_e(title)}</title><style>{CSS}</style></head><body>"
