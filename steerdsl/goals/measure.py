@@ -97,6 +97,18 @@ def measure_texts(
     base_dir: where `python "module:function"` goals are imported from (the spec's folder),
         besides the working directory and installed packages.
     """
+    if con is None:
+        return _measure(texts, goals, None, progress, ids, workers, judge, base_dir)
+    # A cursor of our own: the caller's connection may hold an unfinished result, which
+    # blocks register() (the bulk paths) in DuckDB 2.
+    cur = con.cursor()
+    try:
+        return _measure(texts, goals, cur, progress, ids, workers, judge, base_dir)
+    finally:
+        cur.close()
+
+
+def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Measured:
     n = len(texts)
     ids = [str(i) for i in range(n)] if ids is None else [str(x) for x in ids]
     if len(ids) != n:
