@@ -95,6 +95,7 @@ class _Context:
     done: int = 0
     stop: bool = False  # the budget ran out: start no more requests
     last_progress: float = 0.0
+    writing: asyncio.Future | None = None  # the write in progress, in a thread
 
 
 def stage_names(stage: Stage) -> tuple[str, str]:
@@ -228,14 +229,20 @@ async def _generate(ctx: _Context, work: list[_Work]) -> None:
     finally:
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
+        if ctx.writing is not None:
+            await ctx.writing  # one writer: the final flush must not overlap it
 
 
 async def _tick(ctx: _Context) -> None:
-    """The single writer's clock: flush at least every flush_s, report progress."""
+    """The single writer's clock: flush at least every flush_s (or every flush_rows rows),
+    report progress."""
     while True:
         await asyncio.sleep(PROGRESS_EVERY_S)
         if ctx.writer.due():
-            ctx.writer.flush()
+            batch = ctx.writer.take()
+            ctx.writing = asyncio.ensure_future(asyncio.to_thread(ctx.writer.write, batch))
+            await asyncio.shield(ctx.writing)  # cancelling the ticker must not cut a write
+            ctx.writing = None
         _report(ctx)
 
 
@@ -333,8 +340,9 @@ async def _with_deadline(call, model: ModelPlan):
     if model.provider == "local":
         return await call  # generation runs in a thread and cannot be cut short
     try:
-        return await asyncio.wait_for(call, model.timeout * 1.5 + 5)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(model.timeout * 1.5 + 5):  # no extra task, unlike wait_for
+            return await call
+    except TimeoutError:
         raise CallFailed("retry", f"timeout: no complete answer within {model.timeout:g}s") from None
 
 

@@ -56,19 +56,26 @@ class CallWriter:
         if record.finished_at is None:
             record.finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
         self.buffer.append(record)
-        if len(self.buffer) >= self.flush_rows:
-            self.flush()
 
     def due(self) -> bool:
-        return bool(self.buffer) and time.monotonic() - self.last_flush >= self.flush_s
+        return bool(self.buffer) and (len(self.buffer) >= self.flush_rows
+                                      or time.monotonic() - self.last_flush >= self.flush_s)
+
+    def take(self) -> list[CallRecord]:
+        """The buffered rows, to `write` (possibly in another thread: DuckDB releases the GIL,
+        so the event loop keeps serving answers meanwhile)."""
+        self.last_flush = time.monotonic()
+        batch, self.buffer = self.buffer, []
+        return batch
 
     def flush(self) -> None:
-        self.last_flush = time.monotonic()
-        if not self.buffer:
+        self.write(self.take())
+
+    def write(self, batch: list[CallRecord]) -> None:
+        if not batch:
             return
         import pyarrow as pa
 
-        batch, self.buffer = self.buffer, []
         hashes = [text_hash(r.answer) if r.answer is not None else None for r in batch]
         table = pa.table({
             "gen_hash": pa.array([self.gen_hash] * len(batch), pa.string()),

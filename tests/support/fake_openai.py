@@ -265,3 +265,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to do
+
+
+def main() -> None:
+    """Serve until killed, printing the base URL (for benchmarks: a server in its own process
+    does not compete with the client for the GIL)."""
+    import sys
+
+    server = FakeOpenAI().start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
