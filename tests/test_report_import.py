@@ -52,6 +52,7 @@ def test_report_of_an_imported_store(imported, capsys):
     assert rows["ref"][:3] == ["direct", "5", "0.286 (0.261)"]
     assert rows["ref2"] == rows["ref"]
     assert "no run recorded" in page
+    assert "the answers' goals: fm, rd, td, tl." in page
     # the unrequested td movement of the side-effect case, averaged over the rd requests
     assert re.search(r">0\.080<", page)
     # two example rows, each answered by both models, texts escaped

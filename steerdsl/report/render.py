@@ -118,6 +118,10 @@ def header_section(d: StoreData, anchor: str) -> str:
         for g in h.goals)
     goals = ("<h3>Goal space</h3><table><tr><th>goal</th><th>measure</th><th>normalization</th>"
              "<th class='num'>lo</th><th class='num'>hi</th></tr>" + goal_rows + "</table>")
+    if all(g.lo is None and not g.measure for g in h.goals):
+        goals = ("<h3>Goal space</h3><p class='note'>Not recorded in the store (imported "
+                 "results?); the answers' goals: "
+                 + ", ".join(_e(g.name) for g in h.goals) + ".</p>")
     call_rows = "".join(
         f"<tr><td>{_e(m)}</td><td>{_e(i)}</td><td class='num'>{c.ok:,}</td>"
         f"<td class='num'>{c.failed:,}</td><td class='num'>{c.prompt_tokens:,}</td>"
