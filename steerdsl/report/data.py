@@ -427,7 +427,8 @@ def load_best_of_n(con, variant: Variant) -> dict[tuple[str, str], dict[str, lis
 # --- examples --------------------------------------------------------------------------------
 
 
-def load_examples(con, groups: list[Group], n_rows: int = 2, max_groups: int = 6) -> list[Example]:
+def load_examples(con, groups: list[Group], variant: Variant = "binned", n_rows: int = 2,
+                  max_groups: int = 6) -> list[Example]:
     """The same few probe rows answered by each model x intervention (up to `max_groups`)."""
     shown = groups[:max_groups]
     if not shown:
@@ -448,7 +449,7 @@ def load_examples(con, groups: list[Group], n_rows: int = 2, max_groups: int = 6
         for g in shown:
             found = rows(con, f"""
                 SELECT m.gen_hash, m.sample, c.prompt, c.answer, t.text,
-                       m.steering_error, m.miscalibration, m.orthogonality
+                       {", ".join(f"m.{metric_column(k, variant)}" for k in METRICS)}
                 FROM {_METRICS} m
                 JOIN calls c USING (gen_hash, row_id, sample)
                 JOIN generations gen USING (gen_hash)
@@ -499,4 +500,4 @@ def load_store(con, path: str, variant: Variant) -> StoreData:
                      distributions=load_distributions(con, variant),
                      side_effects=load_side_effects(con), flows=load_flows(con, goals),
                      scatters=load_scatters(con, goals), best_of_n=load_best_of_n(con, variant),
-                     examples=load_examples(con, header.groups))
+                     examples=load_examples(con, header.groups, variant))

@@ -230,6 +230,11 @@ def side_effects_section(d: StoreData, anchor: str) -> str:
             + "".join(parts) + "</section>")
 
 
+def _caption(n: int, shown: int, what: str) -> str:
+    sample = f" (showing {shown:,}, a fixed sample)" if shown < n else ""
+    return f"<figcaption>{n:,} {what}{sample}</figcaption>"
+
+
 def flow_section(d: StoreData, anchor: str) -> str:
     colors = _colors(d.header.groups)
     parts = []
@@ -243,8 +248,7 @@ def flow_section(d: StoreData, anchor: str) -> str:
                                   [svg.Arrow(*a) for a in p.field],
                                   title=f"{p.x_goal} × {p.y_goal}", xlabel=p.x_goal,
                                   ylabel=p.y_goal, line=colors[(g.model, g.intervention)])
-            + f"<figcaption>{p.n:,} answers{' (showing ' + str(len(p.arrows)) + ')' if len(p.arrows) < p.n else ''}"
-              "</figcaption></figure>" for p in panels)
+            + _caption(p.n, len(p.arrows), "answers") + "</figure>" for p in panels)
         parts.append(f"<h3>{_e(g.label)}</h3><div class='figs'>{figs}</div>")
     more = (f" Only pairs among the first {min(n_goals, 4)} goals are drawn."
             if n_goals > 4 else "")
@@ -268,8 +272,7 @@ def scatter_section(d: StoreData, anchor: str) -> str:
                                      title=p.goal, xlabel="requested delta",
                                      ylabel="realized movement", xlim=(-1, 1), ylim=(-1, 1),
                                      dot=colors[(g.model, g.intervention)])
-            + f"<figcaption>{p.n:,} requests{' (showing ' + str(len(p.points)) + ')' if len(p.points) < p.n else ''}"
-              "</figcaption></figure>" for p in panels)
+            + _caption(p.n, len(p.points), "requests") + "</figure>" for p in panels)
         parts.append(f"<h3>{_e(g.label)}</h3><div class='figs'>{figs}</div>")
     return (f"<section id='{anchor}-scatter'><h2>Requested vs realized movement</h2>"
             "<p class='lead'>Each point is a goal that was asked to move: its requested delta "
