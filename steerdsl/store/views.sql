@@ -45,9 +45,11 @@ CREATE OR REPLACE MACRO steer_orthogonality(rej, mm, rr) AS (
         CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE))
 );
 
--- The generations the views count, with their probe's name.
+-- The generations the views count, with their probe's name. gen_id numbers them for this
+-- query only (integer keys make the metrics' joins and groupings cheaper than the hashes).
 CREATE OR REPLACE VIEW current_generations AS
-SELECT g.gen_hash, g.model, g.intervention, p.name AS probe, g.probe_hash, g.settings
+SELECT g.gen_hash, g.model, g.intervention, p.name AS probe, g.probe_hash, g.settings,
+       CAST(row_number() OVER (ORDER BY g.gen_hash) AS INTEGER) AS gen_id
 FROM generations g
 JOIN current cg ON cg.stage = 'generate:' || g.model || '/' || g.intervention
                AND cg.stage_hash = g.gen_hash
@@ -71,87 +73,101 @@ JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = c.row_id
 -- without a value for every goal of its probe row gets NULL metrics, never metrics over
 -- fewer goals.
 CREATE OR REPLACE VIEW metrics AS
-WITH requests AS (
+WITH gens AS (
+    SELECT * FROM current_generations
+),
+requests AS (
     -- per (probe row, goal): what only depends on the request, computed once per probe row
-    SELECT probe_hash, row_id, goal, source AS z0, coalesce(target, source) AS zs,
+    SELECT probe_hash, row_id, goal, delta IS NOT NULL AS active, source AS z0,
+           coalesce(target, source) AS zs,
            coalesce(target, source) - source AS r,
            steer_bin(coalesce(target, source), source) AS target_bin,
            CAST(steer_delta_bin(coalesce(delta, CAST(0 AS DOUBLE))) - 3 AS DOUBLE) / 7 AS q
     FROM probe_goals
-    WHERE probe_hash IN (SELECT probe_hash FROM current_generations)
+    WHERE probe_hash IN (SELECT probe_hash FROM gens)
 ),
-request_goals AS (
-    SELECT probe_hash, row_id, count(*) AS n_goals, count(delta) AS n_active
-    FROM probe_goals
-    WHERE probe_hash IN (SELECT probe_hash FROM current_generations)
-    GROUP BY ALL
+probe_sizes AS (
+    -- every row of a probe has the same goals
+    SELECT probe_hash, count(DISTINCT goal) AS n_goals FROM requests GROUP BY ALL
 ),
 goal_terms AS (
     -- raw: a = z* - zh, r = z* - z0, m = zh - z0 (z* = target, or the source if inactive);
     -- binned: a = (bin(zh) - bin(z*)) / 7, m = (bin(zh) - 3) / 7, q from the static cuts
-    SELECT o.gen_hash, o.row_id, o.sample,
+    SELECT g.gen_id, o.row_id, o.sample, p.active,
            p.z0 IS NULL OR o.value IS NULL AS missing,
            p.zs - o.value AS a, p.r, o.value - p.z0 AS m,
            CAST(steer_bin(o.value, p.z0) - p.target_bin AS DOUBLE) / 7 AS ab,
            CAST(steer_bin(o.value, p.z0) - 3 AS DOUBLE) / 7 AS mb,
            p.q
-    FROM current_generations cg
-    JOIN outputs o ON o.gen_hash = cg.gen_hash
-    JOIN requests p ON p.probe_hash = cg.probe_hash AND p.row_id = o.row_id AND p.goal = o.goal
+    FROM gens g
+    JOIN outputs o ON o.gen_hash = g.gen_hash
+    JOIN requests p ON p.probe_hash = g.probe_hash AND p.row_id = o.row_id AND p.goal = o.goal
 ),
 dots AS (
-    SELECT gen_hash, row_id, sample, count(*) AS n_scored, bool_or(missing) AS missing,
+    SELECT gen_id, row_id, sample, count(*) AS n_scored,
+           count(*) FILTER (WHERE active) AS n_active, bool_or(missing) AS missing,
            sum(a * a) AS aa, sum(a * r) AS ar, sum(r * r) AS rr, sum(m * m) AS mm,
            sum(ab * ab) AS bb, sum(ab * q) AS bq, sum(q * q) AS qq, sum(mb * mb) AS nn,
            sum(ab * r) AS br
     FROM goal_terms
     GROUP BY ALL
 ),
-rejections AS (
-    -- rej(a, r) = || a - (a.r / (||r||^2 + eps)) r ||, summed goal by goal in a second pass:
-    -- expanding the square into dot products would cancel away the small values of a
-    -- nearly parallel to r that METHOD.md's worked cases check
-    SELECT t.gen_hash, t.row_id, t.sample,
-           sqrt(sum(pow(t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r, 2))) AS rej_raw,
-           sqrt(sum(pow(t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q, 2))) AS rej_bin,
-           sqrt(sum(pow(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r, 2))) AS rej_paper
+residuals AS (
+    -- a - (a.r / (||r||^2 + eps)) r, goal by goal, in a second pass: expanding
+    -- ||a - k r||^2 into dot products would cancel away the small values of a nearly
+    -- parallel to r that METHOD.md's worked cases check
+    SELECT t.gen_id, t.row_id, t.sample,
+           t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS raw,
+           t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q AS bin,
+           t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS paper
     FROM goal_terms t
-    JOIN dots d USING (gen_hash, row_id, sample)
+    JOIN dots d USING (gen_id, row_id, sample)
+),
+rejections AS (
+    SELECT gen_id, row_id, sample, sqrt(sum(raw * raw)) AS rej_raw,
+           sqrt(sum(bin * bin)) AS rej_bin, sqrt(sum(paper * paper)) AS rej_paper
+    FROM residuals
     GROUP BY ALL
 ),
 scored AS (
-    SELECT cg.model, cg.intervention, cg.probe, d.gen_hash, d.row_id, d.sample, g.n_active,
-           CAST(json_extract_string(cg.settings, '$.intervention.select') = 'first' AS BOOLEAN)
+    SELECT g.model, g.intervention, g.probe, g.gen_hash, d.row_id, d.sample, d.n_active,
+           CAST(json_extract_string(g.settings, '$.intervention.select') = 'first' AS BOOLEAN)
                AS select_first,
-           d.missing OR d.n_scored <> g.n_goals AS incomplete,
+           d.missing OR d.n_scored <> s.n_goals AS incomplete,
            sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
            steer_orthogonality(x.rej_bin, d.nn, d.qq) AS orth,
            sqrt(d.aa) AS se_raw, steer_miscalibration(d.ar, d.rr) AS mis_raw,
            steer_orthogonality(x.rej_raw, d.mm, d.rr) AS orth_raw,
            steer_orthogonality(x.rej_paper, d.nn, d.rr) AS orth_paper
     FROM dots d
-    JOIN rejections x USING (gen_hash, row_id, sample)
-    JOIN current_generations cg ON cg.gen_hash = d.gen_hash
-    JOIN request_goals g ON g.probe_hash = cg.probe_hash AND g.row_id = d.row_id
-    JOIN calls c ON c.gen_hash = d.gen_hash AND c.row_id = d.row_id AND c.sample = d.sample
+    JOIN rejections x USING (gen_id, row_id, sample)
+    JOIN gens g ON g.gen_id = d.gen_id
+    JOIN probe_sizes s ON s.probe_hash = g.probe_hash
+    JOIN calls c ON c.gen_hash = g.gen_hash AND c.row_id = d.row_id AND c.sample = d.sample
                 AND c.status = 'ok'
+),
+picks AS (
+    -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
+    -- ties to the lowest sample; a `select first` intervention keeps its first sample
+    SELECT gen_hash, row_id,
+           arg_min(sample, {'first': CASE WHEN select_first THEN sample ELSE 0 END,
+                            'error': CASE WHEN NOT incomplete THEN se_raw
+                                          ELSE CAST('infinity' AS DOUBLE) END,
+                            'sample': sample}) AS best
+    FROM scored
+    GROUP BY ALL
 )
-SELECT model, intervention, probe, gen_hash, row_id, sample, n_active,
-       CASE WHEN NOT incomplete THEN se END AS steering_error,
-       CASE WHEN NOT incomplete THEN mis END AS miscalibration,
-       CASE WHEN NOT incomplete THEN orth END AS orthogonality,
-       CASE WHEN NOT incomplete THEN se_raw END AS steering_error_raw,
-       CASE WHEN NOT incomplete THEN mis_raw END AS miscalibration_raw,
-       CASE WHEN NOT incomplete THEN orth_raw END AS orthogonality_raw,
-       CASE WHEN NOT incomplete THEN orth_paper END AS orthogonality_paper,
-       -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
-       -- ties to the lowest sample; a `select first` intervention keeps its first sample
-       row_number() OVER (
-           PARTITION BY gen_hash, row_id
-           ORDER BY CASE WHEN select_first THEN sample END NULLS LAST,
-                    CASE WHEN NOT incomplete THEN se_raw END NULLS LAST, sample
-       ) = 1 AS selected
-FROM scored;
+SELECT s.model, s.intervention, s.probe, s.gen_hash, s.row_id, s.sample, s.n_active,
+       CASE WHEN NOT s.incomplete THEN s.se END AS steering_error,
+       CASE WHEN NOT s.incomplete THEN s.mis END AS miscalibration,
+       CASE WHEN NOT s.incomplete THEN s.orth END AS orthogonality,
+       CASE WHEN NOT s.incomplete THEN s.se_raw END AS steering_error_raw,
+       CASE WHEN NOT s.incomplete THEN s.mis_raw END AS miscalibration_raw,
+       CASE WHEN NOT s.incomplete THEN s.orth_raw END AS orthogonality_raw,
+       CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
+       s.sample = p.best AS selected
+FROM scored s
+JOIN picks p USING (gen_hash, row_id);
 
 -- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
 -- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
