@@ -257,7 +257,7 @@ def test_command_output_option_and_comparison(worked, tmp_path):
     assert "id='comparison'" in page and "raw variants" in page
 
 
-def test_command_errors_are_messages(tmp_path, capsys):
+def test_command_errors_are_messages(worked, tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing.duckdb")]) == 1
     assert "no store at" in capsys.readouterr().err
     junk = tmp_path / "junk.duckdb"
@@ -265,6 +265,8 @@ def test_command_errors_are_messages(tmp_path, capsys):
     assert main(["report", str(junk)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
+    assert main(["report", str(worked), "-o", str(tmp_path)]) == 1  # a folder
+    assert "cannot write the report to" in capsys.readouterr().err
     assert main(["report", "a.duckdb", "b.duckdb", "c.duckdb"]) == 2
     assert "one store" in capsys.readouterr().err
 
@@ -316,3 +318,16 @@ def test_a_duckdb_file_that_is_not_a_store(tmp_path, capsys):
     duckdb.connect(str(other)).close()
     assert main(["report", str(other)]) == 1
     assert "is not a steerdsl store" in capsys.readouterr().err
+
+
+def test_many_groups_get_distinct_colours_and_capped_examples(tmp_path):
+    store = tmp_path / "many.duckdb"
+    write_synthetic_store(store, models=("llama", "gpt", "qwen"),
+                          interventions={"direct": 1, "negprompt": 1, "best2": 2},
+                          n_sources=3, per_source=2, failed_fraction=0.0)
+    page = render_report([store])
+    swatches = re.findall(r'class="swatch" style="background:(#[0-9A-Fa-f]{6})"', page)
+    assert len(swatches) == 9 and len(set(swatches)) == 9
+    assert "Showing the first 6 of 9 model x intervention groups." in page
+    examples = re.findall(r"<div class='example'><p><b>([^<]+)</b>", page)
+    assert len(examples) == 2 * 6

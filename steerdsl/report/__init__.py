@@ -76,8 +76,13 @@ def _open(path: Path):
 def write_report(stores: list[str | Path], out: str | Path | None = None,
                  variant: Variant = "binned") -> Path:
     """Write the report; the default output is `<first store's stem>.report.html` next to it."""
+    from steerdsl.errors import RunError
+
     html = render_report(stores, variant)
     target = Path(out) if out else default_output(resolve_store(stores[0]))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    except OSError as e:
+        raise RunError(f"cannot write the report to {target}: {e.strerror or e}") from None
     return target

@@ -313,9 +313,12 @@ def examples_section(d: StoreData, anchor: str) -> str:
                          if ex.source else f"<h3>Probe row {ex.row_id}</h3>")
             last_row = ex.row_id
         parts.append(_example(ex))
+    shown = len({e.group.label for e in d.examples})
+    more = (f" Showing the first {shown} of {len(d.header.groups)} model x intervention "
+            "groups." if shown < len(d.header.groups) else "")
     return (f"<section id='{anchor}-examples'><h2>Example rewrites</h2>"
             "<p class='lead'>The same probe rows answered by each model and intervention "
-            "(selected answers; rows chosen by a content hash, not by quality).</p>"
+            f"(selected answers; rows chosen by a content hash, not by quality).{more}</p>"
             + "".join(parts) + "</section>")
 
 
