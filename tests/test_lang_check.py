@@ -220,3 +220,13 @@ def test_a_spec_needs_an_experiment(tmp_path):
     assert errors(tmp_path, experiment="") == [
         '1:1: the spec has no experiment block (experiment NAME { seed 42 store '
         '"runs/NAME.duckdb" })']
+
+
+def test_references_to_a_broken_goal_are_not_reported_again(tmp_path):
+    goals = ("goals {\n  reading_difficulty = flesch_kincaid_grade normalize 2.8..12.9\n"
+             "  formality = heylighen_dewaele normalize 40.37..69.121634 +\n}\n")
+    probe = BASE["probe"].replace("active 1\n", "active 1\n  goals formality, formalty\n")
+    assert errors(tmp_path, goals=goals, probe=probe) == [
+        "10:60: unexpected '+'; expected one of '%', '}', a name",
+        "16:20: unknown goal 'formalty' (defined: reading_difficulty)",
+    ]

@@ -155,3 +155,20 @@ def test_carets_under_tabs_and_wide_characters():
 def test_empty_spec_parses_to_nothing(text):
     spec, diags, _ = parse(text)
     assert spec.blocks == [] and diags == []
+
+
+def test_a_broken_goal_costs_only_itself():
+    text = ("goals {\n  a = char_count normalize 0..1\n  b = char_count +* 2 normalize 0..1\n"
+            "  c = char_count normalize 0..1 of\n  d = word_count +\n"
+            "  e = word_count normalize 0..2\n}\n")
+    spec, diags, _ = parse(text)
+    assert [(d.span.line, d.span.col, d.message) for d in diags] == [
+        (3, 19, "unexpected '*'; expected one of '(', '-', a name, a number"),
+        (4, 33, "goal 'c' is incomplete after this"),
+        (5, 18, "goal 'd' is incomplete after this; expected one of '(', '-', a name, "
+                "a number"),
+    ]
+    (goals,) = spec.blocks
+    assert [g.name.value for g in goals.goals] == ["a", "e"]
+    assert [(f.kind, f.name) for f in spec.failed] == [("goal", "b"), ("goal", "c"),
+                                                        ("goal", "d")]

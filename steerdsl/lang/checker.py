@@ -232,7 +232,7 @@ def check_references(cx: Context) -> None:
                 if isinstance(item, ast.ProbeGoals):
                     listed: set[str] = set()
                     for n in item.names:
-                        cx.unknown("goal", n, goals_known)
+                        cx.unknown("goal", n, goals_known, "goal")
                         if n.value in listed:
                             cx.error(f"goal '{n.value}' is listed twice", n.span)
                         listed.add(n.value)
@@ -244,7 +244,7 @@ def check_references(cx: Context) -> None:
                 cx.unknown("prompt", b.base, sym.prompt_names(), "prompt")
             for item in b.items:
                 if isinstance(item, ast.PhraseDef):
-                    cx.unknown("goal", item.goal, goals_known)
+                    cx.unknown("goal", item.goal, goals_known, "goal")
         elif isinstance(b, ast.Evaluate):
             tables = {"probe": (sym.probes, "probe"), "models": (sym.models, "model"),
                       "interventions": (sym.interventions, "intervention")}

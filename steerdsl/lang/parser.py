@@ -7,6 +7,7 @@ its own error and the intact ones still reach the checker.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 from pathlib import Path
 
@@ -57,25 +58,116 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
         try:
             tree = parser().parse(padded, on_error=_keyword_as_name)
         except UnexpectedInput as e:
-            diags.append(_syntax_diagnostic(e, chunk, path, padded))
             secrets += _find_literal_keys(padded, path)
+            salvaged = _salvage_goals(text, chunk, path) if chunk.kind == "goals" else None
+            if salvaged is not None:
+                block, goal_diags, broken = salvaged
+                spec.blocks.append(block)
+                diags += goal_diags
+                spec.failed += broken
+                continue
+            diags.append(_syntax_diagnostic(e, chunk, path, padded))
             spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
                                                Span(path, chunk.line, chunk.col, chunk.line,
                                                     chunk.col + len(chunk.kind or "?"))))
             continue
-        builder = _Builder(path)
-        deep = _too_deep(tree)
-        if deep is not None:
-            diags.append(Diagnostic(
-                "error", f"expression nested too deeply (more than {MAX_DEPTH} levels)",
-                builder.span(deep)))
-            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name, builder.span(deep)))
-            continue
-        for child in tree.children:
-            spec.blocks.append(builder.build(child))
-        diags += builder.diags
-        secrets += builder.secrets
+        blocks, block_diags, block_secrets = _build(tree, path, chunk)
+        if blocks is None:
+            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
+                                               block_diags[0].span))
+        else:
+            spec.blocks += blocks
+        diags += block_diags
+        secrets += block_secrets
     return spec, diags, secrets
+
+
+def _build(tree: lark.Tree, path: str, chunk: Chunk):
+    builder = _Builder(path)
+    deep = _too_deep(tree)
+    if deep is not None:
+        return None, [Diagnostic(
+            "error", f"expression nested too deeply (more than {MAX_DEPTH} levels)",
+            builder.span(deep))], []
+    blocks = [builder.build(child) for child in tree.children]
+    return blocks, builder.diags, builder.secrets
+
+
+_GOAL_START = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[ \t]*=")
+
+
+def _salvage_goals(text: str, chunk: Chunk, path: str):
+    """A goals block with a syntax error, parsed goal by goal: the good goals are kept, each
+    broken goal gives its own error. None when the block cannot be cut into goals (then the
+    block's first error is reported as usual)."""
+    if not chunk.closed or chunk.brace is None:
+        return None
+    body = text[chunk.start:chunk.end]
+    open_at = body.find("{")
+    close_at = body.rfind("}")
+    if open_at < 0 or close_at < open_at:
+        return None
+    inner_start = chunk.start + open_at + 1
+    inner = text[inner_start:chunk.start + close_at]
+    starts = [m.start() for m in _GOAL_START.finditer(inner)
+              if not inner[:m.start()].strip() or _line_start(inner, m.start())]
+    if not starts or _strip_comments(inner[:starts[0]]).strip():
+        return None
+    goals: list[ast.Goal] = []
+    diags: list[Diagnostic] = []
+    broken: list[ast.FailedBlock] = []
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(inner)
+        offset = inner_start + start
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        if line == 1 and col <= len("goals{"):
+            return None
+        prefix = "goals{" + "\n" * (line - 1) + " " * (col - 1 - (len("goals{") if line == 1 else 0))
+        piece = prefix + inner[start:end] + "\n}"
+        name = _GOAL_START.match(inner, start).group(1)
+        try:
+            tree = parser().parse(piece, on_error=_keyword_as_name)
+        except UnexpectedInput as e:
+            if isinstance(e, UnexpectedToken) and e.token.type == "RBRACE" and \
+                    e.token.start_pos == len(piece) - 1:
+                # Our own closing brace: the goal stops too early. Point at its last word.
+                body_end = len(piece) - 2
+                last = re.search(r"(\S+)\s*$", _strip_comments(piece[:body_end]))
+                at = last.start(1) if last else body_end
+                l = piece.count("\n", 0, at) + 1
+                c = at - (piece.rfind("\n", 0, at) + 1) + 1
+                w = len(last.group(1)) if last else 1
+                # After a stray word the parser expects "=" of a next goal: not worth saying.
+                hint = "" if "EQUAL" in e.expected else _expected(e.expected)
+                diags.append(Diagnostic("error", f"goal '{name}' is incomplete after this{hint}",
+                                        Span(path, l, c, l, c + w)))
+            else:
+                piece_chunk = Chunk(offset, offset, line, col, "goals", None)
+                diags.append(_syntax_diagnostic(e, piece_chunk, path, piece))
+            broken.append(ast.FailedBlock("goal", name, Span(path, line, col, line,
+                                                              col + len(name))))
+            continue
+        blocks, piece_diags, _ = _build(tree, path, chunk)
+        diags += piece_diags
+        if blocks is None:
+            broken.append(ast.FailedBlock("goal", name, piece_diags[0].span))
+        else:
+            goals += blocks[0].goals
+    if not broken:
+        return None  # the goals are fine: the error is elsewhere in the block
+    end = chunk.start + close_at
+    span = Span(path, chunk.line, chunk.col, text.count("\n", 0, end) + 1,
+                end - (text.rfind("\n", 0, end) + 1) + 2)
+    return ast.Goals(goals, span), diags, broken
+
+
+def _line_start(text: str, pos: int) -> bool:
+    return not text[text.rfind("\n", 0, pos) + 1:pos].strip()
+
+
+def _strip_comments(text: str) -> str:
+    return re.sub(r"#[^\n]*", "", text)
 
 
 # --- syntax errors ---------------------------------------------------------------------------
@@ -109,6 +201,7 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -
                           Span(path, line, col, line, col + 1))
     assert isinstance(e, UnexpectedToken)
     tok = e.token
+    e.expected = _accepted(e)
     if tok.type == "$END":
         if not chunk.closed and chunk.brace:
             line, col = chunk.brace
@@ -132,6 +225,20 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -
     suggestion = closest(word, keywords) if word.isidentifier() else None
     return Diagnostic("error", f"unexpected {_describe(tok)}{_expected(e.expected)}", span,
                       suggestion)
+
+
+def _accepted(e: UnexpectedToken) -> set[str]:
+    """What the parser really accepts here. LALR merges states, so lark's `expected` may list
+    terminals that only fit elsewhere; the interactive parser's accepts() tries each one."""
+    ip = getattr(e, "interactive_parser", None)
+    if ip is not None:
+        try:
+            found = ip.accepts()
+        except Exception:  # an odd state: fall back to lark's own list
+            found = None
+        if found:
+            return set(found)
+    return set(e.expected)
 
 
 def _first_token_pos(text: str) -> int:
@@ -160,8 +267,6 @@ def _expected(terminals) -> str:
 def _find_literal_keys(text: str, path: str) -> list[Span]:
     """Spans of `api_key "..."` strings in a block that did not parse, so no message shows
     them."""
-    import re
-
     spans = []
     for m in re.finditer(r'\bapi_key\s+("(?:[^"\\\n]|\\[^\n])*"?)', text):
         start = m.start(1)
