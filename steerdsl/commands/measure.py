@@ -135,7 +135,8 @@ def _spec_bounds(plan, goals, con, db, workers, base_dir) -> dict[str, tuple[flo
 
             texts = read_corpus(plan.corpus(norm.corpus))
             print(f"note: measuring corpus '{norm.corpus}' ({len(texts)} texts) for quantile "
-                  "bounds (run the spec once to have them stored)", file=sys.stderr)
+                  "bounds (run the spec once to store them, or pass --db to cache measurements)",
+                  file=sys.stderr)
             quantile_goals = [g for g in goals if isinstance(g.normalize, QuantileNorm)
                               and g.normalize.corpus == norm.corpus]
             corpus_raw[norm.corpus] = measure_texts(
