@@ -252,7 +252,7 @@ def test_budget_stops_cleanly_and_resumes(server, con):
     got = calls(con, stage)
     assert len(got) == 1 and got[0]["status"] == "ok" and got[0]["cost"] > 0
     assert server.count() == 1
-    budget = Budget(1.0, spent=e.value.spent)
+    budget = Budget(1.0, spent_usd=e.value.spent)
     stats = run_generate(con, plan, stage, rows, budget=budget)
     assert (stats.already_ok, stats.ok) == (1, 5)
     assert server.count() == 6 and set(server.counts().values()) == {1}
@@ -284,3 +284,17 @@ def test_two_stages_in_one_process(server, con):
         assert stats.ok == 4
     assert server.count() == 8
     assert con.execute("SELECT count(DISTINCT gen_hash) FROM calls").fetchone() == (2,)
+
+
+def test_progress_object_like_the_runners(server, con):
+    from steerdsl.run.progress import StageProgress
+
+    plan, stage = setup(server, retries=0)
+    server.script("source text 2 ", Reply.error(500))
+    bar = StageProgress("generate")
+    stats = run_generate(con, plan, stage, make_rows(5), progress=bar)
+    assert (bar.done, bar.total, bar.errors) == (5, 5, 1)
+    assert stats.failed == 1
+    bar = StageProgress("generate")
+    run_generate(con, plan, stage, make_rows(5), progress=bar)  # nothing to do
+    assert (bar.done, bar.total) == (5, 5)

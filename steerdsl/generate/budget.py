@@ -19,9 +19,9 @@ class BudgetExceeded(RunError):
 class Budget:
     """Costs litellm does not know (NULL cost) count as zero."""
 
-    def __init__(self, limit_usd: float, spent: float = 0.0) -> None:
+    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
         self.limit = float(limit_usd)
-        self.spent = float(spent)
+        self.spent = float(spent_usd)
 
     def add(self, cost: float | None) -> None:
         if cost:

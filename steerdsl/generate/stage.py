@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
-from steerdsl.generate.budget import Budget
+from steerdsl.generate.budget import Budget, BudgetExceeded
 from steerdsl.generate.pacing import Pacer, retry_pause
 from steerdsl.generate.writer import CallRecord, CallWriter, done_samples
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
 from steerdsl.prompts.clean import clean_answer
 from steerdsl.prompts.render import render_prompt
+
+__all__ = ["Budget", "BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
 DEFAULT_MAX_TOKENS_ESTIMATE = 512  # tpm estimate of an answer when max_tokens is not set
 PROGRESS_EVERY_S = 0.1
@@ -37,12 +39,16 @@ class GenRow:
 
 @dataclass
 class GenProgress:
+    """What a plain callable `progress` receives. An object with `update(done, total)`,
+    `error(n)` and `status(text)` (steerdsl.run.progress.StageProgress) gets those calls
+    instead."""
+
     stage: str
-    done: int  # samples finished this run (ok or error)
-    total: int  # samples to do this run
-    errors: int
+    done: int  # samples of the stage stored so far (ok or error, earlier runs included)
+    total: int  # samples of the stage
+    errors: int  # error rows written by this run
     status: str  # why requests wait ("backing off after rate limit (12s)"), else ""
-    cost: float
+    cost: float  # USD spent by this run (known prices only)
 
 
 @dataclass
@@ -64,8 +70,13 @@ class GenStats:
         """Every sample of the stage is stored with status 'ok'."""
         return self.already_ok + self.ok == self.total
 
+    @property
+    def failed(self) -> int:
+        """Samples of the stage not stored as 'ok' (error rows, new or kept)."""
+        return self.total - self.already_ok - self.ok
 
-ProgressFn = Callable[[GenProgress], Any]
+
+ProgressFn = Callable[[GenProgress], Any]  # or a StageProgress-like object, see GenProgress
 
 
 @dataclass
@@ -91,8 +102,10 @@ class _Context:
     budget: Budget | None
     retry_base_s: float
     todo: int
-    progress: ProgressFn | None = None
-    done: int = 0
+    progress: Any = None
+    done: int = 0  # samples finished by this run (ok or error)
+    reported_errors: int = 0
+    reported_status: str = ""
     stop: bool = False  # the budget ran out: start no more requests
     last_progress: float = 0.0
     writing: asyncio.Future | None = None  # the write in progress, in a thread
@@ -159,6 +172,8 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
     todo = sum(len(w.samples) for w in work)
     if not work:
         stats.seconds = time.monotonic() - started
+        if progress is not None:
+            _emit(progress, stage.id, stats, 0, "")
         return stats
     if budget is not None and budget.exhausted:
         raise budget.exceeded()
@@ -253,9 +268,24 @@ def _report(ctx: _Context, force: bool = False) -> None:
     if not force and now - ctx.last_progress < PROGRESS_EVERY_S:
         return
     ctx.last_progress = now
-    ctx.progress(GenProgress(stage=ctx.stage_id, done=ctx.done, total=ctx.todo,
-                             errors=ctx.stats.errors, status=ctx.pacer.status,
-                             cost=ctx.stats.cost))
+    p = ctx.progress
+    if hasattr(p, "update"):
+        if ctx.stats.errors > ctx.reported_errors:
+            p.error(ctx.stats.errors - ctx.reported_errors)
+            ctx.reported_errors = ctx.stats.errors
+        if ctx.pacer.status != ctx.reported_status:
+            p.status(ctx.pacer.status)
+            ctx.reported_status = ctx.pacer.status
+    _emit(p, ctx.stage_id, ctx.stats, ctx.done, ctx.pacer.status)
+
+
+def _emit(progress, stage_id: str, stats: GenStats, done_now: int, status: str) -> None:
+    done = stats.already_ok + stats.kept_errors + done_now
+    if hasattr(progress, "update"):
+        progress.update(done, stats.total)
+    else:
+        progress(GenProgress(stage=stage_id, done=done, total=stats.total, errors=stats.errors,
+                             status=status, cost=stats.cost))
 
 
 async def _answer(ctx: _Context, item: _Work) -> None:
