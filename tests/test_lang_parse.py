@@ -172,3 +172,14 @@ def test_a_broken_goal_costs_only_itself():
     assert [g.name.value for g in goals.goals] == ["a", "e"]
     assert [(f.kind, f.name) for f in spec.failed] == [("goal", "b"), ("goal", "c"),
                                                         ("goal", "d")]
+
+
+def test_common_mistakes_get_friendly_messages():
+    _, diags, _ = parse("probe p from c { sources 2 requests 3 active 1 }\n"
+                        'model m { litellm "x" api_key OPENAI }\n'
+                        "probe q from c { sources 3 weighted active 1 }\n")
+    assert [d.message for d in diags] == [
+        "unexpected 'active': write 'requests N per source'",
+        "unexpected 'OPENAI': API keys come from the environment: write api_key env VARIABLE",
+        "unexpected 'active': sampling weights are 'weighted uniform' or 'unweighted'",
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from functools import lru_cache
 from pathlib import Path
 
 import lark
@@ -222,9 +223,54 @@ def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -
         return Diagnostic("error", f"unknown setting '{word}' in {chunk.kind} block "
                           f"(settings here: {', '.join(keywords)})", span,
                           closest(word, keywords))
+    friendly = _friendly(e)
+    if friendly is not None:
+        return Diagnostic("error", f"unexpected {_describe(tok)}: {friendly}", span)
     suggestion = closest(word, keywords) if word.isidentifier() else None
     return Diagnostic("error", f"unexpected {_describe(tok)}{_expected(e.expected)}", span,
                       suggestion)
+
+
+# Friendly messages for common mistakes, found like lark's match_examples: an error whose
+# parser state and accepted tokens equal those of an example's error gets the example's text.
+FRIENDLY: dict[str, tuple[str, ...]] = {
+    "write 'requests N per source'": (
+        "probe p from c { requests 3 }", "probe p from c { requests 3 active 1 }"),
+    "a quantile normalization names its corpus: normalize quantile A%..B% of CORPUS": (
+        "goals { a = x normalize quantile 1%..2% }",
+        "goals { a = x normalize quantile 1%..2% b = y }"),
+    "normalize takes a range: normalize LO..HI": (
+        "goals { a = x normalize 1 }", "goals { a = x normalize 1 b = y }"),
+    "API keys come from the environment: write api_key env VARIABLE": (
+        "model m { api_key KEY }",),
+    "sampling weights are 'weighted uniform' or 'unweighted'": (
+        "probe p from c { sources 3 weighted }", "probe p from c { sources 3 weighted x }"),
+}
+
+
+@lru_cache(maxsize=1)
+def _friendly_table() -> dict[tuple, str]:
+    table = {}
+    for message, examples in FRIENDLY.items():
+        for example in examples:
+            try:
+                parser().parse(example)
+            except UnexpectedToken as e:
+                table[_signature(e)] = message
+    return table
+
+
+def _signature(e: UnexpectedToken) -> tuple:
+    ip = getattr(e, "interactive_parser", None)
+    position = ip.parser_state.position if ip is not None else e.state
+    return position, frozenset(_accepted(e))
+
+
+def _friendly(e: UnexpectedToken) -> str | None:
+    try:
+        return _friendly_table().get(_signature(e))
+    except Exception:  # a signature that cannot be computed: no friendly text, no crash
+        return None
 
 
 def _accepted(e: UnexpectedToken) -> set[str]:
