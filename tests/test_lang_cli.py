@@ -150,3 +150,11 @@ def test_example_specs_compile(name):
     r = cli("compile", str(REPO / "specs" / f"{name}.steer"), "--json")
     assert r.returncode == 0, r.stderr
     assert Plan.model_validate_json(r.stdout).experiment.name == name
+
+
+def test_compile_notes_a_probe_larger_than_its_corpus(spec):
+    spec.write_text(SPEC.replace("sources 1", "sources 5"), encoding="utf-8")
+    r = cli("compile", str(spec))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == \
+        "note: probe p draws 5 sources but corpus c has 2 texts (before filters)"

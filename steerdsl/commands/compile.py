@@ -73,4 +73,20 @@ def render_plan(plan, done: set[str], note: str | None) -> str:
     lines.append(f"{n_done} of {len(plan.stages)} stages done")
     if note:
         lines.append(note)
+    lines += _notes(plan)
     return "\n".join(lines)
+
+
+def _notes(plan) -> list[str]:
+    """Problems the counts already show, before anything runs."""
+    from steerdsl.plan.model import SampledProbePlan
+
+    out = []
+    for p in plan.probes:
+        if not isinstance(p, SampledProbePlan):
+            continue
+        texts = plan.stage(f"corpus:{p.corpus}").counts.get("texts")
+        if texts is not None and texts < p.sources:
+            out.append(f"note: probe {p.name} draws {p.sources} sources but corpus {p.corpus} "
+                       f"has {texts} texts (before filters)")
+    return out
