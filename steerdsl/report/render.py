@@ -32,8 +32,10 @@ dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; 
 dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; }
 code { font-size: 12px; background: #f3f3f3; padding: 0 3px; border-radius: 3px; }
 .figs { display: flex; flex-wrap: wrap; gap: 10px 18px; align-items: flex-start; }
-figure { margin: 0; break-inside: avoid; page-break-inside: avoid; }
-figcaption { font-size: 12px; color: var(--muted); max-width: 360px; }
+figure { margin: 0; break-inside: avoid; page-break-inside: avoid; display: table; }
+/* a caption no wider than its figure */
+figcaption { font-size: 12px; color: var(--muted); display: table-caption;
+             caption-side: bottom; }
 svg.chart { max-width: 100%; height: auto; font-family: inherit; }
 .example { border: 1px solid var(--rule); border-radius: 6px; padding: 10px 14px;
            margin: 10px 0; break-inside: avoid; page-break-inside: avoid; }
@@ -231,7 +233,7 @@ def side_effects_section(d: StoreData, anchor: str) -> str:
 
 
 def _caption(n: int, shown: int, what: str) -> str:
-    sample = f" (showing {shown:,}, a fixed sample)" if shown < n else ""
+    sample = f" ({shown:,} shown)" if shown < n else ""
     return f"<figcaption>{n:,} {what}{sample}</figcaption>"
 
 
