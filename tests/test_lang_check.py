@@ -98,7 +98,7 @@ def test_types_units_and_ranges(tmp_path):
         intervention="intervention i { prompt direct sample 0 select first }\n",
     )
     assert got == [
-        "2:8: 'seed' must be between 0 and 9223372036854775807, got -1",
+        "2:8: 'seed' must be at least 0, got -1",
         "4:10: 'budget' must be above 0, got 0",
         "10:28: normalize 5..5: the lower bound must be below the upper one",
         "11:37: quantiles are percentages; did you mean '2.5%'?",

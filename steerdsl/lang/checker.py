@@ -375,6 +375,8 @@ def _defines(path: Path, name: str) -> bool:
 def check_probes(cx: Context) -> None:
     """`active` fits the goals the probe may move; csv probes' files exist."""
     for p in cx.sym.probes.values():
+        if cx.sym.goals_block is None and isinstance(p, ast.Probe):
+            continue  # reported once by check_blocks
         if isinstance(p, ast.CsvProbe):
             path = files.resolve(cx.spec_dir, p.path.value)
             if not files.is_file(path):

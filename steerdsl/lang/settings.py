@@ -20,10 +20,11 @@ class Number:
     integer: bool = False
     lo_open: bool = False  # lo itself not allowed
 
-    def describe(self) -> str:
-        if self.lo is not None and self.hi is not None:
+    def describe(self, too_low: bool) -> str:
+        # A far upper bound (a sanity cap) reads better alone: "at least 1", "at most 10^9".
+        if self.lo is not None and self.hi is not None and self.hi <= 10**6:
             return f"between {_fmt(self.lo)} and {_fmt(self.hi)}"
-        if self.lo is not None:
+        if too_low:
             return f"{'above' if self.lo_open else 'at least'} {_fmt(self.lo)}"
         return f"at most {_fmt(self.hi)}"
 
@@ -50,7 +51,7 @@ class WordRange:
 
 Rule = Number | Text | Flag | Word | WordRange
 
-COUNT = Number(1, None, integer=True)
+COUNT = Number(1, 10**9, integer=True)  # beyond any real run; keeps plans sane
 MAX_SEED = 2**63 - 1
 
 SAMPLING: dict[str, Rule] = {
@@ -106,7 +107,7 @@ def check_number(num: ast.Num, rule: Number, what: str) -> list[Diagnostic]:
     low = rule.lo is not None and (v <= rule.lo if rule.lo_open else v < rule.lo)
     high = rule.hi is not None and v > rule.hi
     if low or high:
-        return [Diagnostic("error", f"{what} must be {rule.describe()}, got {num.text}",
+        return [Diagnostic("error", f"{what} must be {rule.describe(low)}, got {num.text}",
                            num.span)]
     return []
 
