@@ -126,3 +126,14 @@ def test_changed_corpus_content_reaches_everything_downstream(tmp_path):
     (tmp_path / "c.jsonl").write_text('{"text": "other"}\n', encoding="utf-8")
     after = hashes(tmp_path, SPEC)
     assert {k for k in base if base[k] != after[k]} == ALL | {"spec"}
+
+
+def test_goal_order_matters_to_probes_only(tmp_path):
+    swapped = SPEC.replace(
+        "  length = char_count      normalize 10..2000\n  words  = word_count      normalize "
+        "quantile 2.5%..97.5% of c\n",
+        "  words  = word_count      normalize quantile 2.5%..97.5% of c\n  length = char_count"
+        "      normalize 10..2000\n")
+    assert swapped != SPEC
+    a, b = hashes(tmp_path, SPEC), hashes(tmp_path, swapped, "t.steer")
+    assert {k for k in a if a[k] != b[k]} - {"spec"} == {"probe:p"} | GEN

@@ -52,8 +52,8 @@ Value = Union[Num, Range, Str, Name, None]
 
 @dataclass(frozen=True)
 class Setting:
-    """A keyword and its value: `seed 42`, `store "x"`, `dedupe`, `select nearest`.
-    `key` joins multi-word keywords with a space ("keep words")."""
+    """A keyword and its value: `seed 42`, `store "x"`, `dedupe`, `select nearest` (the
+    value is the word), `keep words 1..9` (key "keep": the first keyword names it)."""
 
     key: str
     value: Value

@@ -51,8 +51,10 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
     # space: every goal's measure and normalization; quantiles depend on their corpus
     quantile_corpora = sorted({g.normalize.corpus for g in plan.goals
                                if isinstance(g.normalize, pm.QuantileNorm)})
-    space = [{"name": g.name, "measure_id": g.measure_id,
-              "normalize": g.normalize.model_dump(mode="json")} for g in plan.goals]
+    # A mapping by name: the order of goals matters to probes (they carry their own goal
+    # list), not to the space.
+    space = {g.name: {"measure_id": g.measure_id,
+                      "normalize": g.normalize.model_dump(mode="json")} for g in plan.goals}
     add("space", "space", [f"measure:{c}" for c in quantile_corpora], {"goals": space},
         {"goals": len(plan.goals)})
 
