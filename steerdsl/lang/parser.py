@@ -38,8 +38,7 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[SourceTex
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         good = data[: e.start].decode("utf-8", "replace")
-        line = good.count("\n") + 1
-        col = len(good) - (good.rfind("\n") + 1) + 1
+        line, col = _place(good, len(good))
         text = data.decode("utf-8", "replace")
         return SourceText(shown, text), [Diagnostic(
             "error", f"the spec is not valid UTF-8 (byte 0x{data[e.start]:02x})",
@@ -72,7 +71,7 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
                                                Span(path, chunk.line, chunk.col, chunk.line,
                                                     chunk.col + len(chunk.kind or "?"))))
             continue
-        blocks, block_diags, block_secrets = _build(tree, path, chunk)
+        blocks, block_diags, block_secrets = _build(tree, path)
         if blocks is None:
             spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
                                                block_diags[0].span))
@@ -83,7 +82,8 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
     return spec, diags, secrets
 
 
-def _build(tree: lark.Tree, path: str, chunk: Chunk):
+def _build(tree: lark.Tree, path: str):
+    """Syntax-tree blocks of a parsed chunk, or None with an error when it is too deep."""
     builder = _Builder(path)
     deep = _too_deep(tree)
     if deep is not None:
@@ -120,11 +120,12 @@ def _salvage_goals(text: str, chunk: Chunk, path: str):
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(inner)
         offset = inner_start + start
-        line = text.count("\n", 0, offset) + 1
-        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        line, col = _place(text, offset)
         if line == 1 and col <= len("goals{"):
             return None
-        prefix = "goals{" + "\n" * (line - 1) + " " * (col - 1 - (len("goals{") if line == 1 else 0))
+        # "goals{" sits in the padding, so the goal keeps its own line and column.
+        indent = col - 1 - (len("goals{") if line == 1 else 0)
+        prefix = "goals{" + "\n" * (line - 1) + " " * indent
         piece = prefix + inner[start:end] + "\n}"
         name = _GOAL_START.match(inner, start).group(1)
         try:
@@ -136,20 +137,19 @@ def _salvage_goals(text: str, chunk: Chunk, path: str):
                 body_end = len(piece) - 2
                 last = re.search(r"(\S+)\s*$", _strip_comments(piece[:body_end]))
                 at = last.start(1) if last else body_end
-                l = piece.count("\n", 0, at) + 1
-                c = at - (piece.rfind("\n", 0, at) + 1) + 1
-                w = len(last.group(1)) if last else 1
+                at_line, at_col = _place(piece, at)
+                width = len(last.group(1)) if last else 1
                 # After a stray word the parser expects "=" of a next goal: not worth saying.
                 hint = "" if "EQUAL" in e.expected else _expected(e.expected)
                 diags.append(Diagnostic("error", f"goal '{name}' is incomplete after this{hint}",
-                                        Span(path, l, c, l, c + w)))
+                                        Span(path, at_line, at_col, at_line, at_col + width)))
             else:
                 piece_chunk = Chunk(offset, offset, line, col, "goals", None)
                 diags.append(_syntax_diagnostic(e, piece_chunk, path, piece))
             broken.append(ast.FailedBlock("goal", name, Span(path, line, col, line,
                                                               col + len(name))))
             continue
-        blocks, piece_diags, _ = _build(tree, path, chunk)
+        blocks, piece_diags, _ = _build(tree, path)
         diags += piece_diags
         if blocks is None:
             broken.append(ast.FailedBlock("goal", name, piece_diags[0].span))
@@ -157,10 +157,14 @@ def _salvage_goals(text: str, chunk: Chunk, path: str):
             goals += blocks[0].goals
     if not broken:
         return None  # the goals are fine: the error is elsewhere in the block
-    end = chunk.start + close_at
-    span = Span(path, chunk.line, chunk.col, text.count("\n", 0, end) + 1,
-                end - (text.rfind("\n", 0, end) + 1) + 2)
+    end_line, end_col = _place(text, chunk.start + close_at)
+    span = Span(path, chunk.line, chunk.col, end_line, end_col + 1)
     return ast.Goals(goals, span), diags, broken
+
+
+def _place(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of an offset."""
+    return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 def _line_start(text: str, pos: int) -> bool:
@@ -187,7 +191,6 @@ def _keyword_as_name(e: UnexpectedInput) -> bool:
         return False
     ip.feed_token(lark.Token.new_borrow_pos("NAME", str(e.token), e.token))
     return True
-
 
 
 def _syntax_diagnostic(e: UnexpectedInput, chunk: Chunk, path: str, text: str) -> Diagnostic:
@@ -315,9 +318,7 @@ def _find_literal_keys(text: str, path: str) -> list[Span]:
     them."""
     spans = []
     for m in re.finditer(r'\bapi_key\s+("(?:[^"\\\n]|\\[^\n])*"?)', text):
-        start = m.start(1)
-        line = text.count("\n", 0, start) + 1
-        col = start - (text.rfind("\n", 0, start) + 1) + 1
+        line, col = _place(text, m.start(1))
         spans.append(Span(path, line, col, line, col + len(m.group(1))))
     return spans
 
