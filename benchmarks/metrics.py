@@ -34,7 +34,9 @@ PROBE, GEN = "3f2a9c1e7b6d4058", "a81c5e9f0d2b7364"  # hashes as long as real on
 
 def write_store(path: Path, rows: int, samples: int, d: int, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
-    goals = [f"g{j}" for j in range(d)]
+    # the paper's goal names (long strings, as in real stores), then made-up ones
+    paper = ["reading_difficulty", "formality", "textual_diversity", "text_length"]
+    goals = (paper + [f"goal_{j}" for j in range(4, d)])[:d]
     source = rng.uniform(0, 1, (rows, d))
     active = rng.random((rows, d)) < 0.5
     delta = np.where(active, rng.uniform(-0.7, 0.7, (rows, d)), np.nan)

@@ -57,16 +57,20 @@ JOIN probes p ON p.probe_hash = g.probe_hash
 JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash;
 
 -- One row per (answer, goal): what was asked (source, delta, target) and what came back.
+-- Scored answers (rows in outputs) whose call did not fail; failed calls are few, so they are
+-- excluded with an anti-join rather than a join with every call.
 CREATE OR REPLACE VIEW answers AS
-SELECT cg.model, cg.intervention, cg.probe, c.gen_hash, c.row_id, c.sample, pg.goal,
+SELECT cg.model, cg.intervention, cg.probe, o.gen_hash, o.row_id, o.sample, pg.goal,
        pg.delta IS NOT NULL AS active,
        pg.source_raw, pg.source, pg.delta, pg.target,
        o.raw AS output_raw, o.value AS output
 FROM current_generations cg
-JOIN calls c ON c.gen_hash = cg.gen_hash AND c.status = 'ok'
-JOIN outputs o ON o.gen_hash = c.gen_hash AND o.row_id = c.row_id AND o.sample = c.sample
-JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = c.row_id
-                   AND pg.goal = o.goal;
+JOIN outputs o ON o.gen_hash = cg.gen_hash
+JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = o.row_id
+                   AND pg.goal = o.goal
+WHERE NOT EXISTS (SELECT 1 FROM calls c
+                  WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = o.gen_hash
+                    AND c.row_id = o.row_id AND c.sample = o.sample);
 
 -- One row per scored answer (METHOD.md section 4), computed from the long tables for any
 -- number of goals. An answer with a NULL source or output value (a failed measurement) or
@@ -143,8 +147,10 @@ scored AS (
     JOIN rejections x USING (gen_id, row_id, sample)
     JOIN gens g ON g.gen_id = d.gen_id
     JOIN probe_sizes s ON s.probe_hash = g.probe_hash
-    JOIN calls c ON c.gen_hash = g.gen_hash AND c.row_id = d.row_id AND c.sample = d.sample
-                AND c.status = 'ok'
+    -- as in `answers`: scored answers whose call did not fail
+    WHERE NOT EXISTS (SELECT 1 FROM calls c
+                      WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = g.gen_hash
+                        AND c.row_id = d.row_id AND c.sample = d.sample)
 ),
 picks AS (
     -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
