@@ -230,3 +230,12 @@ def test_references_to_a_broken_goal_are_not_reported_again(tmp_path):
         "10:60: unexpected '+'; expected one of '%', '}', a name",
         "16:20: unknown goal 'formalty' (defined: reading_difficulty)",
     ]
+
+
+def test_a_spec_that_is_not_utf8_is_a_placed_error(tmp_path):
+    path = tmp_path / "bin.steer"
+    path.write_bytes(b"experiment e {\n  seed 1 \xff\n}\n")
+    with pytest.raises(SpecError) as info:
+        steerdsl.load(path)
+    assert [(d.span.line, d.span.col, d.text) for d in info.value.diagnostics] == [
+        (2, 10, "the spec is not valid UTF-8 (byte 0xff)")]
