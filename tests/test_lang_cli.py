@@ -46,8 +46,7 @@ def spec(tmp_path) -> Path:
 def test_check_ok(spec):
     r = cli("check", str(spec))
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == (f"ok: {spec}: 1 goals, 1 corpora, 1 probes, 1 models, "
-                        "1 interventions\n")
+    assert r.stdout == f"ok: {spec}: 1 goal, 1 corpus, 1 probe, 1 model, 1 intervention\n"
 
 
 def test_check_reports_every_error_with_place_and_caret(spec, tmp_path):

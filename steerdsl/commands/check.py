@@ -12,15 +12,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from steerdsl.api import load
+    from steerdsl.lang.symbols import Symbols
 
     spec = load(args.spec)  # SpecError -> the CLI prints every diagnostic, exit 2
     for w in spec.warnings:
         print(w.render(spec.source), file=sys.stderr)
-    t = spec.tree
-    from steerdsl.lang.symbols import Symbols
-
-    sym = Symbols.of(t)
-    print(f"ok: {args.spec}: {len(sym.goals)} goals, {len(sym.corpora)} corpora, "
-          f"{len(sym.probes)} probes, {len(sym.models)} models, "
-          f"{len(sym.interventions)} interventions")
+    sym = Symbols.of(spec.tree)
+    parts = [_count(len(sym.goals), "goal"), _count(len(sym.corpora), "corpus", "corpora"),
+             _count(len(sym.probes), "probe"), _count(len(sym.models), "model"),
+             _count(len(sym.interventions), "intervention")]
+    print(f"ok: {args.spec}: {', '.join(parts)}")
     return 0
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
