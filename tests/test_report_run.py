@@ -47,4 +47,6 @@ def test_report_of_a_run(tmp_path, monkeypatch, capsys):
     assert len(rows) == 2 and all("|6|" in r for r in rows)  # 3 sources x 2 requests
     assert "best3 (3 samples)" in page and "id='s0-best-of-n'" in page
     assert "fixed 2.8..12.9" in page and "flesch_kincaid_grade" in page
+    assert "fake (<code>openai/fake</code>)" in page
+    assert re.search(r"ok, started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, finished", page)
     assert "not-a-secret" not in page

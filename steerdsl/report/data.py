@@ -89,6 +89,7 @@ class Header:
     goals: list[GoalInfo]
     groups: list[Group]
     samples: dict[str, int]  # intervention -> samples per request
+    model_ids: dict[str, str]  # model name -> provider's model id, from the plan
     versions: dict[str, str]
     calls: dict[tuple[str, str], CallCounts]
     total: CallCounts
@@ -244,7 +245,9 @@ def load_header(con, path: str) -> Header:
     return Header(store=path, experiment=experiment, spec_path=spec_path, spec_hash=spec_hash,
                   run_status=status, started_at=started, finished_at=finished, probe=probe_name,
                   probe_rows=probe_rows, probe_auc=auc, goals=goals, groups=groups,
-                  samples=samples, versions={str(k): str(v) for k, v in versions.items()},
+                  samples=samples,
+                  model_ids={m.get("name"): m.get("model") for m in plan.get("models", [])},
+                  versions={str(k): str(v) for k, v in versions.items()},
                   calls=calls, total=total)
 
 

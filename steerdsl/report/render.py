@@ -62,6 +62,10 @@ def _metric(x: float | None) -> str:
     return "–" if x is None else f"{x:.3f}"
 
 
+def _time(t) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S") if hasattr(t, "strftime") else _e(t)
+
+
 def _e(x) -> str:
     return escape(str(x)) if x is not None else "–"
 
@@ -100,9 +104,11 @@ def header_section(d: StoreData, anchor: str) -> str:
         ("store", f"<code>{_e(h.store)}</code>"),
         ("spec", f"<code>{_e(h.spec_path)}</code>" if h.spec_path else "–"),
         ("spec hash", f"<code>{_e(h.spec_hash)}</code>" if h.spec_hash else "–"),
-        ("run", f"{_e(h.run_status)}, started {_e(h.started_at)}, finished {_e(h.finished_at)}"
+        ("run", f"{_e(h.run_status)}, started {_time(h.started_at)}, finished "
+                f"{_time(h.finished_at)}"
          if h.run_status else "no run recorded (imported results?)"),
-        ("models", ", ".join(_e(m) for m in models) or "–"),
+        ("models", ", ".join(_e(m) + (f" (<code>{_e(h.model_ids[m])}</code>)"
+                                      if h.model_ids.get(m) else "") for m in models) or "–"),
         ("interventions", samples or "–"),
         ("probe", f"{_e(h.probe)}: {_e(h.probe_rows)} rows"
                   + (f", density-ratio AUC {svg.fmt(h.probe_auc)}" if h.probe_auc is not None
