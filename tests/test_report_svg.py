@@ -104,3 +104,10 @@ def test_coordinates_are_rounded_to_keep_the_html_small():
     coords = re.findall(r' (?:cx|cy|x1|y1|x2|y2|x|y)="([^"]+)"', out)
     assert coords and all(re.fullmatch(r"-?\d+(\.\d)?", c) for c in coords)
     assert 'cx="114"' in out  # 44 + 210 / 3
+
+
+def test_color_scale_runs_from_zero_to_vmax():
+    root = parse(svg.color_scale(0.4, label="mean"))
+    fills = [r.get("fill") for r in root.iter(f"{NS}rect")]
+    assert len(fills) == 20 and fills[0] == svg.ramp(0.025) and fills[-1] == svg.ramp(0.975)
+    assert [t.text for t in root.iter(f"{NS}text")] == ["0", "0.40", "mean"]

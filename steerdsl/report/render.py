@@ -196,7 +196,8 @@ def distribution_section(d: StoreData, anchor: str) -> str:
                     "</figure>")
     return (f"<section id='{anchor}-distributions'><h2>Distributions</h2>"
             "<p class='lead'>Box: quartiles and median (white line); whiskers: 1.5 IQR; shaded "
-            "outline: histogram of all values.</p>"
+            "outline: histogram of the values. The axis ends just above the highest whisker, so "
+            "far outliers are left out of the picture (not out of the statistics).</p>"
             f"<div class='figs'>{''.join(figs)}</div></section>")
 
 
@@ -225,7 +226,9 @@ def side_effects_section(d: StoreData, anchor: str) -> str:
     parts.append("</div><h3>Unrequested movement by requested goal</h3>"
                  "<p class='note'>Row: a goal that was asked to move; column: a goal that was "
                  "not. Cell: mean |output − source| of the column goal in those answers. "
-                 "One colour scale across all panels.</p><div class='figs'>")
+                 "One colour scale across all panels:</p>"
+                 + svg.color_scale(d.side_effects.vmax, label="mean |output − source|")
+                 + "<div class='figs'>")
     for g in d.header.groups:
         cells = d.side_effects.matrix.get((g.model, g.intervention), {})
         values = [[None if r == c else cells.get((r, c)) for c in goals] for r in goals]
