@@ -245,7 +245,7 @@ def heatmap(values: list[list[float | None]], *, rows: list[str], cols: list[str
 def color_scale(vmax: float, *, label: str) -> str:
     """The heatmaps' colour key: 0 .. vmax in 20 steps."""
     steps, w, left = 20, 9, 10
-    c = Canvas(left + steps * w + 60, 40, f"colour scale: {label}")
+    c = Canvas(left + steps * w + 12 + 6.5 * len(label), 40, f"colour scale: {label}")
     for k in range(steps):
         c.rect(left + k * w, 4, w, 14, fill=ramp((k + 0.5) / steps))
     c.text(left, 31, "0", anchor="start", size=10)
