@@ -271,10 +271,8 @@ def load_distributions(con, variant: Variant) -> list[Distribution]:
             f"ON {cols} INTO NAME metric VALUE value)")
     stats = rows(con, f"""
         WITH v AS (SELECT * FROM {long} WHERE isfinite(value)),
-        s AS (SELECT model, intervention, metric, count(*) AS n,
-                     quantile_cont(value, 0.25) AS q1, median(value) AS med,
-                     quantile_cont(value, 0.75) AS q3
-              FROM v GROUP BY ALL)
+        s AS (SELECT model, intervention, metric, n, q1, median AS med, q3 FROM summary
+              WHERE metric IN ({", ".join(f"'{metric_column(m, variant)}'" for m in METRICS)}))
         SELECT s.model, s.intervention, s.metric, s.n, s.q1, s.med, s.q3,
                min(v.value) FILTER (WHERE v.value >= s.q1 - 1.5 * (s.q3 - s.q1)),
                max(v.value) FILTER (WHERE v.value <= s.q3 + 1.5 * (s.q3 - s.q1))
@@ -305,7 +303,6 @@ def load_distributions(con, variant: Variant) -> list[Distribution]:
 
 
 # --- side effects ----------------------------------------------------------------------------
-
 
 
 def load_side_effects(con) -> SideEffects:
