@@ -331,3 +331,18 @@ def test_many_groups_get_distinct_colours_and_capped_examples(tmp_path):
     assert "Showing the first 6 of 9 model x intervention groups." in page
     examples = re.findall(r"<div class='example'><p><b>([^<]+)</b>", page)
     assert len(examples) == 2 * 6
+
+
+def test_best_of_n_leaves_out_select_first_interventions(tmp_path):
+    store = tmp_path / "first.duckdb"
+    write_synthetic_store(store, models=("gpt",), interventions={"best3": 3, "first3": 3},
+                          n_sources=2, per_source=4)
+    import duckdb
+
+    con = duckdb.connect(str(store))
+    con.execute("""UPDATE generations SET settings = json_merge_patch(settings,
+                   '{"intervention": {"select": "first"}}') WHERE intervention = 'first3'""")
+    con.close()
+    d = load(store)
+    assert list(d.best_of_n) == [("gpt", "best3")]
+    assert d.header.samples == {"best3": 3, "first3": 3}

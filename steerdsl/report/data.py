@@ -398,11 +398,16 @@ def load_best_of_n(con, variant: Variant) -> dict[tuple[str, str], dict[str, lis
     """Median of each metric of the pick among the first k samples, k = 1..N.
 
     The pick is the sample with the smallest raw steering error (ties: the lower sample), the
-    rule of the metrics view's `selected`, restricted to samples < k.
+    rule of the metrics view's `selected`, restricted to samples < k. Interventions that
+    `select first` get no curve.
     """
     cols = [metric_column(m, variant) for m in METRICS]
-    multi = rows(con, f"SELECT model, intervention, max(sample) + 1 FROM {_METRICS} "
-                      "GROUP BY ALL HAVING max(sample) > 0 ORDER BY ALL")
+    # Interventions that `select first` keep sample 0 whatever the others score: no curve.
+    sampled = f"""SELECT model, intervention, max(sample) + 1 AS n FROM {_METRICS}
+        WHERE gen_hash NOT IN (SELECT gen_hash FROM current_generations
+            WHERE json_extract_string(settings, '$.intervention.select') = 'first')
+        GROUP BY ALL HAVING max(sample) > 0"""
+    multi = rows(con, sampled + " ORDER BY ALL")
     out: dict[tuple[str, str], dict[str, list]] = {}
     if not multi:
         return out
@@ -411,8 +416,7 @@ def load_best_of_n(con, variant: Variant) -> dict[tuple[str, str], dict[str, lis
     medians = ", ".join(f"median({c})" for c in cols)
     for m, i, k, *vals in rows(con, f"""
             WITH m AS (SELECT * FROM {_METRICS} WHERE (model, intervention) IN
-                          (SELECT (model, intervention) FROM {_METRICS} GROUP BY ALL
-                           HAVING max(sample) > 0)),
+                          (SELECT (model, intervention) FROM ({sampled}))),
             p AS (SELECT m.model, m.intervention, k.k, {picked}
                   FROM m JOIN range(1, ?) k(k) ON m.sample < k.k
                   GROUP BY m.model, m.intervention, m.gen_hash, m.row_id, k.k)
