@@ -211,3 +211,22 @@ def test_calls_summary_counts(store):
     for gen, calls, ok, errors in rows:
         status = cases[gen][3]
         assert (calls, ok, errors) == (status.size, int(status.sum()), int((~status).sum()))
+
+
+def test_bin_macros_match_numpy(tmp_path):
+    """steer_bin / steer_delta_bin on a grid of values on and around the cuts, in and out of
+    [0, 1], against the numpy reference's literal clip-and-count."""
+    from support.reference_metrics import binned, static_bin
+
+    con = new_store(tmp_path / "s.duckdb")
+    grid = np.r_[np.arange(-3, 14) / 10, [-1.0, -0.05, 0.95, 1.05, 2.0],
+                 np.random.default_rng(3).uniform(-0.5, 1.5, 40)]
+    x, z0 = (a.ravel() for a in np.meshgrid(grid, grid))
+    con.execute("CREATE TEMP TABLE v AS SELECT * FROM (SELECT unnest(range(?)) AS i, "
+                "unnest(?) AS x, unnest(?) AS z0)", [len(x), x.tolist(), z0.tolist()])
+    got = con.execute("SELECT steer_bin(x, z0), steer_delta_bin(x) FROM v ORDER BY i"
+                      ).fetchnumpy()
+    values = list(got.values())
+    assert (values[0] == binned(x, z0)).all()
+    assert (values[1] == static_bin(x)).all()
+    con.close()

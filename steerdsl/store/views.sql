@@ -6,17 +6,19 @@
 -- 'generate:MODEL/INTERVENTION', over a probe whose hash is current for 'probe:NAME', count.
 
 -- bin(x; z0) = #{k : x >= clip(z0 + C_k, 0, 1)} - 1 with C = [-1, -.5, -.2, -.1, .1, .2, .5, 1].
--- Written out (not a list) so DuckDB evaluates it vectorized; the casts keep the cut points
--- IEEE doubles (DuckDB reads 0.1 as a DECIMAL), exactly as numpy adds them.
+-- x >= clip(y, 0, 1) is written as (x >= 1 OR (x >= 0 AND x >= y)): the same test for every
+-- x and y, and about twice as fast in DuckDB as least/greatest. Written out (not a list) so it
+-- evaluates vectorized; the casts keep the cut points IEEE doubles (DuckDB reads 0.1 as a
+-- DECIMAL), so z0 + C_k is the very sum numpy computes.
 CREATE OR REPLACE MACRO steer_bin(x, z0) AS (
-      CAST(x >= least(greatest(z0 + CAST(-1.0 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(-0.5 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(-0.2 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(-0.1 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(0.1 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(0.2 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(0.5 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
-    + CAST(x >= least(greatest(z0 + CAST(1.0 AS DOUBLE), CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE)) AS INTEGER)
+      CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(-1.0 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(-0.5 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(-0.2 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(-0.1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(0.1 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(0.2 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(0.5 AS DOUBLE)) AS INTEGER)
+    + CAST(x >= 1 OR (x >= 0 AND x >= z0 + CAST(1.0 AS DOUBLE)) AS INTEGER)
     - 1
 );
 
