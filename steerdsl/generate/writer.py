@@ -44,6 +44,13 @@ def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
 
 class CallWriter:
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5) -> None:
+        # Warm up the Arrow path now (pyarrow and DuckDB's lazy imports for Arrow scans took
+        # over a second on a loaded machine): the first flush must not be late.
+        import pyarrow as pa
+
+        con.register("_steerdsl_warm_up", pa.table({"x": pa.array([], pa.int32())}))
+        con.execute("SELECT count(*) FROM _steerdsl_warm_up").fetchall()
+        con.unregister("_steerdsl_warm_up")
         self.con = con
         self.gen_hash = gen_hash
         self.flush_rows = flush_rows
