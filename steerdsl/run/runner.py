@@ -294,14 +294,8 @@ class Runner:
             self.result.stages_skipped.append(stage.id)
             return
         model_name, intervention = stage.id.split(":", 1)[1].split("/", 1)
-        ev = self.plan.evaluate
-        self.con.execute(
-            "INSERT OR REPLACE INTO generations VALUES (?, ?, ?, ?, ?)",
-            [stage.hash, model_name, intervention, self.plan.stage(f"probe:{ev.probe}").hash,
-             json.dumps(_generation_settings(self.plan, model_name, intervention))],
-        )
         self._set_current(stage)
-        rows = self._gen_rows(ev.probe)
+        rows = self._gen_rows(self.plan.evaluate.probe)
         samples = self.plan.intervention(intervention).samples
         bar = self.display.stage(f"generate {model_name}/{intervention}", len(rows) * samples)
         try:
@@ -387,15 +381,6 @@ class BudgetReached(Exception):
 
 def _none_if_nan(x: float) -> float | None:
     return None if x != x else float(x)
-
-
-def _generation_settings(plan: Plan, model_name: str, intervention: str) -> dict:
-    inter = plan.intervention(intervention)
-    return {
-        "model": plan.model(model_name).model_dump(mode="json"),
-        "intervention": inter.model_dump(mode="json"),
-        "prompt": plan.prompt(inter.prompt).model_dump(mode="json"),
-    }
 
 
 def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False,
