@@ -87,8 +87,8 @@ requests AS (
     SELECT probe_hash, row_id, goal, delta IS NOT NULL AS active, source AS z0,
            coalesce(target, source) AS zs,
            coalesce(target, source) - source AS r,
-           steer_bin(coalesce(target, source), source) AS target_bin,
-           CAST(steer_delta_bin(coalesce(delta, CAST(0 AS DOUBLE))) - 3 AS DOUBLE) / 7 AS q
+           CAST(steer_bin(coalesce(target, source), source) AS TINYINT) AS target_bin,
+           CAST(steer_delta_bin(coalesce(delta, CAST(0 AS DOUBLE))) - 3 AS TINYINT) AS q_bin
     FROM probe_goals
     WHERE probe_hash IN (SELECT probe_hash FROM gens)
 ),
@@ -98,16 +98,22 @@ probe_sizes AS (
 ),
 goal_terms AS (
     -- raw: a = z* - zh, r = z* - z0, m = zh - z0 (z* = target, or the source if inactive);
-    -- binned: a = (bin(zh) - bin(z*)) / 7, m = (bin(zh) - 3) / 7, q from the static cuts
+    -- binned parts as small integers (this table is the big one: keep it narrow):
+    -- a = (bin(zh) - bin(z*)) / 7, m = (bin(zh) - 3) / 7, q = q_bin / 7
     SELECT g.gen_id, o.row_id, o.sample, p.active,
-           p.z0 IS NULL OR o.value IS NULL AS missing,
            p.zs - o.value AS a, p.r, o.value - p.z0 AS m,
-           CAST(steer_bin(o.value, p.z0) - p.target_bin AS DOUBLE) / 7 AS ab,
-           CAST(steer_bin(o.value, p.z0) - 3 AS DOUBLE) / 7 AS mb,
-           p.q
+           CAST(steer_bin(o.value, p.z0) AS TINYINT) AS output_bin, p.target_bin, p.q_bin
     FROM gens g
     JOIN outputs o ON o.gen_hash = g.gen_hash
     JOIN requests p ON p.probe_hash = g.probe_hash AND p.row_id = o.row_id AND p.goal = o.goal
+),
+binned_terms AS (
+    SELECT gen_id, row_id, sample, active, a, r, m,
+           m IS NULL AS missing,  -- a NULL source or output value
+           CAST(output_bin - target_bin AS DOUBLE) / 7 AS ab,
+           CAST(output_bin - 3 AS DOUBLE) / 7 AS mb,
+           CAST(q_bin AS DOUBLE) / 7 AS q
+    FROM goal_terms
 ),
 dots AS (
     SELECT gen_id, row_id, sample, count(*) AS n_scored,
@@ -115,7 +121,7 @@ dots AS (
            sum(a * a) AS aa, sum(a * r) AS ar, sum(r * r) AS rr, sum(m * m) AS mm,
            sum(ab * ab) AS bb, sum(ab * q) AS bq, sum(q * q) AS qq, sum(mb * mb) AS nn,
            sum(ab * r) AS br
-    FROM goal_terms
+    FROM binned_terms
     GROUP BY ALL
 ),
 residuals AS (
@@ -126,7 +132,7 @@ residuals AS (
            t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS raw,
            t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q AS bin,
            t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS paper
-    FROM goal_terms t
+    FROM binned_terms t
     JOIN dots d USING (gen_id, row_id, sample)
 ),
 rejections AS (
