@@ -104,7 +104,8 @@ def test_reimport_replaces_and_models_share_the_probe(tmp_path, capsys):
     write_results(b, source, delta, np.clip(output + 0.05, 0, 1))
     db = tmp_path / "store.duckdb"
     for path, model in ((a, "llama"), (a, "llama"), (b, "gpt")):
-        assert run_cli(capsys, path, "--db", db, "--model", model, "--intervention", "direct")[0] == 0
+        code, _, _ = run_cli(capsys, path, "--db", db, "--model", model, "--intervention", "direct")
+        assert code == 0
     con = open_store(db, read_only=True)
     counts = con.execute("SELECT (SELECT count(*) FROM probes), (SELECT count(*) FROM calls), "
                          "(SELECT count(*) FROM outputs), (SELECT count(*) FROM metrics)"

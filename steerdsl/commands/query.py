@@ -13,7 +13,8 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("store", metavar="SPEC|DB",
                         help="a store (.duckdb) or a spec (.steer) naming its store")
-    parser.add_argument("sql", metavar="SQL", help='one SQL statement, e.g. "SELECT * FROM summary"')
+    parser.add_argument("sql", metavar="SQL",
+                        help='one SQL statement, e.g. "SELECT * FROM summary"')
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="print CSV (header, full precision)")
     fmt.add_argument("--json", action="store_true", help="print a JSON array of objects")

@@ -58,12 +58,16 @@ def run_query(con, sql: str) -> QueryResult:
 
 
 def _first_line(message: str) -> str:
+    """DuckDB's first line, plus its hint ("Did you mean ...?", "Candidate bindings: ..."),
+    which it puts on a later line, on one line."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
         return "error"
-    # DuckDB puts the useful part on the line after "Parser Error: ..." for some errors;
-    # keep the first line and, for read-only refusals, say why.
     first = lines[0]
+    hint = next((line for line in lines[1:]
+                 if line.startswith(("Did you mean", "Candidate bindings"))), None)
+    if hint:
+        first += f" {hint}"
     if "read-only" in message.lower() or "read only" in message.lower():
         first += " (queries open the store read-only; write with `steerdsl run`)"
     return first
@@ -122,7 +126,10 @@ def _cell(value: Any) -> str:
         text = value
     else:
         value = _plain(value)
-        text = json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else str(value)
+        if isinstance(value, (list, dict)):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            text = str(value)
     text = text.replace("\n", "\\n")
     return text if len(text) <= 60 else text[:57] + "..."
 
