@@ -88,6 +88,7 @@ def test_json_special_values(store, capsys):
     ("SELEC 1", "error: SQL: Parser Error: syntax error"),
     ("SELECT * FROM no_such_table", "error: SQL: Catalog Error"),
     ("DELETE FROM calls", "read-only"),
+    ("SELECT * FROM metric", 'does not exist! Did you mean "metrics"?'),
 ])
 def test_sql_errors_are_one_message_exit_2(store, capsys, sql, message):
     code, out, err = query(capsys, store, sql)
