@@ -35,6 +35,9 @@ CREATE OR REPLACE MACRO steer_delta_bin(d) AS (
     - 1
 );
 
+-- x * x (pow() is several times slower in DuckDB)
+CREATE OR REPLACE MACRO steer_square(x) AS (x * x);
+
 -- |a.r| / (||r|| + eps)^2, from the dot products
 CREATE OR REPLACE MACRO steer_miscalibration(ar, rr) AS (
     abs(ar) / pow(sqrt(rr) + CAST(1e-8 AS DOUBLE), 2)
@@ -115,30 +118,32 @@ binned_terms AS (
            CAST(q_bin AS DOUBLE) / 7 AS q
     FROM goal_terms
 ),
-dots AS (
-    SELECT gen_id, row_id, sample, count(*) AS n_scored,
-           count(*) FILTER (WHERE active) AS n_active, bool_or(missing) AS missing,
-           sum(a * a) AS aa, sum(a * r) AS ar, sum(r * r) AS rr, sum(m * m) AS mm,
-           sum(ab * ab) AS bb, sum(ab * q) AS bq, sum(q * q) AS qq, sum(mb * mb) AS nn,
+projections AS (
+    -- first pass: the dot products the rejections need, a.r / (||r||^2 + eps) and the like
+    SELECT gen_id, row_id, sample,
+           sum(a * r) AS ar, sum(r * r) AS rr, sum(ab * q) AS bq, sum(q * q) AS qq,
            sum(ab * r) AS br
     FROM binned_terms
     GROUP BY ALL
 ),
-residuals AS (
-    -- a - (a.r / (||r||^2 + eps)) r, goal by goal, in a second pass: expanding
-    -- ||a - k r||^2 into dot products would cancel away the small values of a nearly
-    -- parallel to r that METHOD.md's worked cases check
-    SELECT t.gen_id, t.row_id, t.sample,
-           t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS raw,
-           t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q AS bin,
-           t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r AS paper
+dots AS (
+    -- second pass: the other sums, and rej(a, r) = || a - (a.r / (||r||^2 + eps)) r ||
+    -- summed goal by goal: expanding the square into dot products would cancel away the
+    -- small values of an a nearly parallel to r that METHOD.md's worked cases check
+    SELECT t.gen_id, t.row_id, t.sample, count(*) AS n_scored,
+           count(*) FILTER (WHERE t.active) AS n_active, bool_or(t.missing) AS missing,
+           sum(t.a * t.a) AS aa, sum(t.m * t.m) AS mm, sum(t.ab * t.ab) AS bb,
+           sum(t.mb * t.mb) AS nn,
+           any_value(d.ar) AS ar, any_value(d.rr) AS rr, any_value(d.bq) AS bq,
+           any_value(d.qq) AS qq,
+           sqrt(sum(steer_square(t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
+               AS rej_raw,
+           sqrt(sum(steer_square(t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q)))
+               AS rej_bin,
+           sqrt(sum(steer_square(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
+               AS rej_paper
     FROM binned_terms t
-    JOIN dots d USING (gen_id, row_id, sample)
-),
-rejections AS (
-    SELECT gen_id, row_id, sample, sqrt(sum(raw * raw)) AS rej_raw,
-           sqrt(sum(bin * bin)) AS rej_bin, sqrt(sum(paper * paper)) AS rej_paper
-    FROM residuals
+    JOIN projections d USING (gen_id, row_id, sample)
     GROUP BY ALL
 ),
 scored AS (
@@ -147,12 +152,11 @@ scored AS (
                AS select_first,
            d.missing OR d.n_scored <> s.n_goals AS incomplete,
            sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
-           steer_orthogonality(x.rej_bin, d.nn, d.qq) AS orth,
+           steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
            sqrt(d.aa) AS se_raw, steer_miscalibration(d.ar, d.rr) AS mis_raw,
-           steer_orthogonality(x.rej_raw, d.mm, d.rr) AS orth_raw,
-           steer_orthogonality(x.rej_paper, d.nn, d.rr) AS orth_paper
+           steer_orthogonality(d.rej_raw, d.mm, d.rr) AS orth_raw,
+           steer_orthogonality(d.rej_paper, d.nn, d.rr) AS orth_paper
     FROM dots d
-    JOIN rejections x USING (gen_id, row_id, sample)
     JOIN gens g ON g.gen_id = d.gen_id
     JOIN probe_sizes s ON s.probe_hash = g.probe_hash
     -- as in `answers`: scored answers whose call did not fail
