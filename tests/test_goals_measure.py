@@ -19,6 +19,7 @@ from steerdsl.plan.model import (
     FixedNorm,
     GoalPlan,
     JudgeMeasure,
+    Neg,
     Num,
     PythonMeasure,
     Ref,
@@ -179,6 +180,24 @@ def test_expression_goals():
                                      "division by zero in (token_count / sentence_count)")]
 
 
+def test_expression_nodes():
+    from steerdsl.goals.custom import eval_expr, expr_refs
+
+    expr = BinOp(op="+", left=Neg(arg=Ref(measure="word_count")),
+                 right=BinOp(op="/", left=Num(value=1.0), right=Ref(measure="char_count")))
+    assert expr_refs(expr) == ["word_count", "char_count"]
+    values, div0 = eval_expr(expr, {"word_count": np.array([2.0, 3.0]),
+                                    "char_count": np.array([4.0, 0.0])}, 2)
+    assert values[0] == -1.75 and math.isnan(values[1])
+    assert div0.tolist() == [False, True]
+    # constants only: one value per text, and a constant zero divisor fails everywhere
+    values, div0 = eval_expr(BinOp(op="/", left=Num(value=3.0), right=Num(value=0.0)), {}, 3)
+    assert np.isnan(values).all() and div0.tolist() == [True, True, True]
+    m = measure_texts([FOX, CASUAL], [expr_goal("neg", Neg(arg=Ref(measure="word_count")),
+                                                "(-word_count)")])
+    assert m.raw["neg"].tolist() == [-21.0, -10.0]
+
+
 def test_python_goals(tmp_path):
     (tmp_path / "my_measures.py").write_text(
         "def exclamations(text):\n"
@@ -260,7 +279,8 @@ def test_unknown_builtin_is_a_run_error():
 def test_pool_gives_the_same_values_in_order(tmp_path):
     words = FOX.split() + FORMAL.split() + CASUAL.split()
     # Varied short texts, enough to use the pool; each distinct.
-    texts = [" ".join(words[i % 20:i % 20 + 3 + i % 11]) + f" {i}." for i in range(PARALLEL_MIN_TEXTS)]
+    texts = [" ".join(words[i % 20:i % 20 + 3 + i % 11]) + f" {i}."
+             for i in range(PARALLEL_MIN_TEXTS)]
     texts[17] = "bad \udfff text"
     con = open_store(tmp_path / "cache.duckdb")
     pooled = measure_texts(texts, PAPER, con=con, workers=2)

@@ -1,14 +1,13 @@
 """The measurement cache in a store: `measurements` keyed by (text_hash, measure_id), with the
-texts in `texts` and the measure definitions in `measures`. Bulk reads and writes only (Arrow):
-DuckDB's row-by-row INSERT is far too slow for corpora.
+texts in `texts` and the measure definitions in `measures`. Bulk reads and writes only
+(writes through steerdsl.store.bulk, from Arrow): DuckDB's row-by-row INSERT is far too slow
+for corpora.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-
-import pyarrow as pa
 
 from steerdsl.store.bulk import insert_columns, insert_rows
 
@@ -17,22 +16,23 @@ def read_cached(
     con, hashes: Sequence[str], measure_ids: Sequence[str]
 ) -> list[tuple[str, str, float | None, str | None]]:
     """Cached rows (text_hash, measure_id, raw, error) for these texts and measures."""
-    want = pa.table({"text_hash": pa.array(list(dict.fromkeys(hashes)), pa.string())})
-    ids = pa.table({"measure_id": pa.array(list(dict.fromkeys(measure_ids)), pa.string())})
-    con.register("_steer_want_texts", want)
-    con.register("_steer_want_measures", ids)
-    try:
-        return con.execute(
-            "SELECT m.text_hash, m.measure_id, m.raw, m.error FROM measurements m "
-            "JOIN _steer_want_texts USING (text_hash) JOIN _steer_want_measures USING (measure_id)"
-        ).fetchall()
-    finally:
-        con.unregister("_steer_want_texts")
-        con.unregister("_steer_want_measures")
+    # Lists as parameters (no Arrow import on this path: a fully cached run stays quick).
+    return con.execute(
+        "SELECT text_hash, measure_id, raw, error FROM measurements "
+        "WHERE measure_id IN (SELECT unnest($1::VARCHAR[])) "
+        "AND text_hash IN (SELECT unnest($2::VARCHAR[]))",
+        [list(dict.fromkeys(measure_ids)), list(dict.fromkeys(hashes))],
+    ).fetchall()
 
 
 def write_measures(con, measures: Sequence[tuple[str, dict, dict]]) -> None:
     """Definitions (measure_id, definition, versions) of the measures, when new."""
+    known = {r[0] for r in con.execute(
+        "SELECT measure_id FROM measures WHERE measure_id IN (SELECT unnest($1::VARCHAR[]))",
+        [[m[0] for m in measures]]).fetchall()}
+    measures = [m for m in measures if m[0] not in known]
+    if not measures:
+        return
     insert_columns(con, "measures", {
         "measure_id": [m[0] for m in measures],
         "definition": [json.dumps(m[1], sort_keys=True) for m in measures],
@@ -51,7 +51,8 @@ class CacheWriter:
         self._rows: list[tuple[str, str, float | None, str | None]] = []
         self.written = 0
 
-    def add(self, text_hash: str, text: str, measure_id: str, raw: float, error: str | None) -> None:
+    def add(self, text_hash: str, text: str, measure_id: str, raw: float,
+            error: str | None) -> None:
         self._texts.setdefault(text_hash, text)
         self._rows.append((text_hash, measure_id, None if error is not None else raw, error))
         if len(self._rows) >= self.FLUSH_ROWS:

@@ -33,7 +33,8 @@ def load_python_measure(
     folder), the working directory or an installed package."""
     module_name, sep, func_name = measure.ref.partition(":")
     if not sep or not module_name or not func_name:
-        raise RunError(f"goal '{goal_name}': python measure '{measure.ref}' is not 'module:function'")
+        raise RunError(
+            f"goal '{goal_name}': python measure '{measure.ref}' is not 'module:function'")
     dirs = [d for d in (base_dir, Path.cwd()) if d is not None]
     try:
         with _import_path(dirs):
@@ -41,7 +42,8 @@ def load_python_measure(
     except Exception as e:
         raise RunError(
             f"goal '{goal_name}': cannot import module '{module_name}' "
-            f"({type(e).__name__}: {e}); searched {', '.join(map(str, dirs))} and installed packages"
+            f"({type(e).__name__}: {e}); searched {', '.join(map(str, dirs))} and installed "
+            "packages"
         ) from None
     func = getattr(module, func_name, None)
     if func is None or not callable(func):
@@ -62,22 +64,21 @@ def expr_refs(node) -> list[str]:
     return []
 
 
-def eval_expr(node, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorized value of an expression over arrays of its measures' values, and a mask of
-    the places where it divided by zero (their value is NaN)."""
+def eval_expr(node, values: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorized value of an expression over arrays (length n) of its measures' values, and
+    a mask of the places where it divided by zero (their value is NaN)."""
     if isinstance(node, ExprMeasure):
         node = node.expr
-    n = len(next(iter(values.values()))) if values else 1
     if isinstance(node, Num):
         return np.full(n, node.value), np.zeros(n, dtype=bool)
     if isinstance(node, Ref):
         return values[node.measure].astype(np.float64), np.zeros(n, dtype=bool)
     if isinstance(node, Neg):
-        v, z = eval_expr(node.arg, values)
+        v, z = eval_expr(node.arg, values, n)
         return -v, z
     if isinstance(node, BinOp):
-        a, za = eval_expr(node.left, values)
-        b, zb = eval_expr(node.right, values)
+        a, za = eval_expr(node.left, values, n)
+        b, zb = eval_expr(node.right, values, n)
         zero = za | zb
         with np.errstate(all="ignore"):
             if node.op == "+":

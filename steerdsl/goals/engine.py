@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from steerdsl.goals.builtins import (
     doc_tokens,
     is_finite,
 )
+from steerdsl.errors import RunError
 from steerdsl.goals.nlp import load_nlp
 
 # spaCy refuses longer texts (its parser needs about 1 GB per 100 k characters).
@@ -130,7 +133,10 @@ def compute_groups(
     workers = default_workers() if workers is None else workers
     all_texts = [t for texts, _ in groups for t in texts]
     parallel = use_pool(all_texts, workers)
-    size = max(1, min(CHUNK_TEXTS, -(-len(all_texts) // (workers * 4)))) if parallel else 4 * PIPE_BATCH
+    # Small chunks in a pool keep both cores busy to the end; large ones batch nlp.pipe well.
+    size = 4 * PIPE_BATCH
+    if parallel:
+        size = max(1, min(CHUNK_TEXTS, -(-len(all_texts) // (workers * 4))))
     where: list[tuple[int, int]] = []
     jobs: list[tuple[list[str], tuple[str, ...]]] = []
     for g, (texts, names) in enumerate(groups):
@@ -144,12 +150,25 @@ def compute_groups(
         # touch DuckDB, so forking a process with DuckDB threads is safe for them.
         _preload(jobs)
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(workers, len(jobs))) as pool:
-            for (g, start), batch in zip(where, pool.imap(_run_job, jobs)):
-                yield g, start, batch
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx,
+                                 initializer=_quiet_worker) as pool:
+            try:
+                for (g, start), batch in zip(where, pool.map(_run_job, jobs)):
+                    yield g, start, batch
+            except BrokenProcessPool:
+                raise RunError("a measuring process died (out of memory?); rerun with "
+                               "fewer workers, or drop very long texts") from None
     else:
         for (g, start), job in zip(where, jobs):
             yield g, start, _run_job(job)
+
+
+def _quiet_worker() -> None:
+    # A forked worker must not write to stderr: its lock may have been held by another
+    # thread of the parent (a progress bar) at fork time. Warnings are the parent's business.
+    import warnings
+
+    warnings.simplefilter("ignore")
 
 
 def _preload(jobs) -> None:

@@ -136,7 +136,7 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Meas
         inverse[i] = u
     m = len(utexts)
 
-    columns, goal_col = _columns(goals, m)
+    columns, goal_col, inputs = _columns(goals, m)
     for col in columns.values():
         for u, problem in bad.items():
             col.errors[u] = problem
@@ -151,19 +151,19 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Meas
     for goal in goals:
         col = columns[goal_col[goal.name]]
         col.wanted |= ~col.done
-        if isinstance(goal.measure, ExprMeasure):
-            for ref in expr_refs(goal.measure):
-                columns[builtin_measure_id(ref)[0]].wanted |= ~col.done
+        for mid in inputs.get(goal.name, {}).values():
+            columns[mid].wanted |= ~col.done
 
     writer = cache.CacheWriter(con) if con is not None else None
     if con is not None:
-        cache.write_measures(con, [(c.measure_id, c.definition, c.versions) for c in columns.values()])
+        cache.write_measures(
+            con, [(c.measure_id, c.definition, c.versions) for c in columns.values()])
     tracker = _Tracker(progress, m)
 
     _compute_builtins(columns, utexts, workers, tracker, writer, uhashes)
     for goal in goals:
         col = columns[goal_col[goal.name]]
-        todo = [u for u in np.flatnonzero(~col.done)]
+        todo = np.flatnonzero(~col.done).tolist()
         if not todo:
             continue
         if isinstance(goal.measure, PythonMeasure):
@@ -171,7 +171,8 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Meas
         elif isinstance(goal.measure, JudgeMeasure):
             _compute_judge(goal, col, todo, utexts, judge)
         elif isinstance(goal.measure, ExprMeasure):
-            _compute_expr(goal.measure, col, todo, columns)
+            _compute_expr(goal.measure, col, todo,
+                          {ref: columns[mid] for ref, mid in inputs[goal.name].items()})
     if writer is not None:
         for col in columns.values():
             if col.builtin is None:
@@ -201,10 +202,15 @@ def _text_problem(text) -> str | None:
     return None
 
 
-def _columns(goals: Sequence[GoalPlan], m: int) -> tuple[dict[str, _Column], dict[str, str]]:
-    """One column per measure identity; an expression's built-ins get their own columns."""
+def _columns(
+    goals: Sequence[GoalPlan], m: int
+) -> tuple[dict[str, _Column], dict[str, str], dict[str, dict[str, str]]]:
+    """One column per measure identity; an expression's built-ins get their own columns.
+    Returns the columns by measure_id, each goal's measure_id, and each expression goal's
+    inputs (built-in name -> measure_id)."""
     columns: dict[str, _Column] = {}
     goal_col: dict[str, str] = {}
+    inputs: dict[str, dict[str, str]] = {}
 
     def add(mid: str, definition: dict, versions: dict, builtin: str | None, cache_errors: bool):
         if mid not in columns:
@@ -219,16 +225,19 @@ def _columns(goals: Sequence[GoalPlan], m: int) -> tuple[dict[str, _Column], dic
             add(goal.measure_id, definition, goal.versions, measure.name, True)
         elif isinstance(measure, ExprMeasure):
             add(goal.measure_id, definition, goal.versions, None, True)
+            inputs[goal.name] = {}
             for ref in expr_refs(measure):
                 _check_builtin(goal.name, ref)
+                # Cached under the built-in's own identity, shared with every other use of it.
                 mid, versions = builtin_measure_id(ref)
                 add(mid, {"kind": "builtin", "name": ref}, versions, ref, True)
+                inputs[goal.name][ref] = mid
         elif isinstance(measure, (PythonMeasure, JudgeMeasure)):
             add(goal.measure_id, definition, goal.versions, None, False)
         else:
             raise RunError(f"goal '{goal.name}': unknown measure kind {measure.kind!r}")
         goal_col[goal.name] = goal.measure_id
-    return columns, goal_col
+    return columns, goal_col, inputs
 
 
 def _check_builtin(goal: str, name: str) -> None:
@@ -336,7 +345,8 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
         )
     answers = list(judge(goal, [utexts[u] for u in todo]))
     if len(answers) != len(todo):
-        raise RunError(f"goal '{goal.name}': the judge gave {len(answers)} values for {len(todo)} texts")
+        raise RunError(f"goal '{goal.name}': the judge gave {len(answers)} values for "
+                       f"{len(todo)} texts")
     for u, answer in zip(todo, answers):
         if isinstance(answer, BaseException):
             col.set(u, math.nan, f"judge failed: {type(answer).__name__}: {answer}")
@@ -348,12 +358,10 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
         col.set(u, value, err)
 
 
-def _compute_expr(measure: ExprMeasure, col: _Column, todo, columns) -> None:
+def _compute_expr(measure: ExprMeasure, col: _Column, todo, base: dict[str, _Column]) -> None:
     idx = np.asarray(todo, dtype=np.intp)
-    refs = expr_refs(measure)
-    base = {ref: columns[builtin_measure_id(ref)[0]] for ref in refs}
-    values, div0 = eval_expr(measure, {ref: c.values[idx] for ref, c in base.items()})
-    for k, u in enumerate(idx):
+    values, div0 = eval_expr(measure, {ref: c.values[idx] for ref, c in base.items()}, len(idx))
+    for k, u in enumerate(todo):
         failed = next((ref for ref, c in base.items() if u in c.errors), None)
         if failed is not None:
             col.set(u, math.nan, f"needs {failed}, which failed: {base[failed].errors[u]}")
