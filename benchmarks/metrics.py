@@ -87,6 +87,9 @@ def sql_metrics(path: Path) -> tuple[float, float, pd.DataFrame]:
         t0, c0 = time.perf_counter(), time.process_time()
         table = con.sql("SELECT * FROM metrics").to_arrow_table()
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0 = time.perf_counter()
+        con.sql("SELECT * FROM summary").fetchall()
+        print(f"SQL summary view (metrics + statistics): {time.perf_counter() - t0:.3f} s wall")
     finally:
         con.close()
     return elapsed, cpu, table.to_pandas()
