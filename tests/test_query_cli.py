@@ -169,3 +169,15 @@ def test_cli_subprocess_exit_codes(store):
     bad = subprocess.run([sys.executable, "-m", "steerdsl.cli", "query", str(store), "SELEC"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("error: SQL:")
+
+
+def test_any_duckdb_file_can_be_queried(tmp_path, capsys):
+    import duckdb
+
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE x AS SELECT 42 AS a")
+    con.close()
+    assert query(capsys, path, "SELECT a FROM x", "--csv")[:2] == (0, "a\n42\n")
+    code, _, err = query(capsys, path, "SELECT * FROM metrics")
+    assert code == 2 and "metrics does not exist" in err

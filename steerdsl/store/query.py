@@ -38,8 +38,15 @@ def open_for_query(path: str | Path):
     """A read-only connection to the store with the current views."""
     from steerdsl.store.db import open_store
 
+    import duckdb
+
     con = open_store(path, read_only=True)
-    con.execute(temporary_views_sql())
+    try:
+        con.execute(temporary_views_sql())
+    except duckdb.CatalogException:
+        # Not a steerdsl store (its tables are missing): plain SQL over its own tables still
+        # works, and a query naming a view says that the view does not exist.
+        pass
     return con
 
 
