@@ -298,3 +298,14 @@ def test_progress_object_like_the_runners(server, con):
     bar = StageProgress("generate")
     run_generate(con, plan, stage, make_rows(5), progress=bar)  # nothing to do
     assert (bar.done, bar.total) == (5, 5)
+
+
+def test_tpm_pacing(server, con):
+    # 100 tokens/s; each request is estimated at len(prompt)/4 + max_tokens, then charged
+    # what the server reports (about 40 tokens here).
+    plan, stage = setup(server, tpm=6000, concurrency=8, sampling={"max_tokens": 10})
+    run_generate(con, plan, stage, make_rows(6))
+    times = sorted(r.t for r in server.requests())
+    used = con.execute("SELECT sum(prompt_tokens + completion_tokens) FROM calls").fetchone()[0]
+    assert used > 200
+    assert times[-1] - times[0] >= (used - 100 - 60) / 100  # a full bucket, then 100/s

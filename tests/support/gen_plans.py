@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from steerdsl.generate.stage import GenRow
 from steerdsl.plan.hashing import stable_hash
 from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan, SamplingParams,
@@ -57,16 +54,3 @@ def make_rows(n: int, start: int = 0) -> list[GenRow]:
         rows.append(GenRow(row_id=i, text=f"source text {i} about a quiet afternoon.",
                            deltas=deltas))
     return rows
-
-
-def dump(path: Path, plan: Plan, rows: list[GenRow]) -> None:
-    path.write_text(json.dumps({
-        "plan": plan.model_dump(mode="json"),
-        "rows": [{"row_id": r.row_id, "text": r.text, "deltas": r.deltas} for r in rows],
-    }))
-
-
-def load(path: Path) -> tuple[Plan, list[GenRow]]:
-    data = json.loads(path.read_text())
-    return (Plan.model_validate(data["plan"]),
-            [GenRow(row_id=r["row_id"], text=r["text"], deltas=r["deltas"]) for r in data["rows"]])

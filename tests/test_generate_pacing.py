@@ -1,0 +1,115 @@
+"""Pacing (token buckets, shared backoff) and error sorting, with real clocks and real litellm
+exception types."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.utils import format_datetime
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+
+from steerdsl.generate import llm
+from steerdsl.generate.pacing import Pacer, TokenBucket, retry_pause
+from steerdsl.plan.model import ModelPlan, SamplingParams
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_bucket_spreads_requests():
+    async def go():
+        bucket = TokenBucket(600)  # 10 per second, holds one second's worth
+        t = time.monotonic()
+        for _ in range(10):
+            await bucket.acquire(1)
+        burst = time.monotonic() - t
+        for _ in range(5):
+            await bucket.acquire(1)
+        return burst, time.monotonic() - t
+
+    burst, total = run(go())
+    assert burst < 0.1
+    assert 0.45 <= total < 0.9  # five more at 10/s
+
+
+def test_bucket_large_request_leaves_debt_and_adjust_refunds():
+    async def go():
+        bucket = TokenBucket(6000)  # 100 per second, capacity 100
+        t = time.monotonic()
+        await bucket.acquire(250)  # bigger than the bucket: goes when full, leaves debt
+        first = time.monotonic() - t
+        await bucket.acquire(50)  # waits for the debt of 150 plus 50: 2 s
+        second = time.monotonic() - t
+        bucket.adjust(+1000)  # refunds never exceed the capacity
+        return first, second, bucket.tokens
+
+    first, second, tokens = run(go())
+    assert first < 0.05 and 1.9 <= second < 2.6 and tokens == pytest.approx(100)
+
+
+def test_backoff_applies_to_every_request():
+    async def go():
+        pacer = Pacer()
+        assert pacer.on_rate_limited(0.6) == 0.6
+        t = time.monotonic()
+        await asyncio.gather(*(pacer.turn(1) for _ in range(5)))
+        return time.monotonic() - t, pacer
+
+    waited, pacer = run(go())
+    assert 0.6 <= waited < 1.0
+    pacer.on_success()
+    assert pacer.rate_limited == 0
+
+
+def test_backoff_without_retry_after_grows():
+    pacer = Pacer()
+    pauses = [pacer.on_rate_limited(None) for _ in range(4)]
+    assert 0.375 <= pauses[0] <= 0.625 and 3.0 <= pauses[3] <= 5.0
+    assert Pacer().on_rate_limited(10_000) == Pacer.MAX_PAUSE_S
+    assert all(0.05 <= retry_pause(1, 0.1) <= 0.15 for _ in range(20))
+    assert retry_pause(20, 1.0) <= 45
+
+
+def _rate_limit(headers: dict[str, str]):
+    litellm = llm.litellm_module()
+    response = httpx.Response(429, headers=headers,
+                              request=httpx.Request("POST", "http://127.0.0.1/v1"))
+    return litellm.RateLimitError("slow down", llm_provider="openai", model="x",
+                                  response=response)
+
+
+def test_retry_after_forms():
+    assert llm.retry_after(_rate_limit({"retry-after": "7"})) == 7.0
+    assert llm.retry_after(_rate_limit({"retry-after-ms": "1500", "retry-after": "9"})) == 1.5
+    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    got = llm.retry_after(_rate_limit({"retry-after": format_datetime(when, usegmt=True)}))
+    assert 28 <= got <= 31
+    assert llm.retry_after(_rate_limit({})) is None
+    assert llm.retry_after(_rate_limit({"retry-after": "soon"})) is None
+
+
+def test_classify_and_scrub():
+    litellm = llm.litellm_module()
+    failed = llm.classify(_rate_limit({"retry-after": "2"}), api_key=None)
+    assert (failed.kind, failed.retry_after) == ("rate_limit", 2.0)
+    secret = "sk-abc-123-SECRET"
+    e = litellm.AuthenticationError(f"bad key {secret}", llm_provider="openai", model="x")
+    failed = llm.classify(e, api_key=secret)
+    assert failed.kind == "auth" and secret not in failed.message and "***" in failed.message
+    e = litellm.BadRequestError("context too long", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "fatal"
+    e = litellm.APIConnectionError("refused", llm_provider="openai", model="x")
+    assert llm.classify(e, None).kind == "retry"
+    e = litellm.Timeout("slow", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "retry"
+
+
+def test_sampling_params_intervention_overrides_model():
+    model = ModelPlan(name="m", provider="litellm", model="openai/x",
+                      sampling=SamplingParams(temperature=0.0, max_tokens=100, top_p=0.9))
+    got = llm.sampling_params(model, SamplingParams(temperature=1.0, min_p=0.2))
+    assert got == {"temperature": 1.0, "max_tokens": 100, "top_p": 0.9, "min_p": 0.2}
