@@ -147,9 +147,7 @@ dots AS (
     GROUP BY ALL
 ),
 scored AS (
-    SELECT g.model, g.intervention, g.probe, g.gen_hash, d.row_id, d.sample, d.n_active,
-           CAST(json_extract_string(g.settings, '$.intervention.select') = 'first' AS BOOLEAN)
-               AS select_first,
+    SELECT d.gen_id, d.row_id, d.sample, d.n_active,
            d.missing OR d.n_scored <> s.n_goals AS incomplete,
            sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
            steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
@@ -167,15 +165,18 @@ scored AS (
 picks AS (
     -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
     -- ties to the lowest sample; a `select first` intervention keeps its first sample
-    SELECT gen_hash, row_id,
-           arg_min(sample, {'first': CASE WHEN select_first THEN sample ELSE 0 END,
-                            'error': CASE WHEN NOT incomplete THEN se_raw
-                                          ELSE CAST('infinity' AS DOUBLE) END,
-                            'sample': sample}) AS best
-    FROM scored
+    SELECT s.gen_id, s.row_id,
+           arg_min(s.sample, {'first': CASE WHEN g.select_first THEN s.sample ELSE 0 END,
+                              'error': CASE WHEN NOT s.incomplete THEN s.se_raw
+                                            ELSE CAST('infinity' AS DOUBLE) END,
+                              'sample': s.sample}) AS best
+    FROM scored s
+    JOIN (SELECT gen_id, coalesce(json_extract_string(settings, '$.intervention.select')
+                                  = 'first', false) AS select_first
+          FROM gens) g USING (gen_id)
     GROUP BY ALL
 )
-SELECT s.model, s.intervention, s.probe, s.gen_hash, s.row_id, s.sample, s.n_active,
+SELECT g.model, g.intervention, g.probe, g.gen_hash, s.row_id, s.sample, s.n_active,
        CASE WHEN NOT s.incomplete THEN s.se END AS steering_error,
        CASE WHEN NOT s.incomplete THEN s.mis END AS miscalibration,
        CASE WHEN NOT s.incomplete THEN s.orth END AS orthogonality,
@@ -185,7 +186,8 @@ SELECT s.model, s.intervention, s.probe, s.gen_hash, s.row_id, s.sample, s.n_act
        CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
        s.sample = p.best AS selected
 FROM scored s
-JOIN picks p USING (gen_hash, row_id);
+JOIN picks p USING (gen_id, row_id)
+JOIN gens g USING (gen_id);
 
 -- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
 -- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
