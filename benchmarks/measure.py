@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -93,14 +95,24 @@ def piece_steerdsl(path: str, db: str | None, workers: int | None) -> dict:
 
 # --- the driver -----------------------------------------------------------------------------
 
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_piece(args: list[str]) -> tuple[float, dict]:
+    """Wall seconds of the whole process; its CPU seconds (all its processes) go in the
+    result as "cpu", a number that other load on the machine disturbs less."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                           cwd=ROOT)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"piece {args} failed:\n{done.stderr}")
-    return seconds, json.loads(done.stdout.splitlines()[-1])
+    out = json.loads(done.stdout.splitlines()[-1])
+    out["cpu"] = _children_cpu() - cpu
+    return seconds, out
 
 
 def main() -> None:
@@ -137,12 +149,14 @@ def main() -> None:
     import numpy as np
 
     ref = np.array(base["values"])
-    print(f"{len(texts)} texts, {words} words (whitespace-split); each variant one whole process")
-    print(f"{'variant':<26} {'seconds':>8} {'texts/s':>9} {'speedup':>8}  computed/cached")
+    print(f"{len(texts)} texts, {words} words (whitespace-split); each variant one whole "
+          f"process; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{'variant':<26} {'seconds':>8} {'texts/s':>9} {'speedup':>8} {'cpu s':>8}  "
+          "computed/cached")
     for name, seconds, out in rows:
         info = f"{out['computed']}/{out['cached']}" if "computed" in out else "-"
         print(f"{name:<26} {seconds:8.2f} {len(texts) / seconds:9.1f} "
-              f"{t_base / seconds:7.1f}x  {info}")
+              f"{t_base / seconds:7.1f}x {out['cpu']:8.2f}  {info}")
     for name, _, out in rows[1:]:
         diff = np.nanmax(np.abs(np.array(out["values"]) - ref), axis=0)
         print(f"max |difference| to baseline, {name}: "
