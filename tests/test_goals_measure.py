@@ -85,6 +85,27 @@ def test_bad_texts_never_kill_the_batch():
     assert m.raw["text_length"].tolist()[2:] == [0.0, 1.0, 2.0, 3.0, 6.0]
 
 
+def test_a_long_text():
+    m = measure_texts([" ".join([FOX] * 250)], PAPER)  # 5250 words
+    assert m.errors == []
+    assert m.raw["text_length"][0] == 24 * 250
+    # the same words / sentences and syllables / words ratios as FOX, so the same grade
+    assert m.raw["reading_difficulty"][0] == pytest.approx(3.6764285714285734, abs=1e-9)
+    assert m.raw["formality"][0] == pytest.approx(76.19047619047619, abs=1e-9)
+
+
+def test_shared_measures_are_computed_once(tmp_path):
+    con = open_store(tmp_path / "cache.duckdb")
+    ratio = expr_goal("sentence_length", BinOp(op="/", left=Ref(measure="token_count"),
+                                               right=Ref(measure="sentence_count")),
+                      "(token_count / sentence_count)")
+    m = measure_texts([FOX, CASUAL], [PAPER[3], ratio], con=con)
+    # token_count serves the goal and the expression: 3 measures x 2 texts
+    assert m.computed == 6 and count_rows(con) == 6
+    assert m.raw["text_length"].tolist() == [24.0, 14.0]
+    assert m.raw["sentence_length"].tolist() == [12.0, 7.0]
+
+
 def test_ids_must_match_texts():
     with pytest.raises(ValueError):
         measure_texts(["a", "b"], PAPER, ids=["only one"])
