@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("empty SQL: give a statement, e.g. \"SELECT * FROM summary\"")
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all rows) or more")
-    con = open_for_query(resolve_store(args.store))
+    con = open_for_query(resolve_store(args.store), any_duckdb_file=True)
     try:
         result = run_query(con, args.sql)
     finally:

@@ -34,19 +34,25 @@ def temporary_views_sql() -> str:
     return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", sql)
 
 
-def open_for_query(path: str | Path):
-    """A read-only connection to the store with the current views."""
-    from steerdsl.store.db import open_store
+def open_for_query(path: str | Path, *, any_duckdb_file: bool = False):
+    """A read-only connection to the store with the current views.
 
+    A DuckDB file without steerdsl's tables is a StoreError, unless `any_duckdb_file`: then
+    plain SQL over its own tables works, and a query naming a view is told it does not exist.
+    """
     import duckdb
+
+    from steerdsl.errors import StoreError
+    from steerdsl.store.db import open_store
 
     con = open_store(path, read_only=True)
     try:
         con.execute(temporary_views_sql())
-    except duckdb.CatalogException:
-        # Not a steerdsl store (its tables are missing): plain SQL over its own tables still
-        # works, and a query naming a view says that the view does not exist.
-        pass
+    except duckdb.CatalogException as e:
+        if not any_duckdb_file:
+            con.close()
+            raise StoreError(f"{path} is not a steerdsl store ({str(e).splitlines()[0]})"
+                             ) from None
     return con
 
 
