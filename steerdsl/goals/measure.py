@@ -269,7 +269,8 @@ class _Tracker:
             self.progress(self.done, self.total)
 
     def finish(self) -> None:
-        self.add(self.total - self.done)
+        if self.done < self.total:
+            self.add(self.total - self.done)
 
 
 def _compute_builtins(columns, utexts, workers, tracker: _Tracker, writer, uhashes) -> None:
