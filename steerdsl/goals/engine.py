@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from steerdsl.errors import RunError
 from steerdsl.goals.builtins import (
     SPACY_MEASURES,
     TEXT_MEASURES,
@@ -23,7 +24,6 @@ from steerdsl.goals.builtins import (
     doc_tokens,
     is_finite,
 )
-from steerdsl.errors import RunError
 from steerdsl.goals.nlp import load_nlp
 
 # spaCy refuses longer texts (its parser needs about 1 GB per 100 k characters).
