@@ -47,7 +47,7 @@ def write_reference_csv(path: str | Path, table: ProbeTable) -> None:
             writer.writerow([text, *map(_fmt, row)])
 
 
-class _Problems:
+class Problems:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.messages: list[str] = []
@@ -65,7 +65,7 @@ class _Problems:
                 self.messages) + (f"\n  ... and {more} more problems" if more else ""))
 
 
-def _number(cell: str, column: str, row: int, problems: _Problems) -> float:
+def parse_number(cell: str, column: str, row: int, problems: Problems) -> float:
     """The cell's float; NaN for an empty cell; a problem (and NaN) when not a finite number."""
     cell = cell.strip()
     if not cell:
@@ -106,7 +106,7 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
                        f"{', '.join(header) if header else 'none'})")
     has_raw = any(g in index for g in goals)  # raw columns are optional, goal by goal
 
-    problems = _Problems(path)
+    problems = Problems(path)
     rows, d = len(body), len(goals)
     source = np.full((rows, d), np.nan)
     delta = np.full((rows, d), np.nan)
@@ -124,11 +124,11 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
             problems.add(row, "text is empty")
         texts.append(text)
         for j, g in enumerate(goals):
-            s = _number(record[index["source_" + g]], "source_" + g, row, problems)
-            dl = _number(record[index["delta_" + g]], "delta_" + g, row, problems)
-            t = _number(record[index["target_" + g]], "target_" + g, row, problems)
+            s = parse_number(record[index["source_" + g]], "source_" + g, row, problems)
+            dl = parse_number(record[index["delta_" + g]], "delta_" + g, row, problems)
+            t = parse_number(record[index["target_" + g]], "target_" + g, row, problems)
             if source_raw is not None and g in index:
-                source_raw[r, j] = _number(record[index[g]], g, row, problems)
+                source_raw[r, j] = parse_number(record[index[g]], g, row, problems)
             if math.isnan(s):
                 if not record[index["source_" + g]].strip():
                     problems.add(row, f"source_{g} is empty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -45,11 +46,26 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
             sql = _sql(name)
             if sql.strip():
                 con.execute(sql)
+    elif is_store(con):
+        # A read-only connection cannot (re)create the store's views, and a store written by
+        # an older steerdsl may hold older ones: TEMP objects are looked up first, so readers
+        # always see the installed version's views without changing the file.
+        con.execute(temporary_views_sql())
     return con
 
 
-def _holder_pid(message: str) -> str | None:
-    import re
+def is_store(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds steerdsl's tables (any DuckDB file can be opened)."""
+    row = con.execute("SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_name IN ('calls', 'probe_goals', 'outputs')").fetchone()
+    return row[0] == 3
 
+
+def temporary_views_sql() -> str:
+    """views.sql with every view and macro made TEMP, for read-only connections."""
+    return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", _sql("views.sql"))
+
+
+def _holder_pid(message: str) -> str | None:
     m = re.search(r"PID (\d+)", message)
     return m.group(1) if m else None

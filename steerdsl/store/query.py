@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,36 +22,19 @@ class QueryResult:
     rows: list[tuple]
 
 
-def temporary_views_sql() -> str:
-    """views.sql with every view and macro made TEMP, for read-only connections.
-
-    A read-only connection cannot (re)create the store's views, and a store written by an
-    older steerdsl may have older ones (or none); temp objects are looked up first, so a
-    query always sees the views of the installed version without changing the file.
-    """
-    sql = resources.files("steerdsl.store").joinpath("views.sql").read_text(encoding="utf-8")
-    return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", sql)
-
-
 def open_for_query(path: str | Path, *, any_duckdb_file: bool = False):
     """A read-only connection to the store with the current views.
 
     A DuckDB file without steerdsl's tables is a StoreError, unless `any_duckdb_file`: then
     plain SQL over its own tables works, and a query naming a view is told it does not exist.
     """
-    import duckdb
-
     from steerdsl.errors import StoreError
-    from steerdsl.store.db import open_store
+    from steerdsl.store.db import is_store, open_store
 
     con = open_store(path, read_only=True)
-    try:
-        con.execute(temporary_views_sql())
-    except duckdb.CatalogException as e:
-        if not any_duckdb_file:
-            con.close()
-            raise StoreError(f"{path} is not a steerdsl store ({str(e).splitlines()[0]})"
-                             ) from None
+    if not any_duckdb_file and not is_store(con):
+        con.close()
+        raise StoreError(f"{path} is not a steerdsl store (it has no steerdsl tables)")
     return con
 
 

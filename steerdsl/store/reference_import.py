@@ -26,7 +26,7 @@ import numpy as np
 
 from steerdsl.errors import RunError, UsageError
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.probe.reference_csv import _number, _Problems, read_reference_csv
+from steerdsl.probe.reference_csv import parse_number, Problems, read_reference_csv
 from steerdsl.probe.store import current_probe_hash, save_probe
 from steerdsl.probe.table import ProbeTable
 from steerdsl.store.bulk import insert_columns
@@ -104,13 +104,13 @@ def _outputs(path: Path, header: list[str], body: list[list[str]], goals: list[s
              ) -> np.ndarray:
     """(rows, goals) output values; NaN for an empty cell. Rows are numbered from 1."""
     index = {c: i for i, c in enumerate(header)}
-    problems = _Problems(path)
+    problems = Problems(path)
     out = np.full((len(body), len(goals)), np.nan)
     for r, record in enumerate(body):
         if len(record) != len(header):
             continue  # reported by the probe reader
         for j, g in enumerate(goals):
-            out[r, j] = _number(record[index["output_" + g]], "output_" + g, r + 1, problems)
+            out[r, j] = parse_number(record[index["output_" + g]], "output_" + g, r + 1, problems)
     problems.raise_if_any()
     return out
 
