@@ -2,6 +2,8 @@
 
     spec = steerdsl.load("specs/paper.steer")   # raises SpecError with every error
     plan = spec.plan()                           # steerdsl.plan.model.Plan
+    spec.run()                                   # like `steerdsl run`; resumable
+    spec.query("SELECT * FROM summary").df()     # a DuckDB relation over the store
 """
 
 from __future__ import annotations
@@ -35,6 +37,19 @@ class Spec:
     def compile(self) -> Plan:
         """The execution plan (the same as `.plan()`, named after `steerdsl compile`)."""
         return self.plan()
+
+    def run(self, *, until: str | None = None, retry_errors: bool = False,
+            quiet: bool = True):
+        """Execute the plan (see `steerdsl run`); returns steerdsl.run.runner.RunResult."""
+        from steerdsl.run.runner import run_plan
+
+        return run_plan(self.plan(), until=until, retry_errors=retry_errors, quiet=quiet)
+
+    def query(self, sql: str):
+        """SQL over the spec's store, opened read-only: a duckdb.DuckDBPyRelation."""
+        from steerdsl.store.query import open_for_query
+
+        return open_for_query(self.plan().experiment.store).sql(sql)
 
     def __repr__(self) -> str:
         return f"Spec({str(self.path)!r})"

@@ -45,19 +45,19 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         for name in _SQL_FILES:
             sql = _sql(name)
             if sql.strip():
-                con.execute(sql)
+                con.execute(sql).fetchall()  # DuckDB 2: finish the result
     elif is_store(con):
         # A read-only connection cannot (re)create the store's views, and a store written by
         # an older steerdsl may hold older ones: TEMP objects are looked up first, so readers
         # always see the installed version's views without changing the file.
-        con.execute(temporary_views_sql())
+        con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish the result
     return con
 
 
 def is_store(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database holds steerdsl's tables (any DuckDB file can be opened)."""
     row = con.execute("SELECT count(*) FROM information_schema.tables "
-                      "WHERE table_name IN ('calls', 'probe_goals', 'outputs')").fetchone()
+                      "WHERE table_name IN ('calls', 'probe_goals', 'outputs')").fetchall()[0]
     return row[0] == 3
 
 
