@@ -1,0 +1,150 @@
+"""The runner end to end: real spaCy and textstat, real DuckDB file, real HTTP from litellm to an
+OpenAI-compatible server on 127.0.0.1. What is asserted is what a user relies on: every stage
+stored, reruns free, an edit reruns exactly what depends on it, `--until probe` calls nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import steerdsl
+from steerdsl.cli import main
+from support.fake_openai import FakeOpenAI
+
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "corpus.jsonl"
+
+SPEC = """
+experiment exp {{ seed 11  store "out/exp.duckdb" }}
+corpus c {{ read "corpus.jsonl" text "text" label "register" }}
+goals {{
+  reading_difficulty = flesch_kincaid_grade  normalize 2.8..12.9
+  formality          = heylighen_dewaele     normalize 40.37..69.121634
+  textual_diversity  = mtld                  normalize quantile 2.5%..97.5% of c
+  text_length        = token_count           normalize 78..1509
+}}
+probe p from c {{ sources 4 weighted uniform  requests 2 per source  active 1..3 }}
+model fake {{ litellm "openai/fake"  api_base "{url}"  api_key env STEERDSL_TEST_KEY }}
+intervention direct {{ prompt direct }}
+intervention neg {{ prompt direct {neg} }}
+intervention best3 {{ prompt direct  sample 3  temperature 1.0 }}
+evaluate {{ probe p  models fake  interventions direct, neg, best3 }}
+"""
+
+ROWS = 4 * 2
+
+
+@pytest.fixture()
+def workdir(tmp_path, monkeypatch):
+    records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
+    short = [r for r in records if len(r["text"].split()) < 200][:12]
+    (tmp_path / "corpus.jsonl").write_text(
+        "".join(json.dumps({"text": r["text"], "register": r["register"]}) + "\n"
+                for r in short), encoding="utf-8")
+    monkeypatch.setenv("STEERDSL_TEST_KEY", "sk-test-secret-4711")
+    return tmp_path
+
+
+def _write(workdir: Path, url: str, neg: str = "negative") -> Path:
+    spec = workdir / "exp.steer"
+    spec.write_text(SPEC.format(url=url, neg=neg), encoding="utf-8")
+    return spec
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_until_probe_measures_and_draws_without_calling_a_model(workdir):
+    with FakeOpenAI() as server:
+        spec = _write(workdir, server.url)
+        assert main(["run", str(spec), "--until", "probe", "-q"]) == 0
+        assert server.count() == 0
+    db = workdir / "out" / "exp.duckdb"
+    assert _rows(db, "SELECT count(*) FROM probe_rows") == [(ROWS,)]
+    # every probe row has all four goals; inactive goals keep their source, with NULL delta
+    assert _rows(db, "SELECT count(*), count(delta) BETWEEN ? AND ? FROM probe_goals"
+                 .replace("?", "%d") % (ROWS, 3 * ROWS)) == [(4 * ROWS, True)]
+    done = {r[0] for r in _rows(db, "SELECT stage FROM stages_done")}
+    assert done == {"corpus:c", "measure:c", "space", "probe:p"}
+    # the probe's classifier AUC is recorded (weighted)
+    (auc,) = _rows(db, "SELECT auc FROM probes")[0]
+    assert 0.5 <= auc <= 1.0
+
+
+def test_full_run_then_free_rerun_then_an_edit_reruns_only_its_intervention(workdir, capsys):
+    db = workdir / "out" / "exp.duckdb"
+    with FakeOpenAI() as server:
+        spec = _write(workdir, server.url)
+        assert main(["run", str(spec), "-q"]) == 0
+        out = capsys.readouterr().out
+        # direct + neg: one request per row; best3: n=3 in one request per row
+        assert server.count() == 3 * ROWS
+        assert "direct" in out and "best3" in out and "steering error" in out
+
+        metrics = _rows(db, "SELECT intervention, count(*), sum(selected::INT) FROM metrics "
+                            "GROUP BY ALL ORDER BY 1")
+        assert metrics == [("best3", 3 * ROWS, ROWS), ("direct", ROWS, ROWS), ("neg", ROWS, ROWS)]
+        (n_summary,) = _rows(db, "SELECT count(DISTINCT (model, intervention)) FROM summary")[0]
+        assert n_summary == 3
+
+        # A rerun sends nothing and measures nothing new.
+        before = _rows(db, "SELECT count(*) FROM measurements")
+        assert main(["run", str(spec), "-q"]) == 0
+        assert server.count() == 3 * ROWS
+        assert _rows(db, "SELECT count(*) FROM measurements") == before
+
+        # Editing one intervention reruns only it.
+        spec = _write(workdir, server.url, neg="negative no_explain off")
+        result = steerdsl.load(spec).run()
+        assert server.count() == 4 * ROWS
+        assert [s for s in result.stages_run if s.startswith(("generate", "score"))] == [
+            "generate:fake/neg", "score:fake/neg"]
+        prompts = [r.prompt for r in server.requests()[-ROWS:]]
+        assert all("You MUST not change" in p and "Respond with only" not in p for p in prompts)
+
+    # The views follow the current generation: still one answer per row for neg.
+    assert _rows(db, "SELECT count(*) FROM metrics WHERE intervention = 'neg'") == [(ROWS,)]
+    # The Python API reads the same store.
+    rel = steerdsl.load(spec).query("SELECT count(*) AS n FROM metrics")
+    assert rel.fetchall() == [(5 * ROWS,)]
+    # The key never reaches the store.
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for (table,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                    "WHERE table_type = 'BASE TABLE'").fetchall():
+            dump = json.dumps(con.execute(f"SELECT * FROM {table}").fetchall(), default=str)
+            assert "sk-test-secret-4711" not in dump, table
+    finally:
+        con.close()
+
+
+def test_failed_requests_are_recorded_and_retried_only_on_request(workdir, capsys):
+    from support.fake_openai import Reply
+
+    db = workdir / "out" / "exp.duckdb"
+    with FakeOpenAI(default=Reply.error(400)) as server:
+        spec = _write(workdir, server.url)
+        spec.write_text(spec.read_text().replace(
+            "interventions direct, neg, best3", "interventions direct"))
+        assert main(["run", str(spec), "-q"]) == 0
+        err = capsys.readouterr().err
+        assert f"{ROWS} requests failed" in err and "--retry-errors" in err
+        assert _rows(db, "SELECT count(*) FROM calls WHERE status = 'error'") == [(ROWS,)]
+        sent = server.count()
+        assert main(["run", str(spec), "-q"]) == 0
+        assert server.count() == sent  # errors are not retried unasked
+
+        server.default = Reply.ok()
+        assert main(["run", str(spec), "--retry-errors", "-q"]) == 0
+        assert server.count() == sent + ROWS
+    assert _rows(db, "SELECT status, count(*) FROM calls GROUP BY ALL") == [("ok", ROWS)]
+    assert _rows(db, "SELECT count(*) FROM metrics") == [(ROWS,)]
+    done = {r[0] for r in _rows(db, "SELECT stage FROM stages_done")}
+    assert {"generate:fake/direct", "score:fake/direct"} <= done
