@@ -341,8 +341,8 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
     measure: JudgeMeasure = goal.measure
     if judge is None:
         raise RunError(
-            f"goal '{goal.name}' is judged by a model ({measure.model}): it is measured by "
-            "`steerdsl run`, not here"
+            f"goal '{goal.name}' is judged by model '{measure.model}', and no judge (a model "
+            "client) was given to measure it"
         )
     answers = list(judge(goal, [utexts[u] for u in todo]))
     if len(answers) != len(todo):
