@@ -262,7 +262,7 @@ def judge_goal() -> GoalPlan:
 
 
 def test_judge_goals_need_the_hook():
-    with pytest.raises(RunError, match="goal 'politeness' is judged by a model"):
+    with pytest.raises(RunError, match="goal 'politeness' is judged by model 'gpt', and no judge"):
         measure_texts([FOX], [judge_goal()])
 
 
