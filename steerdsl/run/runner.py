@@ -178,7 +178,7 @@ class Runner:
         bar = self.display.stage(f"measure {name}", len(rows) * len(self.plan.goals))
         # Through the cache: when the stage is done this only reads the store.
         measured = measure_texts([r[1] for r in rows], self.plan.goals, con=self.con,
-                                 progress=bar, ids=[r[0] for r in rows])
+                                 progress=bar, ids=[r[0] for r in rows], **self._measure_kw())
         self._raw[name] = measured.raw
         if measured.errors:
             bar.error(len(measured.errors))
@@ -193,6 +193,20 @@ class Runner:
         else:
             self._mark_done(stage, {"texts": len(rows), "errors": len(measured.errors)})
             self.result.stages_run.append(stage.id)
+
+    def _measure_kw(self) -> dict:
+        """What measuring needs beyond texts: where `python "mod:fn"` goals are imported from
+        (the spec's folder), and the LLM judge for `judge` goals."""
+        from pathlib import Path
+
+        return {"base_dir": Path(self.plan.spec_path).parent, "judge": self._judge()}
+
+    def _judge(self):
+        if not any(g.measure.kind == "judge" for g in self.plan.goals):
+            return None
+        from steerdsl.goals.judge import make_judge
+
+        return make_judge(self.plan)
 
     def _stage_space(self, stage: Stage) -> None:
         from steerdsl.goals.normalize import resolve_bounds
@@ -348,7 +362,7 @@ class Runner:
         if todo:
             measured = measure_texts(
                 [t[2] for t in todo], self.plan.goals, con=self.con, progress=bar,
-                ids=[f"{gen_id}:{t[0]}:{t[1]}" for t in todo])
+                ids=[f"{gen_id}:{t[0]}:{t[1]}" for t in todo], **self._measure_kw())
             out = []
             for g in self.plan.goals:
                 raw = measured.raw[g.name]
