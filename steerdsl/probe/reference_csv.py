@@ -81,14 +81,11 @@ def parse_number(cell: str, column: str, row: int, problems: Problems) -> float:
     return value
 
 
-def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
-    """A probe from the reference layout over `goals`; RunError listing the problems (missing
-    columns, non-numbers, values outside [0, 1], a delta without a target, target !=
-    source + delta beyond 1e-9). Rows are numbered from 1 (the header is not a row)."""
-    path = Path(path)
-    goals = list(goals)
+def read_csv_records(path: Path, what: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a reference-layout CSV file (UTF-8, optional BOM); RunError when it
+    is missing, unreadable, empty or has duplicate columns."""
     if not path.is_file():
-        raise RunError(f"probe CSV not found: {path}")
+        raise RunError(f"{what} not found: {path}")
     # Source texts can be long; the csv module's default cap is 128 KiB per field.
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
     try:
@@ -98,7 +95,20 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
         raise RunError(f"{path}: cannot read as a UTF-8 CSV file: {e}") from None
     if not records:
         raise RunError(f"{path}: the file is empty (expected a header row)")
-    header, body = records[0], records[1:]
+    header = records[0]
+    duplicates = sorted({c for c in header if header.count(c) > 1})
+    if duplicates:
+        raise RunError(f"{path}: duplicate columns: {', '.join(duplicates)}")
+    return header, records[1:]
+
+
+def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
+    """A probe from the reference layout over `goals`; RunError listing the problems (missing
+    columns, non-numbers, values outside [0, 1], a delta without a target, target !=
+    source + delta beyond 1e-9). Rows are numbered from 1 (the header is not a row)."""
+    path = Path(path)
+    goals = list(goals)
+    header, body = read_csv_records(path, "probe CSV")
     index = {name: i for i, name in enumerate(header)}
     required = [c for c in reference_columns(goals, raw=False) if c not in index]
     if required:

@@ -26,7 +26,8 @@ import numpy as np
 
 from steerdsl.errors import RunError, UsageError
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.probe.reference_csv import parse_number, Problems, read_reference_csv
+from steerdsl.probe.reference_csv import (Problems, parse_number, read_csv_records,
+                                          read_reference_csv)
 from steerdsl.probe.store import current_probe_hash, save_probe
 from steerdsl.probe.table import ProbeTable
 from steerdsl.store.bulk import insert_columns
@@ -82,24 +83,6 @@ def find_goals(header: list[str], path: Path) -> list[str]:
     return goals
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    if not path.is_file():
-        raise RunError(f"results CSV not found: {path}")
-    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            records = list(csv.reader(f))
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise RunError(f"{path}: cannot read as a UTF-8 CSV file: {e}") from None
-    if not records:
-        raise RunError(f"{path}: the file is empty (expected a header row)")
-    header = records[0]
-    duplicates = sorted({c for c in header if header.count(c) > 1})
-    if duplicates:
-        raise RunError(f"{path}: duplicate columns: {', '.join(duplicates)}")
-    return header, records[1:]
-
-
 def _outputs(path: Path, header: list[str], body: list[list[str]], goals: list[str]
              ) -> np.ndarray:
     """(rows, goals) output values; NaN for an empty cell. Rows are numbered from 1."""
@@ -136,7 +119,7 @@ def import_reference(con, path: str | Path, *, model: str, intervention: str,
             raise UsageError(f"{label} {value!r}: use letters, digits, _ . - (a name like a "
                              "spec's), starting with a letter or _")
     path = Path(path)
-    header, body = _read_rows(path)
+    header, body = read_csv_records(path, "results CSV")
     goals = find_goals(header, path)
     table = read_reference_csv(path, goals)  # text, source/delta/target, raw: validated
     outputs = _outputs(path, header, body, goals)
