@@ -43,7 +43,10 @@ def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
 
 
 class CallWriter:
-    def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5) -> None:
+    def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
+                 stored: set[tuple[int, int]] | None = None) -> None:
+        """`stored`: (row_id, sample) keys already in `calls` that this writer may rewrite (the
+        error rows being retried)."""
         # Warm up the Arrow path now (pyarrow and DuckDB's lazy imports for Arrow scans took
         # over a second on a loaded machine): the first flush must not be late.
         import pyarrow as pa
@@ -53,6 +56,7 @@ class CallWriter:
         con.unregister("_steerdsl_warm_up")
         self.con = con
         self.gen_hash = gen_hash
+        self.stored = stored or set()
         self.flush_rows = flush_rows
         self.flush_s = flush_s
         self.buffer: list[CallRecord] = []
@@ -68,15 +72,10 @@ class CallWriter:
         return bool(self.buffer) and (len(self.buffer) >= self.flush_rows
                                       or time.monotonic() - self.last_flush >= self.flush_s)
 
-    def take(self) -> list[CallRecord]:
-        """The buffered rows, to `write` (possibly in another thread: DuckDB releases the GIL,
-        so the event loop keeps serving answers meanwhile)."""
+    def flush(self) -> None:
         self.last_flush = time.monotonic()
         batch, self.buffer = self.buffer, []
-        return batch
-
-    def flush(self) -> None:
-        self.write(self.take())
+        self.write(batch)
 
     def write(self, batch: list[CallRecord]) -> None:
         if not batch:
@@ -103,14 +102,17 @@ class CallWriter:
         })
         cols = ", ".join(COLUMNS)
         con = self.con
+        # Error rows requested again (retry_errors) are replaced by their new outcome; 'ok'
+        # rows are never requested again. A plain INSERT is 3x faster than INSERT OR REPLACE.
+        replaced = [(r.row_id, r.sample) for r in batch if (r.row_id, r.sample) in self.stored]
         con.register("_steerdsl_calls_batch", table)
         try:
             con.execute("BEGIN TRANSACTION")
             try:
-                # OR REPLACE: an error row retried with retry_errors is overwritten by its new
-                # outcome; 'ok' rows are never requested again, so never replaced.
-                con.execute(f"INSERT OR REPLACE INTO calls ({cols}) "
-                            f"SELECT {cols} FROM _steerdsl_calls_batch")
+                if replaced:
+                    con.executemany("DELETE FROM calls WHERE gen_hash = ? AND row_id = ? "
+                                    "AND sample = ?", [(self.gen_hash, *k) for k in replaced])
+                con.execute(f"INSERT INTO calls ({cols}) SELECT {cols} FROM _steerdsl_calls_batch")
                 con.execute("INSERT OR IGNORE INTO texts (text_hash, text) "
                             "SELECT DISTINCT answer_hash, answer FROM _steerdsl_calls_batch "
                             "WHERE answer_hash IS NOT NULL")
@@ -120,4 +122,5 @@ class CallWriter:
                 raise
         finally:
             con.unregister("_steerdsl_calls_batch")
+        self.stored.difference_update(replaced)
         self.written += len(batch)
