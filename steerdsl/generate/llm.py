@@ -65,16 +65,17 @@ def sampling_params(model: ModelPlan, override: SamplingParams) -> dict[str, Any
     return params
 
 
-def supports_n(model: ModelPlan) -> bool:
+def supports_param(model: ModelPlan, param: str) -> bool:
+    """Whether litellm says the model's provider takes an OpenAI parameter ("n", "seed")."""
     if model.provider == "local":
-        return True  # the local provider loops for n samples itself
+        return True  # the local provider takes n (it loops) and seed
     litellm = litellm_module()
     try:
         mid, provider, _, _ = litellm.get_llm_provider(model.model, api_base=model.api_base)
         params = litellm.get_supported_openai_params(model=mid, custom_llm_provider=provider)
     except Exception:
         return False
-    return bool(params) and "n" in params
+    return bool(params) and param in params
 
 
 def scrub(message: str, secret: str | None) -> str:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from steerdsl.errors import RunError
 from steerdsl.generate.budget import Budget, BudgetExceeded
-from steerdsl.generate.pacing import Pacer, retry_pause
+from steerdsl.generate.caller import Caller
 from steerdsl.generate.writer import CallRecord, CallWriter, done_samples
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
@@ -24,7 +24,6 @@ from steerdsl.prompts.render import render_prompt
 
 __all__ = ["Budget", "BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
-DEFAULT_MAX_TOKENS_ESTIMATE = 512  # tpm estimate of an answer when max_tokens is not set
 PROGRESS_EVERY_S = 0.1
 
 
@@ -93,15 +92,13 @@ class _Context:
     model: ModelPlan
     prompt_plan: PromptPlan
     params: dict[str, Any]
-    api_key: str | None
     use_n: bool
     send_seed: bool
     writer: CallWriter
-    pacer: Pacer
     stats: GenStats
     budget: Budget | None
-    retry_base_s: float
     todo: int
+    caller: Caller | None = None
     progress: Any = None
     done: int = 0  # samples finished by this run (ok or error)
     reported_errors: int = 0
@@ -182,33 +179,22 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
     api_key = api_key_for(model)
     ctx = _Context(
         stage_id=stage.id, model=model, prompt_plan=prompt_plan,
-        params=llm.sampling_params(model, iv.sampling), api_key=api_key,
-        use_n=iv.samples > 1 and llm.supports_n(model),
-        send_seed=model.provider == "local" or _supports(model, "seed"),
+        params=llm.sampling_params(model, iv.sampling),
+        use_n=iv.samples > 1 and llm.supports_param(model, "n"),
+        send_seed=llm.supports_param(model, "seed"),
         writer=CallWriter(con, gen_hash, stored={k for k, st in stored.items() if st != "ok"}),
-        pacer=Pacer(model.rpm, model.tpm), stats=stats,
-        budget=budget, retry_base_s=retry_base_s, todo=todo, progress=progress)
+        stats=stats, budget=budget, todo=todo, progress=progress)
+    ctx.caller = Caller(model, api_key, retry_base_s=retry_base_s, stopped=lambda: ctx.stop)
     try:
         asyncio.run(_generate(ctx, work))
     finally:
+        stats.requests = ctx.caller.requests
         ctx.writer.flush()
         stats.seconds = time.monotonic() - started
         _report(ctx, force=True)
     if ctx.stop and budget is not None:
         raise budget.exceeded()
     return stats
-
-
-def _supports(model: ModelPlan, param: str) -> bool:
-    from steerdsl.generate.llm import litellm_module
-
-    litellm = litellm_module()
-    try:
-        mid, provider, _, _ = litellm.get_llm_provider(model.model, api_base=model.api_base)
-        return param in (litellm.get_supported_openai_params(model=mid,
-                                                             custom_llm_provider=provider) or [])
-    except Exception:
-        return False
 
 
 def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: InterventionPlan,
@@ -270,10 +256,10 @@ def _report(ctx: _Context, force: bool = False) -> None:
         if ctx.stats.errors > ctx.reported_errors:
             p.error(ctx.stats.errors - ctx.reported_errors)
             ctx.reported_errors = ctx.stats.errors
-        if ctx.pacer.status != ctx.reported_status:
-            p.status(ctx.pacer.status)
-            ctx.reported_status = ctx.pacer.status
-    _emit(p, ctx.stage_id, ctx.stats, ctx.done, ctx.pacer.status)
+        if ctx.caller.pacer.status != ctx.reported_status:
+            p.status(ctx.caller.pacer.status)
+            ctx.reported_status = ctx.caller.pacer.status
+    _emit(p, ctx.stage_id, ctx.stats, ctx.done, ctx.caller.pacer.status)
 
 
 def _emit(progress, stage_id: str, stats: GenStats, done_now: int, status: str) -> None:
@@ -286,53 +272,24 @@ def _emit(progress, stage_id: str, stats: GenStats, done_now: int, status: str) 
 
 
 async def _answer(ctx: _Context, item: _Work) -> None:
-    """Get every missing sample of one row. A request that fails is retried up to the model's
-    `retries` times; a success (even a partial one, from a server that ignores n) starts the
-    count again for the samples still missing."""
-    from steerdsl.generate import llm
-
-    model, stats = ctx.model, ctx.stats
+    """Get every missing sample of one row. A success that brings fewer answers than asked
+    (a server that ignores n) is followed by requests for the missing ones."""
+    stats = ctx.stats
     remaining = list(item.samples)
-    failures = requests = 0  # since the last success
-    max_tokens = ctx.params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE
     while remaining:
         k = len(remaining) if ctx.use_n else 1
         params = dict(ctx.params)
         if ctx.send_seed:
             # Sample s always gets seed + s, however the samples are batched into requests.
             params["seed"] = (item.seed + remaining[0]) % 2**31
-        estimate = len(item.prompt) / 4 + max_tokens * k
-        await ctx.pacer.turn(estimate)
-        if ctx.stop:
+        out = await ctx.caller.call(item.prompt, k, params)
+        if out is None:
             return  # budget: the remaining samples stay missing, for a later run
-        requests += 1
-        stats.requests += 1
-        sent = time.monotonic()
-        try:
-            completion = await _with_deadline(
-                llm.complete(model, item.prompt, k, params, ctx.api_key), model)
-            contents = [c for c in completion.contents if c is not None]
-            if not contents:
-                # litellm raises nothing for these: a provider hiccup, worth another try.
-                raise llm.CallFailed("retry", "malformed answer: no choices or empty content")
-        except llm.CallFailed as e:
-            failures += 1
-            if e.kind == "auth":
-                raise RunError(f"model {model.name}: the provider refused the credentials "
-                               f"({e.message})") from None
-            if e.kind == "fatal" or failures > model.retries:
-                _record_errors(ctx, item, remaining, e.message, requests, time.monotonic() - sent)
-                return
-            if e.kind == "rate_limit":
-                ctx.pacer.on_rate_limited(e.retry_after)  # the next turn() waits for everyone
-            else:
-                await asyncio.sleep(retry_pause(failures, ctx.retry_base_s))
-            continue
-        latency = time.monotonic() - sent
-        ctx.pacer.on_success()
-        used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
-        ctx.pacer.used_tokens(estimate, used if completion.prompt_tokens is not None else None)
-        got = contents[:len(remaining)]
+        if out.error is not None:
+            _record_errors(ctx, item, remaining, out.error, out.attempts, out.latency_s)
+            return
+        completion = out.completion
+        got = out.contents[:len(remaining)]
         # One request's usage and cost are shared by the samples it produced.
         pt = _split(completion.prompt_tokens, len(got))
         ct = _split(completion.completion_tokens, len(got))
@@ -341,14 +298,13 @@ async def _answer(ctx: _Context, item: _Work) -> None:
             ctx.writer.add(CallRecord(
                 row_id=item.row.row_id, sample=sample, prompt=item.prompt, status="ok",
                 raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
-                prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost, latency_s=latency,
-                attempts=requests))
+                prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost,
+                latency_s=out.latency_s, attempts=out.attempts))
         stats.ok += len(got)
         stats.prompt_tokens += completion.prompt_tokens or 0
         stats.completion_tokens += completion.completion_tokens or 0
         ctx.done += len(got)
         remaining = remaining[len(got):]
-        failures = requests = 0
         if completion.cost:
             stats.cost += completion.cost
             if ctx.budget is not None:
@@ -358,19 +314,6 @@ async def _answer(ctx: _Context, item: _Work) -> None:
         _report(ctx)
         if ctx.stop:
             return
-
-
-async def _with_deadline(call, model: ModelPlan):
-    """litellm enforces the timeout per network read; this bounds the whole request."""
-    from steerdsl.generate.llm import CallFailed
-
-    if model.provider == "local":
-        return await call  # generation runs in a thread and cannot be cut short
-    try:
-        async with asyncio.timeout(model.timeout * 1.5 + 5):  # no extra task, unlike wait_for
-            return await call
-    except TimeoutError:
-        raise CallFailed("retry", f"timeout: no complete answer within {model.timeout:g}s") from None
 
 
 def _record_errors(ctx: _Context, item: _Work, samples: list[int], message: str,
