@@ -161,7 +161,10 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
                 samples.append(s)
         if samples:
             seed = derive_seed(plan.experiment.seed, "prompt", iv.name, str(row.row_id))
-            text = render_prompt(prompt_plan, iv, row.deltas, row.text, seed)
+            try:
+                text = render_prompt(prompt_plan, iv, row.deltas, row.text, seed)
+            except ValueError as e:
+                raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
             sample_seed = derive_seed(plan.experiment.seed, "sample", model.name, iv.name,
                                       str(row.row_id))
             work.append(_Work(row, text, samples, sample_seed))
