@@ -57,3 +57,11 @@ def test_unknown_local_model_is_a_clear_error():
     with pytest.raises(RunError, match="unknown local model 'nope'"):
         model_path("nope")
     assert model_path("smollm2").name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def test_missing_model_package_says_run_setup(monkeypatch):
+    from steerdsl import catalog
+
+    monkeypatch.setitem(catalog.LOCAL_MODELS, "ghost", ("llm-ghost-model", "ghost.gguf"))
+    with pytest.raises(RunError, match="needs the package llm-ghost-model: run scripts/setup"):
+        model_path("ghost")

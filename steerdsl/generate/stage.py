@@ -103,7 +103,8 @@ class _Context:
     done: int = 0  # samples finished by this run (ok or error)
     reported_errors: int = 0
     reported_status: str = ""
-    stop: bool = False  # the budget ran out: start no more requests
+    stop: bool = False  # the budget ran out (or writing failed): start no more requests
+    write_error: BaseException | None = None
     last_progress: float = 0.0
 
 
@@ -230,6 +231,8 @@ async def _generate(ctx: _Context, work: list[_Work]) -> None:
         await asyncio.gather(*rest, return_exceptions=True)
         for task in done:
             task.result()  # re-raise a worker's error (authentication)
+        if ctx.write_error is not None:
+            raise ctx.write_error
     finally:
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)
@@ -243,7 +246,11 @@ async def _tick(ctx: _Context) -> None:
         if ctx.writer.due():
             # In the loop's thread: a batch takes milliseconds, and writing from a worker
             # thread measured slower (GIL hand-offs) than blocking the loop that briefly.
-            ctx.writer.flush()
+            try:
+                ctx.writer.flush()
+            except Exception as e:  # the store failed: stop asking, report it after
+                ctx.write_error, ctx.stop = e, True
+                return
         _report(ctx)
 
 
