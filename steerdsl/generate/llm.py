@@ -23,7 +23,7 @@ def litellm_module():
     global _litellm
     if _litellm is None:
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ["HF_HUB_OFFLINE"] = "1"
         import litellm
 
         litellm.suppress_debug_info = True
