@@ -6,6 +6,7 @@ litellm path (and the same pacing, retries and writing) as every other model.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import importlib.util
 import threading
 from pathlib import Path
@@ -51,12 +52,22 @@ def ensure_registered(name: str) -> None:
         litellm = litellm_module()
         if _provider is None:
             _provider = _provider_class()()
+            # Free the models before interpreter teardown: llama_cpp's own finalizer then
+            # finds its C bindings gone and prints a TypeError at exit.
+            atexit.register(_close_models)
             others = [p for p in (litellm.custom_provider_map or [])
                       if p.get("provider") != LOCAL_PROVIDER]
             litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER,
                                                      "custom_handler": _provider}]
         _provider.models[name] = llama_cpp.Llama(model_path=str(path), n_ctx=N_CTX, n_threads=2,
                                                  verbose=False)
+
+
+def _close_models() -> None:
+    if _provider is not None:
+        for llama in _provider.models.values():
+            llama.close()
+        _provider.models.clear()
 
 
 def _provider_class():
