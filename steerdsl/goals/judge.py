@@ -12,15 +12,12 @@ import re
 from typing import Sequence
 
 from steerdsl.errors import RunError
+from steerdsl.catalog import JUDGE_TEMPLATE
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.plan.model import GoalPlan, JudgeMeasure, Plan, SamplingParams
 from steerdsl.prompts.clean import strip_reasoning
 from steerdsl.texts import text_hash
 
-# Instruction + "\n\n" + text, like the rewrite prompts. Changing this text changes every
-# judged value: bump JUDGE_REVISION so caches keyed on it are not reused.
-JUDGE_TEMPLATE = "{rubric} Reply with only the number.\n\n{text}"
-JUDGE_REVISION = 1
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 

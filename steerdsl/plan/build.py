@@ -161,7 +161,8 @@ def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.Go
             judge = models[m.model.value]
             measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
                                       scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
-            versions = {k: v for k, v in local_model_versions(judge).items()}
+            versions = {**local_model_versions(judge),
+                        "steerdsl-judge": str(catalog.JUDGE_REVISION)}
             identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
                         "model": judge_identity(judge)}
         measure_id = stable_hash({**identity, "versions": versions})
