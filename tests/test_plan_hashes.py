@@ -121,6 +121,19 @@ def test_a_changed_number_changes_exactly_the_downstream_hashes(tmp_path):
         {"generate:a/neg", "score:a/neg", "generate:b/neg", "score:b/neg"}
 
 
+def test_renaming_an_intervention_regenerates_only_it(tmp_path):
+    # Its name seeds the intent order of its prompts and labels its rows in the store, so
+    # answers stored under the old name must not be reused under the new one.
+    a = hashes(tmp_path, SPEC)
+    renamed = SPEC.replace("intervention neg   {", "intervention neg2  {").replace(
+        "interventions plain, neg", "interventions plain, neg2")
+    b = hashes(tmp_path, renamed, "t.steer")
+    same = {k for k in a if k in b and a[k] == b[k]}
+    assert same == ALL - {s for s in GEN if s.endswith("/neg")}
+    for model in ("a", "b"):
+        assert b[f"generate:{model}/neg2"] != a[f"generate:{model}/neg"]
+
+
 def test_changed_corpus_content_reaches_everything_downstream(tmp_path):
     base = hashes(tmp_path, SPEC)
     (tmp_path / "c.jsonl").write_text('{"text": "other"}\n', encoding="utf-8")

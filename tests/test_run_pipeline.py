@@ -109,8 +109,18 @@ def test_full_run_then_free_rerun_then_an_edit_reruns_only_its_intervention(work
         prompts = [r.prompt for r in server.requests()[-ROWS:]]
         assert all("You MUST not change" in p and "Respond with only" not in p for p in prompts)
 
-    # The views follow the current generation: still one answer per row for neg.
-    assert _rows(db, "SELECT count(*) FROM metrics WHERE intervention = 'neg'") == [(ROWS,)]
+        # Renaming an intervention generates it again under the new name; the old name
+        # drops out of the views (its rows stay in the store).
+        renamed = spec.read_text().replace("intervention neg {", "intervention neg2 {").replace(
+            "interventions direct, neg, best3", "interventions direct, neg2, best3")
+        spec.write_text(renamed)
+        assert main(["run", str(spec), "-q"]) == 0
+        assert server.count() == 5 * ROWS
+        assert _rows(db, "SELECT DISTINCT intervention FROM metrics ORDER BY 1") == [
+            ("best3",), ("direct",), ("neg2",)]
+
+    # The views follow the current generations: one answer per row for neg2.
+    assert _rows(db, "SELECT count(*) FROM metrics WHERE intervention = 'neg2'") == [(ROWS,)]
     # The Python API reads the same store.
     rel = steerdsl.load(spec).query("SELECT count(*) AS n FROM metrics")
     assert rel.fetchall() == [(5 * ROWS,)]

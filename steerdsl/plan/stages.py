@@ -3,10 +3,12 @@
 corpus:C -> measure:C -> space -> probe:P -> generate:M/I -> score:M/I
 
 A stage's hash covers what decides its output and the hashes of its inputs, nothing else:
-no names that only label things, no absolute paths (files count by content and by their path
-relative to the spec), no pacing settings (concurrency, rpm, timeouts), no key variable
-names. So moving a project, reformatting a spec or throttling a model redoes nothing, and a
-changed number redoes exactly the stages downstream of it.
+no absolute paths (files count by content and by their path relative to the spec), no pacing
+settings (concurrency, rpm, timeouts), no key variable names. So moving a project,
+reformatting a spec or throttling a model redoes nothing, and a changed number redoes exactly
+the stages downstream of it. Names count where they decide or label results: goal names (the
+space), and model and intervention names (they seed intent order and sampling, and they
+label the generation in the store), so renaming an intervention generates it again.
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
                            if g in probe.goals}
     return {
         "seed": plan.experiment.seed,
+        "names": [m.name, iv.name],
         "model": m.model_dump(mode="json", exclude=_PACING),
         "model_versions": local_model_versions(m),
         "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"}),

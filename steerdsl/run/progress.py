@@ -71,9 +71,13 @@ class Display:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                        TimeElapsedColumn)
 
+            from rich.console import Console
+
+            # Bars on stderr, like every other message: stdout carries only the summary.
             with Progress(TextColumn("{task.description:<28}"), BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn(),
-                          TextColumn("{task.fields[extra]}"), transient=False) as p:
+                          TextColumn("{task.fields[extra]}"), transient=False,
+                          console=Console(stderr=True)) as p:
                 self._progress = p
                 yield self
             self._progress = None

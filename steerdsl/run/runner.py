@@ -97,6 +97,11 @@ class Runner:
     def _start_run(self) -> None:
         from steerdsl import versions
 
+        # `current` describes this spec as it is now: stages of removed or renamed
+        # interventions, models and probes drop out of the views (their rows stay stored).
+        ids = [s.id for s in self.plan.stages]
+        self.con.execute("DELETE FROM current WHERE NOT list_contains(?, stage)", [ids])
+
         self.con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, now(), NULL, 'running')",
             [self.result.run_id, self.plan.spec_hash, self.plan.spec_path,
