@@ -34,14 +34,16 @@ async def bare_loop(url: str, prompts: list[str], concurrency: int) -> None:
     litellm = llm.litellm_module()
     sem = asyncio.Semaphore(concurrency)
 
-    async def one(p: str) -> None:
+    async def one(i: int, p: str) -> None:
         async with sem:
+            # The same request run_generate sends: it passes a per-request seed (the
+            # provider takes one), which litellm validates on every call.
             r = await litellm.acompletion(model="openai/fake", api_base=url, api_key="none",
                                           messages=[{"role": "user", "content": p}],
-                                          timeout=60, max_retries=0, num_retries=0)
+                                          seed=i, timeout=60, max_retries=0, num_retries=0)
             assert r.choices[0].message.content
 
-    await asyncio.gather(*(one(p) for p in prompts))
+    await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts)))
 
 
 def main() -> None:
