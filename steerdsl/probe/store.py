@@ -1,7 +1,6 @@
 """Writing and reading probes in the store: tables probes, probe_rows, probe_goals, texts.
 
-Bulk writes go through Arrow (INSERT ... SELECT from a registered Arrow table), never row by
-row. The goal order of a probe is kept in probes.info ("goals"), since probe_goals is keyed by
+Bulk writes go through steerdsl.store.bulk (Arrow), never row by row. The goal order of a probe is kept in probes.info ("goals"), since probe_goals is keyed by
 goal name only.
 """
 
@@ -18,6 +17,7 @@ from steerdsl.errors import StoreError
 from steerdsl.plan.model import SampledProbePlan
 from steerdsl.probe.draw import DrawnProbe
 from steerdsl.probe.table import ProbeTable, table_from_drawn
+from steerdsl.store.bulk import insert_columns
 from steerdsl.texts import text_hash
 
 
@@ -54,21 +54,7 @@ def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: P
             h = hashes[t] = text_hash(t)
         row_hashes.append(h)
 
-    texts_arrow = pa.table({"text_hash": list(hashes.values()), "text": list(hashes.keys())})
-    rows_arrow = pa.table({
-        "row_id": pa.array(np.arange(rows, dtype=np.int32)),
-        "text_hash": pa.array(row_hashes, type=pa.string()),
-        "text_id": pa.array(table.text_ids, type=pa.string()),
-    })
     raw = table.source_raw if table.source_raw is not None else np.full((rows, d), np.nan)
-    goals_arrow = pa.table({
-        "row_id": pa.array(np.repeat(np.arange(rows, dtype=np.int32), d)),
-        "goal": pa.array(np.tile(np.array(table.goals, dtype=object), rows), type=pa.string()),
-        "source_raw": _column(raw.reshape(-1)),
-        "source": _column(table.source.reshape(-1)),
-        "delta": _column(table.delta.reshape(-1)),
-        "target": _column(table.target.reshape(-1)),
-    })
     full_info = {"goals": list(table.goals), **(info or {})}
 
     con.execute("BEGIN TRANSACTION")
@@ -77,22 +63,28 @@ def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: P
             con.execute(f"DELETE FROM {t} WHERE probe_hash = ?", [probe_hash])
         con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?)",
                     [probe_hash, name, space_hash, rows, auc, json.dumps(full_info)])
-        con.register("_steerdsl_probe_texts", texts_arrow)
-        con.execute("INSERT INTO texts SELECT a.text_hash, a.text FROM _steerdsl_probe_texts a "
-                    "WHERE a.text_hash NOT IN (SELECT text_hash FROM texts)")
-        con.register("_steerdsl_probe_rows", rows_arrow)
-        con.execute("INSERT INTO probe_rows SELECT ?, row_id, text_hash, text_id "
-                    "FROM _steerdsl_probe_rows", [probe_hash])
-        con.register("_steerdsl_probe_goals", goals_arrow)
-        con.execute("INSERT INTO probe_goals SELECT ?, row_id, goal, source_raw, source, "
-                    "delta, target FROM _steerdsl_probe_goals", [probe_hash])
+        insert_columns(con, "texts", {"text_hash": list(hashes.values()),
+                                      "text": list(hashes.keys())}, on_conflict="ignore")
+        insert_columns(con, "probe_rows", {
+            "probe_hash": pa.array([probe_hash] * rows, type=pa.string()),
+            "row_id": pa.array(np.arange(rows, dtype=np.int32)),
+            "text_hash": pa.array(row_hashes, type=pa.string()),
+            "text_id": pa.array(table.text_ids, type=pa.string()),
+        })
+        insert_columns(con, "probe_goals", {
+            "probe_hash": pa.array([probe_hash] * (rows * d), type=pa.string()),
+            "row_id": pa.array(np.repeat(np.arange(rows, dtype=np.int32), d)),
+            "goal": pa.array(np.tile(np.array(table.goals, dtype=object), rows),
+                             type=pa.string()),
+            "source_raw": _column(raw.reshape(-1)),
+            "source": _column(table.source.reshape(-1)),
+            "delta": _column(table.delta.reshape(-1)),
+            "target": _column(table.target.reshape(-1)),
+        })
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        for view in ("_steerdsl_probe_texts", "_steerdsl_probe_rows", "_steerdsl_probe_goals"):
-            con.unregister(view)
 
 
 def save_drawn_probe(con, probe_hash: str, plan: SampledProbePlan, space_hash: str | None,

@@ -30,7 +30,9 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, data: dict[str, S
     """Insert column-wise data (lists or numpy arrays of equal length) into `table`."""
     if pa is None:
         import pyarrow as pa
-    arrow = pa.table({c: (v if hasattr(v, "dtype") else pa.array(v)) for c, v in data.items()})
+    # Arrow arrays and numpy arrays go in as they are (typed, NaN kept); lists are converted.
+    arrow = pa.table({c: (v if isinstance(v, (pa.Array, pa.ChunkedArray)) or hasattr(v, "dtype")
+                          else pa.array(v)) for c, v in data.items()})
     if arrow.num_rows == 0:
         return 0
     verb = {None: "INSERT", "ignore": "INSERT OR IGNORE", "replace": "INSERT OR REPLACE"}
