@@ -103,9 +103,13 @@ def test_classify_and_scrub():
     e = litellm.BadRequestError("context too long", model="x", llm_provider="openai")
     assert llm.classify(e, None).kind == "fatal"
     e = litellm.APIConnectionError("refused", llm_provider="openai", model="x")
-    assert llm.classify(e, None).kind == "retry"
+    assert llm.classify(e, None).kind == "connection"
     e = litellm.Timeout("slow", model="x", llm_provider="openai")
-    assert llm.classify(e, None).kind == "retry"
+    assert llm.classify(e, None).kind == "timeout"
+    e = litellm.ContextWindowExceededError("too long", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "context"
+    e = litellm.InternalServerError("boom", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "server"
 
 
 def test_sampling_params_intervention_overrides_model():

@@ -1,4 +1,7 @@
-"""`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped."""
+"""`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped.
+
+Exit codes: 0 everything asked was done; 1 the run is incomplete (failed calls) or failed
+(an unreachable model, a run error, the budget); 2 a spec or usage error; 130 interrupted."""
 
 from __future__ import annotations
 
@@ -29,7 +32,16 @@ def run(args: argparse.Namespace) -> int:
         print("stopped: the spec's budget is reached; everything done so far is stored",
               file=sys.stderr)
         return 1
-    if result.failed_calls:
-        print(f"{result.failed_calls} requests failed; rerun with --retry-errors to retry them",
+    failed = result.failed_calls
+    calls = f"{failed} call{'s' if failed != 1 else ''} failed"
+    if result.status == "failed":
+        models = ", ".join(result.unreachable)
+        also = f"; {calls}" if failed else ""
+        print(f"run failed: could not connect to model {models}{also} (see above); "
+              "everything answered so far is stored", file=sys.stderr)
+        return 1
+    if result.status == "incomplete":
+        print(f"run incomplete: {calls} (see above); everything answered so far is stored",
               file=sys.stderr)
+        return 1
     return 0

@@ -103,6 +103,7 @@ class Pacer:
         self.rate_limited = 0
 
 
-def retry_pause(failures: int, base: float) -> float:
-    """Exponential pause with jitter before retrying a failed (5xx, timeout, malformed) request."""
-    return min(30.0, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
+def retry_pause(failures: int, base: float, cap: float | None = None) -> float:
+    """Exponential pause with jitter before retrying a failed (5xx, timeout, malformed,
+    connection) request; at most 30 s, or `cap`."""
+    return min(cap or 30.0, base * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)

@@ -27,10 +27,15 @@ STAGE_ORDER = ("corpus", "measure", "space", "probe", "generate", "score")
 @dataclass
 class RunResult:
     run_id: str
-    status: str  # 'ok' | 'budget' | 'stopped'
+    # 'ok' (everything asked was done), 'incomplete' (some calls failed), 'failed' (a model
+    # was given up as unreachable), 'budget'; runs.status also has 'interrupted', and
+    # 'failed' for a run that ended with an error.
+    status: str
     stages_run: list[str] = field(default_factory=list)
-    stages_skipped: list[str] = field(default_factory=list)
+    stages_skipped: list[str] = field(default_factory=list)  # already done
+    stages_not_run: list[str] = field(default_factory=list)  # their model is unreachable
     failed_calls: int = 0
+    unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
     summary: str = ""
 
 
@@ -81,7 +86,7 @@ class Runner:
             try:
                 with self.display.session():
                     self._run_stages()
-                status = self.result.status
+                status = self.result.status = self._outcome()
             except BudgetReached:
                 status = self.result.status = "budget"
             except KeyboardInterrupt:
@@ -114,6 +119,13 @@ class Runner:
                              [status, self.result.run_id])
         except Exception:  # the connection may be gone after a fatal error; the row stays 'running'
             pass
+
+    def _outcome(self) -> str:
+        if self.result.unreachable:
+            return "failed"
+        if self.result.failed_calls:
+            return "incomplete"
+        return self.result.status
 
     def _run_stages(self) -> None:
         by_kind = {k: [s for s in self.plan.stages if s.kind == k] for k in STAGE_ORDER}
@@ -305,7 +317,16 @@ class Runner:
             deltas[row_id][goal] = delta
         return [GenRow(row_id=row_id, text=text, deltas=deltas[row_id]) for row_id, text in rows]
 
+    def _model_given_up(self, stage: Stage) -> bool:
+        """A stage of a model found unreachable earlier in this run is not run."""
+        model = stage.id.split(":", 1)[1].split("/", 1)[0]
+        if model not in self.result.unreachable:
+            return False
+        self.result.stages_not_run.append(stage.id)
+        return True
+
     def _stage_generate(self, stage: Stage) -> None:
+        from steerdsl.generate.failures import describe_failures, describe_timeouts
         from steerdsl.generate.stage import BudgetExceeded, run_generate
 
         if self._done(stage) and not self.retry_errors:
@@ -314,6 +335,8 @@ class Runner:
             return
         model_name, intervention = stage.id.split(":", 1)[1].split("/", 1)
         self._set_current(stage)
+        if self._model_given_up(stage):
+            return
         rows = self._gen_rows(self.plan.evaluate.probe)
         samples = self.plan.intervention(intervention).samples
         bar = self.display.stage(f"generate {model_name}/{intervention}", len(rows) * samples)
@@ -323,12 +346,18 @@ class Runner:
         except BudgetExceeded as e:
             self.display.say(f"budget reached: {e}; rerun with a larger budget to continue")
             raise BudgetReached() from None
-        failed = stats.failed
+        model = self.plan.model(model_name)
+        slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
+        if slow:
+            self.display.warn(f"  {stage.id}: {slow}")
+        failed, failures = describe_failures(self.con, stage.hash, stage.id, stats.total)
+        if failures:
+            self.display.warn(failures)
         self.result.failed_calls += failed
-        if failed:
-            self.display.say(f"  {stage.id}: {failed} requests failed after retries; "
-                             "`steerdsl run SPEC --retry-errors` retries only those")
-        else:
+        if stats.unreachable:
+            self.result.unreachable[model_name] = stats.unreachable
+            self.display.warn(stats.unreachable)
+        elif not stats.failed:
             self._mark_done(stage, {"requests": stats.ok})
         self.result.stages_run.append(stage.id)
 
@@ -352,6 +381,8 @@ class Runner:
 
         gen_id = "generate:" + stage.id.split(":", 1)[1]
         gen_hash = self.plan.stage(gen_id).hash
+        if self._model_given_up(stage):
+            return
         if not self._bounds:
             self._stage_space(self.plan.stage("space"))
         todo = self.con.execute(
@@ -408,7 +439,8 @@ def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False
     start = time.monotonic()
     runner = Runner(plan, until=until, retry_errors=retry_errors, display=Display(quiet=quiet))
     result = runner.run()
+    not_run = f", {len(result.stages_not_run)} not run" if result.stages_not_run else ""
     runner.display.say(f"done in {time.monotonic() - start:.1f} s: "
                        f"{len(result.stages_run)} stages run, "
-                       f"{len(result.stages_skipped)} already done")
+                       f"{len(result.stages_skipped)} already done{not_run}")
     return result

@@ -28,7 +28,8 @@ class Reply:
 
     kind: "ok" (choices), "status" (an HTTP error `status` with an OpenAI error body),
     "garbage" (200 with a body that is not JSON), "no_choices" (200, choices = []),
-    "null_content" / "empty_content" (200, each choice's content null / "").
+    "null_content" / "empty_content" (200, each choice's content null / ""), "die" (the
+    server dies: no answer, every open connection is closed, the port refuses from then on).
     content: the choices' texts for "ok"; None = `default_answer` for each choice index.
     n: how many choices; None = the request's n (ignore_n=True: always 1).
     delay: seconds to wait before answering (longer than the client's timeout = a stall).
@@ -59,6 +60,10 @@ class Reply:
     @staticmethod
     def stall(seconds: float) -> Reply:
         return Reply(delay=seconds)
+
+    @staticmethod
+    def die() -> Reply:
+        return Reply(kind="die")
 
     @staticmethod
     def garbage() -> Reply:
@@ -103,7 +108,10 @@ class _Script:
 
 
 class FakeOpenAI:
-    def __init__(self, default: Reply | Callable[[Request], Reply] | None = None) -> None:
+    def __init__(self, default: Reply | Callable[[Request], Reply] | None = None,
+                 port: int = 0) -> None:
+        """`port`: 0 for any free one; a given one to stand in for a server that died there."""
+        self.port = port
         self.default: Reply | Callable[[Request], Reply] = default or Reply()
         self.log: list[Request] = []
         self._scripts: list[_Script] = []
@@ -111,6 +119,8 @@ class FakeOpenAI:
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set = set()  # open client sockets, closed by kill()
+        self._killed = False
 
     # --- scripting and inspection ---
 
@@ -147,7 +157,7 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
@@ -157,11 +167,38 @@ class FakeOpenAI:
 
     def stop(self) -> None:
         self._closing.set()
-        if self._server is not None:
+        if self._server is not None and not self._killed:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def kill(self) -> None:
+        """Die like a killed server process: stop listening (the port refuses connections
+        from now on) and close every open connection, kept-alive ones included, unanswered."""
+        import socket
+
+        with self._lock:
+            if self._killed:
+                return
+            self._killed = True
+            connections = list(self._connections)
+        self._closing.set()
+        assert self._server is not None
+        server = self._server
+        # shutdown() waits for serve_forever to return: from a handler thread that is fine.
+        server.shutdown()
+        server.server_close()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            except OSError:
+                pass
+
+    @property
+    def killed(self) -> bool:
+        return self._killed
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
@@ -183,6 +220,8 @@ class FakeOpenAI:
     def _respond(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         reply = self._decide(request)
         request.reply = reply.kind if reply.kind != "status" else str(reply.status)
+        if reply.kind == "die":
+            return 0, {}, b""
         if reply.delay:
             self._closing.wait(reply.delay)
         headers = dict(reply.headers)
@@ -233,11 +272,24 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass  # the server was killed under this connection
+
     def handle(self) -> None:
         try:
             super().handle()
-        except (ConnectionResetError, BrokenPipeError):
-            pass  # a client killed mid-request (the crash tests do that on purpose)
+        except (ConnectionResetError, BrokenPipeError, OSError):
+            pass  # a client killed mid-request (the crash tests do that), or kill()
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -255,9 +307,16 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = user[-1].get("content") or ""
         if isinstance(prompt, list):  # content parts
             prompt = "".join(p.get("text", "") for p in prompt if isinstance(p, dict))
+        if self.fake.killed:  # read just before the server died: it never answers
+            self.close_connection = True
+            return
         request = Request(t=time.monotonic(), prompt=prompt, n=int(body.get("n") or 1),
                           body=body, authorization=self.headers.get("Authorization"))
         status, headers, payload = self.fake._respond(request)
+        if status == 0:  # Reply.die()
+            self.close_connection = True
+            self.fake.kill()
+            return
         self._send(status, headers, payload)
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
@@ -271,6 +330,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to do
+
+
+def unused_port() -> int:
+    """A loopback port with nothing listening (connections to it are refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def main() -> None:
