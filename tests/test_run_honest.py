@@ -169,3 +169,56 @@ def test_failed_calls_make_the_run_incomplete_with_reasons(tmp_path):
     assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("ok",), ("incomplete",)]
     assert rows(db, "SELECT DISTINCT error_kind, attempts FROM calls WHERE status = 'error'") == [
         ("fatal", 1)]
+
+
+SINGLE_SLOT_SPEC = """
+experiment slow {{ seed 5  store "slow.duckdb" }}
+corpus c {{ read "corpus.jsonl" text "text" }}
+goals {{ length = char_count normalize 0..400 }}
+probe p from c {{ sources 4 unweighted  requests 4 per source  active 1 }}
+model tiny {{ litellm "openai/fake"  api_base "{url}"  concurrency {concurrency}
+              timeout {timeout}  retries 0 }}
+intervention direct {{ prompt direct }}
+evaluate {{ probe p  models tiny  interventions direct }}
+"""
+
+WARNING = re.compile(
+    r"generate:tiny/direct: (\d+) of (\d+) requests to tiny timed out at concurrency 8 "
+    r"\(timeout 1s\); a server that answers one request at a time queues them: lower the "
+    r"model's `concurrency` or raise its `timeout`\n")
+
+
+def test_queueing_timeouts_are_named_and_latency_is_split(tmp_path, capsys):
+    """A server working on one request at a time (0.4 s each) and 8 requests in flight with
+    a 1 s timeout: most requests time out while they wait in the server's queue."""
+    from steerdsl.cli import main
+
+    write_spec(tmp_path, "unused", "unused")  # the corpus
+    spec = tmp_path / "slow.steer"
+    db = tmp_path / "slow.duckdb"
+    with FakeOpenAI(default=Reply.ok(delay=0.4), slots=1, timings=True) as server:
+        spec.write_text(SINGLE_SLOT_SPEC.format(url=server.url, concurrency=8, timeout=1))
+        assert main(["run", str(spec), "-q"]) == 1
+        err = capsys.readouterr().err
+        m = WARNING.search(err)
+        assert m, err
+        timed_out, sent = int(m.group(1)), int(m.group(2))
+        assert sent == 16 and timed_out > 8
+        assert rows(db, "SELECT count(*) FROM calls WHERE error_kind = 'timeout'") == [
+            (timed_out,)]
+        # The answers that came back: the server spent 0.405 s on each; the rest of their
+        # latency was spent waiting for the slot.
+        ok = rows(db, "SELECT server_s, latency_s FROM calls WHERE status = 'ok' "
+                      "ORDER BY latency_s")
+        assert ok and all(s == pytest.approx(0.405) for s, _ in ok)
+        assert all(lat >= s for s, lat in ok)
+        if len(ok) > 1:
+            assert ok[-1][1] - ok[-1][0] >= 0.3  # queued behind at least one other
+
+        # One request at a time with a long enough timeout: every call answered, no warning.
+        spec.write_text(SINGLE_SLOT_SPEC.format(url=server.url, concurrency=1, timeout=5))
+        assert main(["run", str(spec), "-q", "--retry-errors"]) == 0
+        err = capsys.readouterr().err
+        assert "timed out" not in err
+    assert rows(db, "SELECT status, count(*) FROM calls GROUP BY ALL") == [("ok", 16)]
+    assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("incomplete",), ("ok",)]

@@ -109,9 +109,14 @@ class _Script:
 
 class FakeOpenAI:
     def __init__(self, default: Reply | Callable[[Request], Reply] | None = None,
-                 port: int = 0) -> None:
-        """`port`: 0 for any free one; a given one to stand in for a server that died there."""
+                 port: int = 0, slots: int | None = None, timings: bool = False) -> None:
+        """`port`: 0 for any free one; a given one to stand in for a server that died there.
+        `slots`: how many requests are worked on at once (a reply's delay is spent holding a
+        slot; the others queue, like llama.cpp's server with `--parallel 1`); None: no limit.
+        `timings`: answers carry llama.cpp's `timings` (prompt_ms 5, predicted_ms = delay)."""
         self.port = port
+        self._slots = threading.Semaphore(slots) if slots else None
+        self.timings = timings
         self.default: Reply | Callable[[Request], Reply] = default or Reply()
         self.log: list[Request] = []
         self._scripts: list[_Script] = []
@@ -222,6 +227,12 @@ class FakeOpenAI:
         request.reply = reply.kind if reply.kind != "status" else str(reply.status)
         if reply.kind == "die":
             return 0, {}, b""
+        if self._slots is None:
+            return self._answer(request, reply)
+        with self._slots:  # queued until a slot is free; the client may give up meanwhile
+            return self._answer(request, reply)
+
+    def _answer(self, request: Request, reply: Reply) -> tuple[int, dict[str, str], bytes]:
         if reply.delay:
             self._closing.wait(reply.delay)
         headers = dict(reply.headers)
@@ -261,6 +272,8 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }
+        if self.timings:
+            body["timings"] = {"prompt_ms": 5.0, "predicted_ms": reply.delay * 1000.0}
         return 200, headers, json.dumps(body).encode()
 
 
