@@ -89,7 +89,7 @@ def test_dead_server_fails_the_run_fast_and_other_models_finish(tmp_path):
     err = proc.stderr
     assert f"model dead: 5 requests in a row could not connect to {dead.url}" in err
     assert "ConnectionRefusedError" in err  # what happened, from the exception chain
-    assert ("stopped sending to it: its remaining generate and score stages are not run. "
+    assert ("stopped sending to it: its remaining generate stages are not run. "
             "Check that the server is running and the model's api_base is right, then rerun "
             "the same command: answers stored so far are kept.") in err
     assert err.count("model dead: ") == 1  # said once
@@ -113,6 +113,9 @@ def test_dead_server_fails_the_run_fast_and_other_models_finish(tmp_path):
     assert {"generate:alive/direct", "generate:alive/neg", "score:alive/direct",
             "score:alive/neg"} <= done
     assert not {s for s in done if "dead" in s}
+    # The answers it gave are scored all the same (no request to it needed).
+    assert rows(db, "SELECT intervention, count(*) FROM metrics WHERE model = 'dead' "
+                    "GROUP BY ALL") == [("direct", 3)]
 
     # Once the server is back, the same command continues and asks only what is missing.
     port = int(dead.url.rsplit(":", 1)[1].split("/")[0])

@@ -57,7 +57,7 @@ def describe_unreachable(model: ModelPlan, last_error: str, failures: int) -> st
     where = model.api_base or "its provider"
     return (f"model {model.name}: {failures} requests in a row could not connect to {where} "
             f"(last: \"{_clip(last_error)}\"); stopped sending to it: its remaining generate "
-            "and score stages are not run. Check that the server is running and the model's "
+            "stages are not run. Check that the server is running and the model's "
             "api_base is right, then rerun the same command: answers stored so far are kept.")
 
 

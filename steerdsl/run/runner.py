@@ -33,7 +33,8 @@ class RunResult:
     status: str
     stages_run: list[str] = field(default_factory=list)
     stages_skipped: list[str] = field(default_factory=list)  # already done
-    stages_not_run: list[str] = field(default_factory=list)  # their model is unreachable
+    stages_not_run: list[str] = field(default_factory=list)  # generate stages of a model
+    # found unreachable
     failed_calls: int = 0
     unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
     summary: str = ""
@@ -318,7 +319,8 @@ class Runner:
         return [GenRow(row_id=row_id, text=text, deltas=deltas[row_id]) for row_id, text in rows]
 
     def _model_given_up(self, stage: Stage) -> bool:
-        """A stage of a model found unreachable earlier in this run is not run."""
+        """A generate stage of a model found unreachable earlier in this run is not run (its
+        score stages are: they score the answers stored, without a request to it)."""
         model = stage.id.split(":", 1)[1].split("/", 1)[0]
         if model not in self.result.unreachable:
             return False
@@ -381,8 +383,6 @@ class Runner:
 
         gen_id = "generate:" + stage.id.split(":", 1)[1]
         gen_hash = self.plan.stage(gen_id).hash
-        if self._model_given_up(stage):
-            return
         if not self._bounds:
             self._stage_space(self.plan.stage("space"))
         todo = self.con.execute(
