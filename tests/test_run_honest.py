@@ -225,3 +225,41 @@ def test_queueing_timeouts_are_named_and_latency_is_split(tmp_path, capsys):
         assert "timed out" not in err
     assert rows(db, "SELECT status, count(*) FROM calls GROUP BY ALL") == [("ok", 16)]
     assert rows(db, "SELECT status FROM runs ORDER BY started_at") == [("incomplete",), ("ok",)]
+
+
+KEYED_SPEC = """
+experiment keyed {{ seed 5  store "keyed.duckdb" }}
+corpus c {{ read "corpus.jsonl" text "text" }}
+goals {{ length = char_count normalize 0..400 }}
+probe p from c {{ sources 4 unweighted  requests 1 per source  active 1 }}
+model good {{ litellm "openai/fake"  api_base "{url}" }}
+model keyed {{ litellm "openai/fake"  api_base "{url}"  api_key env STEER_HONEST_KEY }}
+intervention direct {{ prompt direct }}
+evaluate {{ probe p  models good, keyed  interventions direct }}
+"""
+
+
+@pytest.mark.parametrize("key, what", [
+    ("sk-abc123\n", "a line break at character 10 of 10"),
+    ("sk-abc\r\n123", "a carriage return at character 7 of 11"),
+    ("sk-äbc123", "a non-ASCII character at character 4 of 9"),
+    ("sk abc123", "a space at character 3 of 9"),
+], ids=["newline", "crlf", "non-ascii", "space"])
+def test_malformed_key_is_named_at_the_start_and_nothing_is_sent(tmp_path, capsys, monkeypatch,
+                                                                 key, what):
+    from steerdsl.cli import main
+
+    write_spec(tmp_path, "unused", "unused")  # the corpus
+    monkeypatch.setenv("STEER_HONEST_KEY", key)
+    with FakeOpenAI() as server:
+        spec = tmp_path / "keyed.steer"
+        spec.write_text(KEYED_SPEC.format(url=server.url))
+        assert main(["run", str(spec), "-q"]) == 1
+        assert server.count() == 0  # not even for the model whose key is fine
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "error: model keyed: the environment variable STEER_HONEST_KEY (its API key) is "
+        f"malformed: it holds {what}; an API key is printable ASCII without spaces or line "
+        "breaks (check what was copied with it)")
+    assert key.strip() not in err and "abc123" not in err
+    assert rows(tmp_path / "keyed.duckdb", "SELECT status FROM runs") == [("failed",)]
