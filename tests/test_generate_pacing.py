@@ -117,3 +117,55 @@ def test_sampling_params_intervention_overrides_model():
                       sampling=SamplingParams(temperature=0.0, max_tokens=100, top_p=0.9))
     got = llm.sampling_params(model, SamplingParams(temperature=1.0, min_p=0.2))
     assert got == {"temperature": 1.0, "max_tokens": 100, "top_p": 0.9, "min_p": 0.2}
+
+
+def test_concurrency_adapts_to_429s_aimd():
+    pacer = Pacer(concurrency=8)
+    assert pacer.limit == 8
+    for _ in range(6):  # one burst of 429s: halved once
+        pacer.on_rate_limited(1.0)
+    assert pacer.limit == 4
+    pacer.backoff_until = pacer._decreased_until = 0.0  # the pause is over
+    pacer.on_rate_limited(1.0)
+    assert pacer.limit == 2
+    pacer.on_rate_limited(1.0)
+    assert pacer.limit == 2  # still the same pause
+    for _ in range(2):  # one limit's worth of answers: one more place
+        pacer.on_success()
+    assert pacer.limit == pytest.approx(2 + 1 / 2 + 1 / 2.5)
+    for _ in range(200):
+        pacer.on_success()
+    assert pacer.limit == 8  # never above the model's concurrency
+    pacer.backoff_until = pacer._decreased_until = 0.0
+    for _ in range(10):
+        pacer.on_rate_limited(0.0)
+        pacer._decreased_until = 0.0
+    assert pacer.limit == 1  # never below one
+
+
+def test_slots_follow_the_limit_and_resumption_is_spread():
+    async def go():
+        pacer = Pacer(concurrency=4)
+        pacer.limit = 2.0
+        most = 0
+
+        async def request(i):
+            nonlocal most
+            async with pacer.slot():
+                most = max(most, pacer.in_flight)
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(request(i) for i in range(8)))
+        pacer.on_rate_limited(1.0)
+        t = time.monotonic()
+
+        async def resume():
+            await pacer.turn(1)
+            return time.monotonic() - t
+
+        return most, await asyncio.gather(*(resume() for _ in range(8)))
+
+    most, resumed = run(go())
+    assert most == 2
+    assert all(1.0 <= r < 1.6 for r in resumed)
+    assert max(resumed) - min(resumed) > 0.02  # not all at the same instant

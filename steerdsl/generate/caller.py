@@ -70,7 +70,7 @@ class Caller:
                  stopped: Callable[[], bool] = lambda: False) -> None:
         self.model = model
         self.api_key = api_key
-        self.pacer = Pacer(model.rpm, model.tpm)
+        self.pacer = Pacer(model.rpm, model.tpm, model.concurrency)
         self.retry_base_s = retry_base_s
         self.stopped = stopped  # checked before each request (the budget ran out)
         self.breaker = Breaker()
@@ -86,51 +86,58 @@ class Caller:
         estimate = len(prompt) / 4 + (params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE) * n
         while True:
             await self.pacer.turn(estimate)
-            if self.stopped() or self.breaker.tripped:
-                return None
-            out.attempts += 1
-            self.requests += 1
-            sent = time.monotonic()
-            try:
-                completion = await self._with_deadline(
-                    llm.complete(model, prompt, n, params, self.api_key))
-                contents = [c for c in completion.contents if c is not None]
-                if not contents:
-                    # litellm raises nothing for these: a provider hiccup, worth another try.
-                    raise llm.CallFailed("malformed",
-                                         "malformed answer: no choices or empty content")
-            except llm.CallFailed as e:
-                out.latency_s = time.monotonic() - sent
-                failures += 1
-                if e.kind == "auth":
-                    raise RunError(f"model {model.name}: the provider refused the credentials "
-                                   f"({e.message})") from None
-                if e.kind == "connection":
-                    self.breaker.on_connection_failure(e.message)
-                    if self.breaker.tripped:
-                        return None
-                else:
-                    self.breaker.on_answer()
-                if e.kind == "timeout":
-                    out.timeouts += 1
-                    self.timeouts += 1
-                if not e.retryable or failures > model.retries:
-                    out.error, out.error_kind = e.message, e.kind
-                    return out
-                if e.kind == "rate_limit":
-                    self.pacer.on_rate_limited(e.retry_after)  # the next turn() waits for all
-                else:
-                    cap = CONNECTION_PAUSE_MAX_S if e.kind == "connection" else None
-                    await asyncio.sleep(retry_pause(failures, self.retry_base_s, cap))
-                continue
+            async with self.pacer.slot():
+                if self.pacer.backoff_until > time.monotonic():
+                    continue  # a 429 came while this one waited for a place: wait again
+                if self.stopped() or self.breaker.tripped:
+                    return None
+                out.attempts += 1
+                self.requests += 1
+                sent = time.monotonic()
+                try:
+                    completion, failed = await self._attempt(prompt, n, params), None
+                except llm.CallFailed as e:
+                    failed = e
             out.latency_s = time.monotonic() - sent
-            self.breaker.on_answer()
-            self.pacer.on_success()
-            used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
-            self.pacer.used_tokens(estimate,
-                                   used if completion.prompt_tokens is not None else None)
-            out.contents, out.completion = contents, completion
-            return out
+            if failed is None:
+                break
+            failures += 1
+            if failed.kind == "auth":
+                raise RunError(f"model {model.name}: the provider refused the credentials "
+                               f"({failed.message})") from None
+            if failed.kind == "connection":
+                self.breaker.on_connection_failure(failed.message)
+                if self.breaker.tripped:
+                    return None
+            else:
+                self.breaker.on_answer()
+            if failed.kind == "timeout":
+                out.timeouts += 1
+                self.timeouts += 1
+            if not failed.retryable or failures > model.retries:
+                out.error, out.error_kind = failed.message, failed.kind
+                return out
+            if failed.kind == "rate_limit":
+                self.pacer.on_rate_limited(failed.retry_after)  # the next turn() waits for all
+            else:
+                cap = CONNECTION_PAUSE_MAX_S if failed.kind == "connection" else None
+                await asyncio.sleep(retry_pause(failures, self.retry_base_s, cap))
+        self.breaker.on_answer()
+        self.pacer.on_success()
+        used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
+        self.pacer.used_tokens(estimate, used if completion.prompt_tokens is not None else None)
+        out.contents = [c for c in completion.contents if c is not None]
+        out.completion = completion
+        return out
+
+    async def _attempt(self, prompt: str, n: int, params: dict[str, Any]) -> llm.Completion:
+        """One request; llm.CallFailed also for an answer without content."""
+        completion = await self._with_deadline(
+            llm.complete(self.model, prompt, n, params, self.api_key))
+        if all(c is None for c in completion.contents):
+            # litellm raises nothing for these: a provider hiccup, worth another try.
+            raise llm.CallFailed("malformed", "malformed answer: no choices or empty content")
+        return completion
 
     async def _with_deadline(self, call):
         """litellm enforces the timeout per network read; this bounds the whole request."""

@@ -85,6 +85,7 @@ class Runner:
             self._start_run()
             status = "failed"
             try:
+                self._check_keys()
                 with self.display.session():
                     self._run_stages()
                 status = self.result.status = self._outcome()
@@ -120,6 +121,17 @@ class Runner:
                              [status, self.result.run_id])
         except Exception:  # the connection may be gone after a fatal error; the row stays 'running'
             pass
+
+    def _check_keys(self) -> None:
+        """The API keys of the models still to generate, before anything runs: a variable
+        that is unset or malformed is a RunError now, not after other stages spent money."""
+        from steerdsl.generate.stage import api_key_for
+
+        if not self._wanted("generate"):
+            return
+        for stage in self.plan.stages:
+            if stage.kind == "generate" and (self.retry_errors or not self._done(stage)):
+                api_key_for(self.plan.model(stage.id.split(":", 1)[1].split("/", 1)[0]))
 
     def _outcome(self) -> str:
         if self.result.unreachable:

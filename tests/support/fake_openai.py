@@ -109,11 +109,17 @@ class _Script:
 
 class FakeOpenAI:
     def __init__(self, default: Reply | Callable[[Request], Reply] | None = None,
-                 port: int = 0, slots: int | None = None, timings: bool = False) -> None:
+                 port: int = 0, slots: int | None = None, timings: bool = False,
+                 max_in_flight: int | None = None, retry_after: float = 1.0) -> None:
         """`port`: 0 for any free one; a given one to stand in for a server that died there.
         `slots`: how many requests are worked on at once (a reply's delay is spent holding a
         slot; the others queue, like llama.cpp's server with `--parallel 1`); None: no limit.
-        `timings`: answers carry llama.cpp's `timings` (prompt_ms 5, predicted_ms = delay)."""
+        `timings`: answers carry llama.cpp's `timings` (prompt_ms 5, predicted_ms = delay).
+        `max_in_flight`: a server-side concurrency limit: a request arriving while that many
+        are being answered gets 429 with Retry-After `retry_after`."""
+        self.max_in_flight = max_in_flight
+        self.retry_after = retry_after
+        self._in_flight = 0
         self.port = port
         self._slots = threading.Semaphore(slots) if slots else None
         self.timings = timings
@@ -227,10 +233,23 @@ class FakeOpenAI:
         request.reply = reply.kind if reply.kind != "status" else str(reply.status)
         if reply.kind == "die":
             return 0, {}, b""
-        if self._slots is None:
+        with self._lock:
+            over = self.max_in_flight is not None and self._in_flight >= self.max_in_flight
+            if over:
+                reply = Reply.rate_limited(self.retry_after)
+                request.reply = "429"
+            else:
+                self._in_flight += 1
+        if over:
             return self._answer(request, reply)
-        with self._slots:  # queued until a slot is free; the client may give up meanwhile
-            return self._answer(request, reply)
+        try:
+            if self._slots is None:
+                return self._answer(request, reply)
+            with self._slots:  # queued until a slot is free; the client may give up meanwhile
+                return self._answer(request, reply)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _answer(self, request: Request, reply: Reply) -> tuple[int, dict[str, str], bytes]:
         if reply.delay:
