@@ -516,10 +516,11 @@ def check_prices(cx: Context) -> None:
     listed = next((i.names for i in ev.items if i.key == "models"), [])
     for name in dict.fromkeys(n.value for n in listed):
         m = cx.sym.models.get(name)
-        provider = next((s for s in m.settings if s.key in ("litellm", "local")), None) \
-            if m is not None else None
+        if m is None:
+            continue  # reported as unknown
+        provider = next((s for s in m.settings if s.key in ("litellm", "local")), None)
         if provider is None or not isinstance(provider.value, ast.Str):
-            continue
+            continue  # reported as missing
         declared = rules.first(m.settings, "price") is not None
         if not price_known(provider.key, provider.value.value, declared):
             cx.warn(f"model '{name}' has no known price (litellm has none for "
