@@ -26,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if result.summary:
         print(result.summary)
     if result.status == "budget":
-        print("stopped: the spec's budget is reached; everything done so far is stored",
-              file=sys.stderr)
+        print(result.budget_message, file=sys.stderr)
         return 1
     if result.failed_calls:
         print(f"{result.failed_calls} requests failed; rerun with --retry-errors to retry them",

@@ -514,9 +514,18 @@ class _Builder:
             elif i.data == "api_key_literal":
                 self.secrets.append(self.span(i.children[0]))
                 keys.append(ast.ApiKeyLiteral(self.span(i)))
+            elif i.data == "price":
+                settings.append(self.price(i))
             else:
                 settings.append(self.setting(i))
         return ast.Model(self.name(name), settings, keys, self.span(tree))
+
+    def price(self, tree: lark.Tree) -> ast.Setting:
+        span = self.span(tree)
+        # The keyword is filtered out of the tree; its place is the item's start.
+        key_span = Span(self.path, span.line, span.col, span.line, span.col + len("price"))
+        value = ast.Price(self.num(tree.children[0]), self.num(tree.children[1]), span)
+        return ast.Setting("price", value, key_span, span)
 
     def prompt(self, tree: lark.Tree) -> ast.Prompt:
         name, *rest = tree.children

@@ -123,7 +123,14 @@ def _model(m: ast.Model) -> pm.ModelPlan:
         tpm=_int(first(s, "tpm")),
         timeout=_num(first(s, "timeout"), defaults["timeout"].default),
         retries=_int(first(s, "retries"), defaults["retries"].default),
+        price=_price(first(s, "price")),
     )
+
+
+def _price(s: ast.Setting | None) -> pm.Price | None:
+    if s is None or not isinstance(s.value, ast.Price):
+        return None
+    return pm.Price(input_per_mtok=s.value.input.value, output_per_mtok=s.value.output.value)
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:

@@ -92,10 +92,13 @@ class Display:
         sp.total = total
         return sp
 
-    def say(self, text: str) -> None:
-        if self.quiet:
-            return
+    def warn(self, text: str) -> None:
+        """A message on stderr, also when quiet: a warning is not progress."""
         if self._progress is not None:
             self._progress.console.print(text)
         else:
             print(text, file=sys.stderr, flush=True)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.warn(text)
