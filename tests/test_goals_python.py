@@ -15,6 +15,7 @@ import pytest
 
 import steerdsl
 from steerdsl.cli import main
+from steerdsl.errors import RunError
 from steerdsl.goals.measure import MeasureError, measure_texts
 from steerdsl.lang.diagnostics import SpecError
 from steerdsl.plan.model import FixedNorm, GoalPlan, PythonMeasure
@@ -64,12 +65,13 @@ def test_every_failure_of_a_goal_is_that_texts_error_and_the_others_are_measured
     ]
 
 
-def write_spec(folder: Path, ref: str, extra: str = "") -> Path:
+def write_spec(folder: Path, ref: str, extra: str = "", builtin: str = "") -> Path:
     (folder / "c.jsonl").write_text('{"text": "One text."}\n', encoding="utf-8")
     spec = folder / "s.steer"
     spec.write_text("experiment e { seed 1 }\n"
                     f'corpus c {{ read "c.jsonl" }}\n'
-                    f'goals {{ g = python "{ref}"{extra} normalize 0..100 }}\n',
+                    f'goals {{ {builtin + " " if builtin else ""}g = python "{ref}"{extra} '
+                    'normalize 0..100 }\n',
                     encoding="utf-8")
     return spec
 
@@ -101,3 +103,48 @@ def test_timeout_setting_goes_into_the_plan_but_not_the_identity(tmp_path):
     with pytest.raises(SpecError) as e:
         steerdsl.load(write_spec(tmp_path, "plain_c:f", " timeout 0")).plan()
     assert "s.steer:3:40: error: 'timeout' must be between 0 and 86400, got 0" in str(e.value)
+
+
+SHADOW = "def flesch_kincaid_grade(text):\n    return 123.0\n"
+
+
+def test_a_spec_folder_module_named_like_an_installed_package_wins_in_check_and_run(tmp_path):
+    # Before: check found textstat.py beside the spec, and the run imported the installed
+    # textstat (imported first by the built-in goal): its grade, silently.
+    (tmp_path / "textstat.py").write_text(SHADOW, encoding="utf-8")
+    spec = write_spec(tmp_path, "textstat:flesch_kincaid_grade",
+                      builtin="fk = flesch_kincaid_grade normalize 0..20")
+    assert main(["check", str(spec)]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "steerdsl.cli", "measure", "--json", "--spec", str(spec),
+         "The quick brown fox jumps over the lazy dog. It was a sunny day in the park, and "
+         "everyone seemed happy."], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # the built-in goal still uses the installed package, the python goal the spec's file
+    assert json.loads(done.stdout)["raw"] == {"fk": 3.6764285714285734, "g": 123.0}
+
+
+def test_two_spec_folders_may_each_have_a_module_of_the_same_name(tmp_path):
+    for name, value in (("a", 1), ("b", 2)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "shared_name_d.py").write_text(
+            f"import helper_d\ndef f(text):\n    return helper_d.BASE + {value}\n",
+            encoding="utf-8")
+        (tmp_path / name / "helper_d.py").write_text("BASE = 10\n", encoding="utf-8")
+    a = measure_texts(["x"], [goal("shared_name_d:f")], base_dir=tmp_path / "a")
+    b = measure_texts(["x"], [goal("shared_name_d:f")], base_dir=tmp_path / "b")
+    assert (a.raw["g"].tolist(), b.raw["g"].tolist()) == ([11.0], [12.0])
+
+
+def test_a_module_that_prints_or_exits_while_loading_is_contained(tmp_path, capsys):
+    (tmp_path / "loud_e.py").write_text("print('loading')\ndef f(t):\n    return 1\n",
+                                        encoding="utf-8")
+    m = measure_texts(["x"], [goal("loud_e:f")], base_dir=tmp_path)
+    assert m.raw["g"].tolist() == [1.0]
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "loading\n")
+    (tmp_path / "exits_e.py").write_text("import sys\nsys.exit(4)\n", encoding="utf-8")
+    with pytest.raises(RunError) as e:
+        measure_texts(["x"], [goal("exits_e:f", name="h")], base_dir=tmp_path)
+    assert str(e.value) == (f"goal 'h': cannot import module 'exits_e' (SystemExit: 4); "
+                            f"searched {tmp_path} and the Python path")
