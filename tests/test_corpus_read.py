@@ -169,6 +169,14 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
 
 # --- bad input never corrupts, never lies (issue 11, items 1 and 20) ---------------------------
 
+
+def read_error(path, fmt) -> str:
+    """The message of the RunError that reading one file gives."""
+    with pytest.raises(RunError) as e:
+        read_corpus(corpus(source(path, fmt, files=[path])))
+    return str(e.value)
+
+
 def test_jsonl_texts_that_are_not_strings_are_errors_by_line_and_nothing_is_cast(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text('{"text": "Line one.\\nLine \\"two\\"."}\n'
@@ -179,9 +187,7 @@ def test_jsonl_texts_that_are_not_strings_are_errors_by_line_and_nothing_is_cast
                     '{"text": true}\n'
                     '{"text": null}\n'
                     '{"text": "fine"}\n', encoding="utf-8")
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "jsonl", files=[path])))
-    assert str(e.value) == (
+    assert read_error(path, "jsonl") == (
         f"corpus seeds: cannot read {path} as jsonl: 4 bad records: "
         "line 2: 'text' is a number (12345), not a string; "
         "line 4: 'text' is a list ([\"a\"]), not a string; "
@@ -192,9 +198,7 @@ def test_jsonl_texts_that_are_not_strings_are_errors_by_line_and_nothing_is_cast
 def test_bad_records_are_capped_with_a_count(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text("".join('{"text": %d}\n' % i for i in range(13)), encoding="utf-8")
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "jsonl", files=[path])))
-    message = str(e.value)
+    message = read_error(path, "jsonl")
     assert message.startswith(f"corpus seeds: cannot read {path} as jsonl: 13 bad records: "
                               "line 1: 'text' is a number (0), not a string; ")
     assert message.endswith("line 10: 'text' is a number (9), not a string; and 3 more")
@@ -222,9 +226,7 @@ def test_json_array_records_are_reported_by_their_line(tmp_path):
     path = tmp_path / "c.json"
     path.write_text('[\n  {"text": "ok"},\n  {"text": 7},\n  "just a string"\n]\n',
                     encoding="utf-8")
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "json", files=[path])))
-    assert str(e.value) == (
+    assert read_error(path, "json") == (
         f"corpus seeds: cannot read {path} as json: 2 bad records: "
         "line 3: 'text' is a number (7), not a string; line 4: a string, not an object")
 
@@ -234,18 +236,14 @@ def test_parquet_text_column_of_numbers_is_an_error(tmp_path):
     con = duckdb.connect()
     con.execute(f"COPY (SELECT 12345 AS text UNION ALL SELECT 6) TO '{path}' (FORMAT parquet)")
     con.close()
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "parquet", files=[path])))
-    assert str(e.value) == (f"corpus seeds: {path}: column 'text' holds INTEGER values, "
+    assert read_error(path, "parquet") == (f"corpus seeds: {path}: column 'text' holds INTEGER values, "
                             "not text")
 
 
 def test_latin1_csv_says_it_is_not_utf8_and_where(tmp_path):
     path = tmp_path / "c.csv"
     path.write_bytes(b"text,label\nok,1\ncaf\xe9 au lait,2\n")
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "csv", files=[path])))
-    assert str(e.value) == (f"corpus seeds: cannot read {path} as csv: not UTF-8: byte 0xe9 "
+    assert read_error(path, "csv") == (f"corpus seeds: cannot read {path} as csv: not UTF-8: byte 0xe9 "
                             "on line 3, column 4 (save the file as UTF-8)")
 
 
@@ -253,9 +251,7 @@ def test_bad_jsonl_line_is_reported_at_its_own_line(tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text('{"text": "a"}\n\n{"text": "b"}\n{"text": \n{"text": "c"}\n',
                     encoding="utf-8")
-    with pytest.raises(RunError) as e:
-        read_corpus(corpus(source(path, "jsonl", files=[path])))
-    assert str(e.value) == (f"corpus seeds: cannot read {path} as jsonl: 1 bad record: "
+    assert read_error(path, "jsonl") == (f"corpus seeds: cannot read {path} as jsonl: 1 bad record: "
                             "line 4: not valid JSON (Expecting value at column 10)")
 
 
