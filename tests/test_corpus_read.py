@@ -297,3 +297,20 @@ def test_compile_counts_agree_with_the_reader(tmp_path, name, content):
     src = source(path, name.split(".")[1], files=[path])
     texts = read_corpus(corpus(src))
     assert source_word_counts(src) == [len(t.text.split()) for t in texts]
+
+
+def test_cli_reports_non_string_texts_and_exits_1(tmp_path, capsys):
+    from steerdsl.cli import main
+
+    (tmp_path / "c.jsonl").write_text('{"text": "A text."}\n{"text": 12345}\n',
+                                      encoding="utf-8")
+    spec = tmp_path / "s.steer"
+    spec.write_text('experiment e { seed 1 }\ncorpus c { read "c.jsonl" }\n'
+                    "goals { n = token_count normalize quantile 5%..95% of c }\n",
+                    encoding="utf-8")
+    code = main(["measure", "--spec", str(spec), "Some words."])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert err.endswith(f"error: corpus c: cannot read {tmp_path / 'c.jsonl'} as jsonl: 1 bad "
+                        "record: line 2: 'text' is a number (12345), not a string\n")
+    assert "internal error" not in err
