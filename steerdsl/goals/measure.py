@@ -96,7 +96,7 @@ def measure_texts(
     workers: processes for the built-in measures (default: all cores, for large inputs only).
     judge: computes JudgeMeasure goals (the run engine's LLM client); without it they fail.
     base_dir: where `python "module:function"` goals are imported from (the spec's folder),
-        besides the working directory and installed packages.
+        first (a module there wins), then the Python path.
     """
     if con is None:
         return _measure(texts, goals, None, progress, ids, workers, judge, base_dir)
