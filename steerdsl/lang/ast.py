@@ -138,6 +138,7 @@ class ExprMeasure:
 class PythonMeasure:
     ref: Str
     span: Span
+    timeout: Num | None = None  # seconds per text
 
 
 @dataclass(frozen=True)

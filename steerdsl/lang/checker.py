@@ -337,6 +337,9 @@ def check_goals(cx: Context) -> None:
                 cx.error("the rubric must not be empty", m.rubric.span)
         if isinstance(m, ast.PythonMeasure):
             _check_python(cx, m)
+            if m.timeout is not None:
+                cx.diags.extend(rules.check_number(m.timeout, rules.PYTHON_TIMEOUT,
+                                                   "'timeout'"))
 
 
 def _check_python(cx: Context, m: ast.PythonMeasure) -> None:

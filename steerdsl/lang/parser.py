@@ -450,7 +450,9 @@ class _Builder:
 
     def measure(self, tree: lark.Tree) -> ast.MeasureDef:
         if tree.data == "python_measure":
-            return ast.PythonMeasure(self.string(tree.children[0]), self.span(tree))
+            ref, *timeout = tree.children
+            return ast.PythonMeasure(self.string(ref), self.span(tree),
+                                     self.num(timeout[0]) if timeout else None)
         if tree.data == "judge_measure":
             model, rubric, scale = tree.children
             return ast.JudgeMeasure(self.name(model), self.string(rubric), self.range(scale),

@@ -89,6 +89,9 @@ MODEL: dict[str, Rule] = {
     "price": Prices(),
 }
 
+# python "module:function" timeout SECONDS: per text; a day is beyond any sane measure.
+PYTHON_TIMEOUT = Number(0, 86_400, lo_open=True)
+
 INTERVENTION: dict[str, Rule] = {
     "negative": Flag(),
     "no_explain": Word(),

@@ -161,9 +161,10 @@ def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.Go
             module, _ = files.split_python_ref(m.ref.value)
             path = files.find_module_file(module, spec_dir)
             sha = files.file_ref(path).sha256 if path is not None else None
-            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha)
+            timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
+            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
             versions = {}
-            identity = {"measure": measure.model_dump(mode="json")}
+            identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
         else:
             judge = models[m.model.value]
             measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,

@@ -30,6 +30,8 @@ class PythonMeasure(Frozen):
     kind: Literal["python"] = "python"
     ref: str  # "module:function", a function str -> float
     source_sha256: str | None = None  # of the module file, when found; part of the identity
+    # Seconds one call may take (not part of the identity: it changes no value it lets through).
+    timeout: float = 60.0
 
 
 class Num(Frozen):
