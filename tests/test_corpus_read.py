@@ -165,3 +165,152 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
     path.write_text('{"text": "ok"}\n{"text": \n', encoding="utf-8")
     with pytest.raises(RunError, match=f"corpus seeds: cannot read {path} as jsonl: "):
         read_corpus(corpus(source(path, "jsonl", files=[path])))
+
+
+# --- bad input never corrupts, never lies (issue 11, items 1 and 20) ---------------------------
+
+
+def read_error(path, fmt) -> str:
+    """The message of the RunError that reading one file gives."""
+    with pytest.raises(RunError) as e:
+        read_corpus(corpus(source(path, fmt, files=[path])))
+    return str(e.value)
+
+
+def test_jsonl_texts_that_are_not_strings_are_errors_by_line_and_nothing_is_cast(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"text": "Line one.\\nLine \\"two\\"."}\n'
+                    '{"text": 12345}\n'
+                    '\n'
+                    '{"text": ["a"]}\n'
+                    '{"text": {"x": 1}}\n'
+                    '{"text": true}\n'
+                    '{"text": null}\n'
+                    '{"text": "fine"}\n', encoding="utf-8")
+    assert read_error(path, "jsonl") == (
+        f"corpus seeds: cannot read {path} as jsonl: 4 bad records: "
+        "line 2: 'text' is a number (12345), not a string; "
+        "line 4: 'text' is a list ([\"a\"]), not a string; "
+        "line 5: 'text' is an object ({\"x\": 1}), not a string; "
+        "line 6: 'text' is a boolean (true), not a string")
+
+
+def test_bad_records_are_capped_with_a_count(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join('{"text": %d}\n' % i for i in range(13)), encoding="utf-8")
+    message = read_error(path, "jsonl")
+    assert message.startswith(f"corpus seeds: cannot read {path} as jsonl: 13 bad records: "
+                              "line 1: 'text' is a number (0), not a string; ")
+    assert message.endswith("line 10: 'text' is a number (9), not a string; and 3 more")
+
+
+def test_texts_stay_exactly_as_written_beside_other_types(tmp_path):
+    # Before: DuckDB typed the column as JSON when the values' types mixed, and the cast
+    # turned every text into a JSON string (quotes, literal \n).
+    path = tmp_path / "c.jsonl"
+    records = [{"text": 'Two\nlines, "quoted".', "label": 1},
+               {"text": None, "label": "b"},
+               {"text": "Plain.", "label": [1, 2]},
+               {"label": True}]
+    write_jsonl(path, records)
+    texts, stats = read_corpus_with_stats(corpus(source(path, "jsonl", label="label",
+                                                        files=[path])))
+    assert [(t.text_id, t.text, t.label) for t in texts] == [
+        ("c.jsonl:1", 'Two\nlines, "quoted".', "1"),
+        ("c.jsonl:3", "Plain.", "[1, 2]"),
+    ]
+    assert (stats.read, stats.empty) == (4, 2)
+
+
+def test_json_array_records_are_reported_by_their_line(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text('[\n  {"text": "ok"},\n  {"text": 7},\n  "just a string"\n]\n',
+                    encoding="utf-8")
+    assert read_error(path, "json") == (
+        f"corpus seeds: cannot read {path} as json: 2 bad records: "
+        "line 3: 'text' is a number (7), not a string; line 4: a string, not an object")
+
+
+def test_parquet_text_column_of_numbers_is_an_error(tmp_path):
+    path = tmp_path / "c.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT 12345 AS text UNION ALL SELECT 6) TO '{path}' (FORMAT parquet)")
+    con.close()
+    assert read_error(path, "parquet") == (f"corpus seeds: {path}: column 'text' holds INTEGER values, "
+                            "not text")
+
+
+def test_latin1_csv_says_it_is_not_utf8_and_where(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_bytes(b"text,label\nok,1\ncaf\xe9 au lait,2\n")
+    assert read_error(path, "csv") == (f"corpus seeds: cannot read {path} as csv: not UTF-8: byte 0xe9 "
+                            "on line 3, column 4 (save the file as UTF-8)")
+
+
+def test_bad_jsonl_line_is_reported_at_its_own_line(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"text": "a"}\n\n{"text": "b"}\n{"text": \n{"text": "c"}\n',
+                    encoding="utf-8")
+    assert read_error(path, "jsonl") == (f"corpus seeds: cannot read {path} as jsonl: 1 bad record: "
+                            "line 4: not valid JSON (Expecting value at column 10)")
+
+
+def test_empty_jsonl_says_it_holds_no_records(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(RunError) as e:
+        read_corpus(corpus(source(empty, "jsonl", files=[empty])))
+    assert str(e.value) == ("corpus seeds: no text left after filters (read 0 texts from "
+                            "1 file(s); 0 empty; 1 file(s) hold no records: empty.jsonl)")
+    # beside a file with texts, an empty file is no error
+    full = write_jsonl(tmp_path / "full.jsonl", RECORDS[:1])
+    texts = read_corpus(corpus(source(empty, "jsonl", files=[empty]),
+                               source(full, "jsonl", files=[full])))
+    assert [t.text_id for t in texts] == ["full.jsonl:1"]
+
+
+def test_one_column_csv_is_not_split_on_semicolons(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("text\nhello; world\nsecond; one; two\n", encoding="utf-8")
+    texts = read_corpus(corpus(source(path, "csv", files=[path])))
+    assert [t.text for t in texts] == ["hello; world", "second; one; two"]
+
+
+def test_semicolon_csv_with_a_header_naming_its_columns_still_reads(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('text;label\n"One, two.";a\nThree;b\n', encoding="utf-8")
+    texts = read_corpus(corpus(source(path, "csv", label="label", files=[path])))
+    assert [(t.text, t.label) for t in texts] == [("One, two.", "a"), ("Three", "b")]
+
+
+@pytest.mark.parametrize("name, content", [
+    ("semi.csv", 'text;label\n"One, two.";a\nThree words here;b\n;c\n'),
+    ("one.csv", "text\nhello; world\nsecond; one; two\n"),
+    ("blank.jsonl", '{"text": "a b"}\n\n{"text": null}\n{"x": 1}\n{"text": "c d e"}\n'),
+    ("arr.json", '[{"text": "a b"}, {"text": "  "}, {"text": "c"}]'),
+])
+def test_compile_counts_agree_with_the_reader(tmp_path, name, content):
+    from steerdsl.plan.counts import source_word_counts
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    src = source(path, name.split(".")[1], files=[path])
+    texts = read_corpus(corpus(src))
+    assert source_word_counts(src) == [len(t.text.split()) for t in texts]
+
+
+def test_cli_reports_non_string_texts_and_exits_1(tmp_path, capsys):
+    from steerdsl.cli import main
+
+    (tmp_path / "c.jsonl").write_text('{"text": "A text."}\n{"text": 12345}\n',
+                                      encoding="utf-8")
+    spec = tmp_path / "s.steer"
+    spec.write_text('experiment e { seed 1 }\ncorpus c { read "c.jsonl" }\n'
+                    "goals { n = token_count normalize quantile 5%..95% of c }\n",
+                    encoding="utf-8")
+    code = main(["measure", "--spec", str(spec), "Some words."])
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert err.endswith(f"error: corpus c: cannot read {tmp_path / 'c.jsonl'} as jsonl: 1 bad "
+                        "record: line 2: 'text' is a number (12345), not a string\n")
+    assert "internal error" not in err

@@ -63,7 +63,8 @@ def test_txt_file_blocks_and_invalid_utf8(tmp_path, capsys):
     # a paper goal name stands for its measure
     assert [o["raw"]["text_length"] for o in objs] == [3.0, 24.0, None, 3.0]
     assert objs[2]["errors"] == {"(input)": "invalid UTF-8 at byte 0 of the text"}
-    assert err == f"error: {path}:6: (input): invalid UTF-8 at byte 0 of the text\n"
+    assert err == (f"note: measuring the file {path} (4 texts)\n"
+                   f"error: {path}:6: (input): invalid UTF-8 at byte 0 of the text\n")
 
 
 def test_jsonl_file_with_ids_and_bad_lines(tmp_path, capsys):
@@ -95,6 +96,33 @@ def test_stdin_and_several_texts_as_a_table(capsys, monkeypatch):
         "stdin  8            6",
         "arg1   3            2",
     ]
+
+
+def test_a_folder_is_an_error_whatever_its_name(tmp_path, capsys, monkeypatch):
+    # Before: an existing folder was measured as the literal text of its name, and a folder
+    # named like a .txt file gave "no such file".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d.txt").mkdir()
+    for name in ("d", "d.txt"):
+        code, out, err = measure(capsys, name, "--goals", "token_count")
+        assert (code, out) == (2, "")
+        assert err == (f"error: {name} is a folder, not a file: name its files instead "
+                       f"(for example {name}/*.txt)\n")
+
+
+def test_says_whether_an_argument_was_read_as_a_file_or_measured_as_text(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.txt").write_text("One.\n\nTwo.\n", encoding="utf-8")
+    code, out, err = measure(capsys, "x.txt", "x", "Plain words here.", "--json",
+                             "--goals", "token_count")
+    assert code == 0
+    assert [(o["id"], o["raw"]["token_count"]) for o in json_lines(out)] == [
+        ("x.txt:1", 2.0), ("x.txt:3", 2.0), ("arg1", 1.0), ("arg2", 4.0)]
+    # a text with spaces cannot have been meant as a path: no note for it
+    assert err == ("note: measuring the file x.txt (2 texts)\n"
+                   "note: measuring the text given as argument: 'x' (no file of that name)\n")
 
 
 @pytest.mark.parametrize("args, message", [

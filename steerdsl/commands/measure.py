@@ -17,7 +17,8 @@ PROGRESS_MIN_TEXTS = 50
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="TEXT|-|FILE",
                    help='a text, "-" for stdin (one text), or a file: .txt (texts separated by '
-                        'blank lines) or .jsonl (a "text" field per line)')
+                        'blank lines) or .jsonl (a "text" field per line); an existing file is '
+                        'read (a folder is an error), anything else is measured as text')
     p.add_argument("--goals", metavar="A,B,...",
                    help="built-in measures to show (default: the paper's four: "
                         f"{','.join(DEFAULT_GOALS)}); the paper's goal names work too")
@@ -39,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("use either --goals or --spec: a spec brings its own goals")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    items = read_inputs(args.inputs)
     if args.spec:
         goals, bounds_of, base_dir, skipped = _spec_goals(args.spec)
     else:
         goals, bounds_of, base_dir, skipped = _builtin_goals(args.goals), None, None, []
+    # Inputs after the options are known good: a usage error comes alone.
+    items = read_inputs(args.inputs, note=lambda msg: print(f"note: {msg}", file=sys.stderr))
     for name in skipped:
         print(f"note: goal '{name}' is judged by a model; `steerdsl measure` calls no "
               "model, so it is left out", file=sys.stderr)

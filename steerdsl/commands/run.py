@@ -29,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     if result.summary:
         print(result.summary)
     if result.status == "budget":
-        print("stopped: the spec's budget is reached; everything done so far is stored",
-              file=sys.stderr)
+        print(result.budget_message, file=sys.stderr)
         return 1
     failed = result.failed_calls
     calls = f"{failed} call{'s' if failed != 1 else ''} failed"

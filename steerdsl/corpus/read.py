@@ -1,8 +1,11 @@
 """Reading a corpus: its files through DuckDB's readers, then chunking, length filter, dedupe.
 
 Order is deterministic: the corpus's `read` sources in plan order, each source's files sorted
-by path, rows in file order. Texts are stripped of surrounding whitespace; a missing or empty
-text is skipped (and counted). The filters then run in this order:
+by path, rows in file order. Texts are stripped of surrounding whitespace; a missing, null or
+empty text is skipped (and counted). A text that is not a string (a number, a list, an
+object in JSON; a typed parquet column) is an error listing the records, never cast into one.
+JSON and JSON Lines are read with the standard library (steerdsl.corpus.records), csv, parquet
+and txt through DuckDB's readers. The filters then run in this order:
 1. chunking into paragraphs of N sentences (steerdsl.corpus.chunk), when asked;
 2. length in words (whitespace-separated), min and max inclusive;
 3. dedupe: exact text (already stripped), the first occurrence is kept.
@@ -16,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from steerdsl.corpus import records
+from steerdsl.corpus.records import MAX_LISTED
 from steerdsl.errors import RunError
 from steerdsl.plan.model import CorpusPlan, CorpusSource
 
@@ -42,6 +47,7 @@ class CorpusStats:
     duplicates: int = 0
     kept: int = 0
     per_file: dict[str, int] = field(default_factory=dict)
+    no_records: list[str] = field(default_factory=list)  # files that hold no record at all
 
 
 def read_corpus(plan: CorpusPlan) -> list[CorpusText]:
@@ -63,6 +69,7 @@ def read_corpus_with_stats(plan: CorpusPlan) -> tuple[list[CorpusText], CorpusSt
     try:
         for source, path in files:
             n_before = len(texts)
+            row = 0
             for row, (text, label) in enumerate(_read_file(con, plan, source, path), start=1):
                 stats.read += 1
                 text = text.strip() if text is not None else ""
@@ -71,6 +78,8 @@ def read_corpus_with_stats(plan: CorpusPlan) -> tuple[list[CorpusText], CorpusSt
                     continue
                 texts.append(CorpusText(f"{names[path]}:{row}", text, label))
             stats.per_file[names[path]] = len(texts) - n_before
+            if row == 0:
+                stats.no_records.append(names[path])
     finally:
         con.close()
 
@@ -98,6 +107,11 @@ def read_corpus_with_stats(plan: CorpusPlan) -> tuple[list[CorpusText], CorpusSt
 
 def _describe(plan: CorpusPlan, stats: CorpusStats) -> str:
     parts = [f"read {stats.read} texts from {stats.files} file(s)", f"{stats.empty} empty"]
+    if stats.no_records:
+        parts.append(f"{len(stats.no_records)} file(s) hold no records: "
+                     + ", ".join(stats.no_records[:MAX_LISTED])
+                     + (f" and {len(stats.no_records) - MAX_LISTED} more"
+                        if len(stats.no_records) > MAX_LISTED else ""))
     if plan.chunk_sentences is not None:
         parts.append(f"chunking added {stats.chunks_added} paragraphs")
     if plan.min_words is not None:
@@ -151,24 +165,12 @@ def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _reader_sql(source: CorpusSource, path: str) -> str:
-    p = _sql_str(path)
-    if source.format == "csv":
-        # all_varchar: a text column that happens to look numeric stays text; header: the
-        # columns are named by the spec, so the first row must name them.
-        return f"read_csv({p}, header = true, all_varchar = true)"
-    if source.format == "jsonl":
-        return f"read_json({p}, format = 'newline_delimited')"
-    if source.format == "json":
-        return f"read_json({p}, format = 'auto')"
-    if source.format == "parquet":
-        return f"read_parquet({p})"
-    raise AssertionError(source.format)
-
-
 def _read_file(con, plan: CorpusPlan, source: CorpusSource, path: str
                ) -> Iterator[tuple[str | None, str | None]]:
     """(text, label) per record of one file, in file order."""
+    if source.format in ("jsonl", "json"):
+        yield from _read_json(plan, source, path)
+        return
     import duckdb
 
     try:
@@ -178,22 +180,76 @@ def _read_file(con, plan: CorpusPlan, source: CorpusSource, path: str
             yield from ((r[0], None) for r in rows)
             return
         reader = _reader_sql(source, path)
-        columns = [d[0] for d in con.execute(f"SELECT * FROM {reader} LIMIT 0").description]
+        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        types = {name: str(type_) for name, type_, *_ in described}
         selected = [source.text_field] + ([source.label_field] if source.label_field else [])
         for name in selected:
-            if name not in columns:
-                raise RunError(_missing_column(plan, path, name, columns))
+            if name not in types:
+                raise RunError(_missing_column(plan, path, name, list(types)))
+        if types[source.text_field] != "VARCHAR":
+            # A typed column (parquet) of numbers or lists holds no texts: casting would
+            # invent them.
+            raise RunError(f"corpus {plan.name}: {path}: column '{source.text_field}' holds "
+                           f"{types[source.text_field]} values, not text")
         select = ", ".join(f'CAST("{c.replace(chr(34), chr(34) * 2)}" AS VARCHAR)'
                            for c in selected)
         rows = con.execute(f"SELECT {select} FROM {reader}").fetchall()
     except duckdb.Error as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise RunError(f"corpus {plan.name}: cannot read {path} as {source.format}: "
-                       f"{first_line}") from None
+                       f"{_cause(path, e)}") from None
     if source.label_field:
         yield from rows
     else:
         yield from ((r[0], None) for r in rows)
+
+
+def _reader_sql(source: CorpusSource, path: str) -> str:
+    p = _sql_str(path)
+    if source.format == "csv":
+        # all_varchar: a text column that happens to look numeric stays text; header: the
+        # columns are named by the spec, so the first row must name them. The delimiter comes
+        # from the header line: sniffed from the data, a one-column file whose texts hold
+        # semicolons would be split on them.
+        with open(path, "rb") as fh:
+            delim = records.csv_delimiter(records.first_line(fh.read(1 << 16)))
+        return (f"read_csv({p}, header = true, all_varchar = true, "
+                f"delim = {_sql_str(delim)})")
+    if source.format == "parquet":
+        return f"read_parquet({p})"
+    raise AssertionError(source.format)
+
+
+def _cause(path: str, error: Exception) -> str:
+    """Why DuckDB could not read a file: a file that is not UTF-8 says so (DuckDB's own
+    message only gives the line), else DuckDB's message without its hints and dumps."""
+    try:
+        with open(path, "rb") as fh:
+            problem = records.utf8_problem(fh.read())
+    except OSError:
+        problem = None
+    if problem is not None:
+        return problem
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return "; ".join(lines[:2]) if lines else type(error).__name__
+
+
+def _read_json(plan: CorpusPlan, source: CorpusSource, path: str
+               ) -> Iterator[tuple[str | None, str | None]]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+        found, keys = records.read_json_records(data, source.format, source.text_field,
+                                                source.label_field)
+    except OSError as e:
+        raise RunError(f"corpus {plan.name}: cannot read {path}: {e.strerror or e}") from None
+    except records.BadRecords as e:
+        raise RunError(f"corpus {plan.name}: cannot read {path} as {source.format}: "
+                       f"{e}") from None
+    if found:
+        for name in [source.text_field] + ([source.label_field] if source.label_field else []):
+            if name not in keys:
+                raise RunError(_missing_column(plan, path, name, keys))
+    yield from ((r.text, r.label) for r in found)
 
 
 def _missing_column(plan: CorpusPlan, path: str, name: str, columns: list[str]) -> str:

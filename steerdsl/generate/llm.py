@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steerdsl.plan.model import ModelPlan, SamplingParams
+from steerdsl.prices import declared_cost
 
 LOCAL_PROVIDER = "steerdsl-local"
 _litellm: Any = None
@@ -131,7 +132,7 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         contents=contents,
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
-        cost=0.0 if model.provider == "local" else _cost(litellm, resp, mid),
+        cost=_request_cost(litellm, model, resp, mid, usage),
         server_s=server_seconds(resp),
     )
 
@@ -164,6 +165,17 @@ def _raw_answer(message) -> str | None:
     if isinstance(reasoning, str) and reasoning:
         return f"<think>{reasoning}</think>{content}"
     return content
+
+
+def _request_cost(litellm, model: ModelPlan, resp, mid: str, usage) -> float | None:
+    """A price declared in the spec wins; the local model is free; else litellm's table."""
+    if model.price is not None:
+        return declared_cost(model.price.input_per_mtok, model.price.output_per_mtok,
+                             getattr(usage, "prompt_tokens", None),
+                             getattr(usage, "completion_tokens", None))
+    if model.provider == "local":
+        return 0.0
+    return _cost(litellm, resp, mid)
 
 
 def _cost(litellm, resp, mid: str) -> float | None:

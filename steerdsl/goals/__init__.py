@@ -8,5 +8,6 @@ normalization. Light at import: spaCy and textstat load only when a value is com
   `mtld`, `formality`: the paper's definitions on plain token lists (METHOD.md 1.1).
 - `engine`: one spaCy pass per text through `nlp.pipe`, a process pool for large inputs.
 - `cache`: the `measurements` / `texts` / `measures` tables; `custom`: Python and expression
-  goals; `inputs`: the texts `steerdsl measure` reads.
+  goals (loading a Python goal's module); `pycall`: calling a Python goal contained (a forked
+  child, a timeout per text); `inputs`: the texts `steerdsl measure` reads.
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,12 @@ class InputText:
     error: str | None = None
 
 
-def read_inputs(args: list[str], stdin=None) -> list[InputText]:
-    """Each argument is "-" (stdin, one text), a .txt/.jsonl file, or a literal text."""
+def read_inputs(args: list[str], stdin=None,
+                note: Callable[[str], None] | None = None) -> list[InputText]:
+    """Each argument is "-" (stdin, one text), a .txt/.jsonl file, or a literal text, decided
+    by what exists: an existing file is read, a folder is an error, anything else is a text.
+    `note` hears which an argument was taken as, when it could have been either (every file;
+    a text without whitespace, which could have been a mistyped path)."""
     items: list[InputText] = []
     literal = 0
     for arg in args:
@@ -39,14 +44,36 @@ def read_inputs(args: list[str], stdin=None) -> list[InputText]:
             items.append(_decode("stdin", stdin.read()))
             continue
         path = Path(arg)
-        if _looks_like_path(arg) and path.is_file():
-            items.extend(read_file(path))
+        kind = _path_kind(path) if _looks_like_path(arg) else None
+        if kind == "file":
+            found = read_file(path)
+            if note is not None:
+                note(f"measuring the file {arg} ({len(found)} "
+                     f"text{'s' if len(found) != 1 else ''})")
+            items.extend(found)
+        elif kind == "folder":
+            raise UsageError(f"{arg} is a folder, not a file: name its files instead "
+                             f"(for example {Path(arg) / '*.txt'})")
         elif _looks_like_path(arg) and path.suffix.lower() in TXT_SUFFIXES + JSONL_SUFFIXES:
             raise UsageError(f"no such file: {arg}")
         else:
             literal += 1
+            if note is not None and arg.strip() and not any(c.isspace() for c in arg):
+                note(f"measuring the text given as argument: {arg!r} (no file of that name)")
             items.append(InputText(f"arg{literal}", arg))
     return items
+
+
+def _path_kind(path: Path) -> str | None:
+    """"file", "folder" or None (nothing there, or a name the OS cannot hold)."""
+    try:
+        if path.is_dir():
+            return "folder"
+        if path.exists():
+            return "file"
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _looks_like_path(arg: str) -> bool:

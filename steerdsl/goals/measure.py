@@ -8,7 +8,6 @@ per text, in parallel for large inputs) and written back in bulk.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from steerdsl.goals import cache
 from steerdsl.goals.builtins import IMPLEMENTED
 from steerdsl.goals.custom import eval_expr, expr_refs, load_python_measure
 from steerdsl.goals.engine import compute_groups
+from steerdsl.goals.pycall import as_number as _as_number
+from steerdsl.goals.pycall import call_python_goal
 from steerdsl.plan.hashing import builtin_measure_id
 from steerdsl.plan.model import (
     BuiltinMeasure,
@@ -95,7 +96,7 @@ def measure_texts(
     workers: processes for the built-in measures (default: all cores, for large inputs only).
     judge: computes JudgeMeasure goals (the run engine's LLM client); without it they fail.
     base_dir: where `python "module:function"` goals are imported from (the spec's folder),
-        besides the working directory and installed packages.
+        first (a module there wins), then the Python path.
     """
     if con is None:
         return _measure(texts, goals, None, progress, ids, workers, judge, base_dir)
@@ -319,22 +320,10 @@ def _write_fresh(writer, col: _Column, utexts, uhashes) -> None:
 
 def _compute_python(goal: GoalPlan, col: _Column, todo, utexts, base_dir) -> None:
     func = load_python_measure(goal.name, goal.measure, base_dir)
-    for u in todo:
-        try:
-            value = func(utexts[u])
-        except Exception as e:
-            col.set(u, math.nan, f"{goal.measure.ref} raised {type(e).__name__}: {e}")
-            continue
-        col.set(u, *_as_number(value, goal.measure.ref))
-
-
-def _as_number(value, what: str) -> tuple[float, str | None]:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return math.nan, f"{what} returned {type(value).__name__}, not a number"
-    v = float(value)
-    if not math.isfinite(v):
-        return math.nan, f"{what} returned {v}, not a finite number"
-    return v, None
+    results = call_python_goal(func, [utexts[u] for u in todo], what=goal.measure.ref,
+                               timeout=goal.measure.timeout)
+    for u, (value, err) in zip(todo, results):
+        col.set(u, value, err)
 
 
 def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | None) -> None:

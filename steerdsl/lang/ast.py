@@ -47,7 +47,16 @@ class Str:
     span: Span
 
 
-Value = Union[Num, Range, Str, Name, None]
+@dataclass(frozen=True)
+class Price:
+    """`price in X out Y`: US dollars per million input and output tokens."""
+
+    input: Num
+    output: Num
+    span: Span
+
+
+Value = Union[Num, Range, Str, Name, Price, None]
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,7 @@ class ExprMeasure:
 class PythonMeasure:
     ref: Str
     span: Span
+    timeout: Num | None = None  # seconds per text
 
 
 @dataclass(frozen=True)

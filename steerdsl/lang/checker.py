@@ -20,6 +20,7 @@ from steerdsl.lang.suggest import closest
 from steerdsl.lang.symbols import Symbols
 from steerdsl.plan import files
 from steerdsl.plan.prompts import PLACEHOLDERS, needs_phrases
+from steerdsl.prices import price_known
 
 
 @dataclass
@@ -31,6 +32,9 @@ class Context:
 
     def error(self, message: str, span: Span, suggestion: str | None = None) -> None:
         self.diags.append(Diagnostic("error", message, span, suggestion))
+
+    def warn(self, message: str, span: Span) -> None:
+        self.diags.append(Diagnostic("warning", message, span))
 
     def unknown(self, kind: str, name: ast.Name, known, failed_kind: str | None = None) -> bool:
         """Report `name` unless it is known; True when it is known (or excused)."""
@@ -333,6 +337,9 @@ def check_goals(cx: Context) -> None:
                 cx.error("the rubric must not be empty", m.rubric.span)
         if isinstance(m, ast.PythonMeasure):
             _check_python(cx, m)
+            if m.timeout is not None:
+                cx.diags.extend(rules.check_number(m.timeout, rules.PYTHON_TIMEOUT,
+                                                   "'timeout'"))
 
 
 def _check_python(cx: Context, m: ast.PythonMeasure) -> None:
@@ -501,6 +508,30 @@ def check_files(cx: Context) -> None:
                 cx.error(f"{what} {r.pattern.value} (looked at {path})", r.pattern.span)
 
 
+def check_prices(cx: Context) -> None:
+    """Under a budget, warn about evaluated models without a known price: their calls would
+    count as $0 and the budget would not bind."""
+    e, ev = cx.sym.experiment, cx.sym.evaluate
+    budget = rules.first(e.settings, "budget") if e is not None else None
+    if budget is None or ev is None or rules.check_setting(budget, rules.EXPERIMENT["budget"],
+                                                           "experiment"):
+        return  # no budget, or one already reported as wrong
+    listed = next((i.names for i in ev.items if i.key == "models"), [])
+    for name in dict.fromkeys(n.value for n in listed):
+        m = cx.sym.models.get(name)
+        if m is None:
+            continue  # reported as unknown
+        provider = next((s for s in m.settings if s.key in ("litellm", "local")), None)
+        if provider is None or not isinstance(provider.value, ast.Str):
+            continue  # reported as missing
+        declared = rules.first(m.settings, "price") is not None
+        if not price_known(provider.key, provider.value.value, declared):
+            cx.warn(f"model '{name}' has no known price (litellm has none for "
+                    f"'{provider.value.value}'): under the budget its calls count as $0; "
+                    "declare one in its model block: price in X out Y (US dollars per "
+                    "million input and output tokens)", provider.value.span)
+
+
 PASSES: tuple[Callable[[Context], None], ...] = (
     check_blocks,
     check_names,
@@ -510,6 +541,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_probes,
     check_prompts,
     check_files,
+    check_prices,
 )
 
 

@@ -450,7 +450,9 @@ class _Builder:
 
     def measure(self, tree: lark.Tree) -> ast.MeasureDef:
         if tree.data == "python_measure":
-            return ast.PythonMeasure(self.string(tree.children[0]), self.span(tree))
+            ref, *timeout = tree.children
+            return ast.PythonMeasure(self.string(ref), self.span(tree),
+                                     self.num(timeout[0]) if timeout else None)
         if tree.data == "judge_measure":
             model, rubric, scale = tree.children
             return ast.JudgeMeasure(self.name(model), self.string(rubric), self.range(scale),
@@ -514,9 +516,18 @@ class _Builder:
             elif i.data == "api_key_literal":
                 self.secrets.append(self.span(i.children[0]))
                 keys.append(ast.ApiKeyLiteral(self.span(i)))
+            elif i.data == "price":
+                settings.append(self.price(i))
             else:
                 settings.append(self.setting(i))
         return ast.Model(self.name(name), settings, keys, self.span(tree))
+
+    def price(self, tree: lark.Tree) -> ast.Setting:
+        span = self.span(tree)
+        # The keyword is filtered out of the tree; its place is the item's start.
+        key_span = Span(self.path, span.line, span.col, span.line, span.col + len("price"))
+        value = ast.Price(self.num(tree.children[0]), self.num(tree.children[1]), span)
+        return ast.Setting("price", value, key_span, span)
 
     def prompt(self, tree: lark.Tree) -> ast.Prompt:
         name, *rest = tree.children

@@ -49,7 +49,12 @@ class WordRange:
     """keep words a..b: whole numbers, 0 <= a <= b."""
 
 
-Rule = Number | Text | Flag | Word | WordRange
+@dataclass(frozen=True)
+class Prices:
+    """price in X out Y: US dollars per million input and output tokens, each >= 0."""
+
+
+Rule = Number | Text | Flag | Word | WordRange | Prices
 
 COUNT = Number(1, 10**9, integer=True)  # beyond any real run; keeps plans sane
 MAX_SEED = 2**63 - 1
@@ -81,7 +86,11 @@ MODEL: dict[str, Rule] = {
     "tpm": COUNT,
     "timeout": Number(0, None, lo_open=True),
     "retries": Number(0, 100, integer=True),
+    "price": Prices(),
 }
+
+# python "module:function" timeout SECONDS: per text; a day is beyond any sane measure.
+PYTHON_TIMEOUT = Number(0, 86_400, lo_open=True)
 
 INTERVENTION: dict[str, Rule] = {
     "negative": Flag(),
@@ -127,6 +136,9 @@ def check_setting(s: ast.Setting, rule: Rule, block: str) -> list[Diagnostic]:
         if not v.value.strip():
             return [Diagnostic("error", f"{what} must not be empty", v.span)]
         return []
+    if isinstance(rule, Prices) and isinstance(v, ast.Price):
+        return check_number(v.input, Number(0), "the input price") + \
+            check_number(v.output, Number(0), "the output price")
     if isinstance(rule, WordRange) and isinstance(v, ast.Range):
         out = []
         for n in (v.lo, v.hi):

@@ -123,7 +123,14 @@ def _model(m: ast.Model) -> pm.ModelPlan:
         tpm=_int(first(s, "tpm")),
         timeout=_num(first(s, "timeout"), defaults["timeout"].default),
         retries=_int(first(s, "retries"), defaults["retries"].default),
+        price=_price(first(s, "price")),
     )
+
+
+def _price(s: ast.Setting | None) -> pm.Price | None:
+    if s is None or not isinstance(s.value, ast.Price):
+        return None
+    return pm.Price(input_per_mtok=s.value.input.value, output_per_mtok=s.value.output.value)
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:
@@ -154,9 +161,10 @@ def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.Go
             module, _ = files.split_python_ref(m.ref.value)
             path = files.find_module_file(module, spec_dir)
             sha = files.file_ref(path).sha256 if path is not None else None
-            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha)
+            timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
+            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
             versions = {}
-            identity = {"measure": measure.model_dump(mode="json")}
+            identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
         else:
             judge = models[m.model.value]
             measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,

@@ -8,16 +8,18 @@ is left out of the plan rather than guessed.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
+from steerdsl.corpus import records
 from steerdsl.plan.model import CorpusSource
 
 MAX_SCAN_BYTES = 32 * 1024 * 1024
 
 
 def source_word_counts(source: CorpusSource) -> list[int] | None:
-    """Words of each record of a corpus source, in reading order; None when not cheap."""
+    """Words of each text of a corpus source the reader keeps before its filters (records
+    with a missing or blank text are skipped, as the reader skips them), in reading order;
+    None when not cheap or not readable."""
     if sum(f.size for f in source.files) > MAX_SCAN_BYTES:
         return None
     out: list[int] = []
@@ -26,34 +28,27 @@ def source_word_counts(source: CorpusSource) -> list[int] | None:
             texts = _texts(Path(f.path), source.format, source.text_field)
             if texts is None:
                 return None
-            out += [len(t.split()) for t in texts]
+            out += [len(t.split()) for t in texts if t is not None and t.strip()]
     except (OSError, UnicodeDecodeError, ValueError, csv.Error):
         return None
     return out
 
 
-def _texts(path: Path, fmt: str, field: str) -> list[str] | None:
+def _texts(path: Path, fmt: str, field: str) -> list[str | None] | None:
     if fmt == "txt":
         return [path.read_text(encoding="utf-8")]
-    if fmt == "jsonl":
-        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                   if line.strip()]
-    elif fmt == "json":
-        records = json.loads(path.read_text(encoding="utf-8"))
-    elif fmt == "csv":
-        with open(path, newline="", encoding="utf-8") as fh:
-            records = list(csv.DictReader(fh))
-    else:
+    if fmt in ("jsonl", "json"):
+        found, _ = records.read_json_records(path.read_bytes(), fmt, field, None)
+        return [r.text for r in found]
+    if fmt != "csv":
         return None
-    if not isinstance(records, list):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        delimiter = records.csv_delimiter(fh.readline())
+        fh.seek(0)
+        rows = list(csv.DictReader(fh, delimiter=delimiter))
+    if rows and field not in rows[0]:
         return None
-    texts = []
-    for r in records:
-        value = r.get(field) if isinstance(r, dict) else None
-        if not isinstance(value, str):
-            return None
-        texts.append(value)
-    return texts
+    return [r.get(field) for r in rows]
 
 
 def csv_rows(path: Path) -> tuple[int, float] | None:

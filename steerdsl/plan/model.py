@@ -30,6 +30,8 @@ class PythonMeasure(Frozen):
     kind: Literal["python"] = "python"
     ref: str  # "module:function", a function str -> float
     source_sha256: str | None = None  # of the module file, when found; part of the identity
+    # Seconds one call may take (not part of the identity: it changes no value it lets through).
+    timeout: float = 60.0
 
 
 class Num(Frozen):
@@ -176,6 +178,13 @@ class SamplingParams(Frozen):
     max_tokens: int | None = None
 
 
+class Price(Frozen):
+    """A model's price as declared in the spec: US dollars per million tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+
+
 class ModelPlan(Frozen):
     name: str
     provider: Literal["litellm", "local"]
@@ -188,6 +197,7 @@ class ModelPlan(Frozen):
     tpm: int | None = None
     timeout: float = 120.0  # seconds per request
     retries: int = 5
+    price: Price | None = None  # declared; None = litellm's price table (the local model: 0)
 
 
 class Phrase(Frozen):

@@ -21,7 +21,8 @@ from steerdsl.plan.counts import csv_rows, source_word_counts
 from steerdsl.plan.hashing import stable_hash
 
 TOKENS_PER_WORD = 1.3
-_PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries"}
+# Pacing and price decide how fast and at what cost answers come, never the answers.
+_PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries", "price"}
 
 
 def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[str, int]]:

@@ -93,7 +93,8 @@ class Display:
         return sp
 
     def warn(self, text: str) -> None:
-        """Like say(), also when quiet: what failed and what to do is not progress."""
+        """A message on stderr, also when quiet: a warning, or what failed and what to do,
+        is not progress."""
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
         else:

@@ -38,6 +38,7 @@ class RunResult:
     failed_calls: int = 0
     unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
     summary: str = ""
+    budget_message: str = ""  # why the budget stopped the run; the CLI prints it once
 
 
 class Runner:
@@ -83,6 +84,7 @@ class Runner:
         self.con = open_store(self.plan.experiment.store)
         try:
             self._start_run()
+            self._warn_unpriced()
             status = "failed"
             try:
                 self._check_keys()
@@ -358,7 +360,7 @@ class Runner:
             stats = run_generate(self.con, self.plan, stage, rows, progress=bar,
                                  retry_errors=self.retry_errors, budget=self._budget())
         except BudgetExceeded as e:
-            self.display.say(f"budget reached: {e}; rerun with a larger budget to continue")
+            self.result.budget_message = str(e)
             raise BudgetReached() from None
         model = self.plan.model(model_name)
         slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
@@ -385,6 +387,21 @@ class Runner:
             "SELECT coalesce(sum(cost), 0) FROM calls WHERE gen_hash IN "
             "(SELECT stage_hash FROM current WHERE stage LIKE 'generate:%')").fetchone()[0]
         return Budget(limit_usd=limit, spent_usd=float(spent))
+
+    def _warn_unpriced(self) -> None:
+        """A budget counts only calls with a known price: name the models without one."""
+        from steerdsl.generate.budget import usd
+        from steerdsl.prices import price_known
+
+        limit = self.plan.experiment.budget_usd
+        if limit is None or self.plan.evaluate is None or not self._wanted("generate"):
+            return
+        for name in self.plan.evaluate.models:
+            m = self.plan.model(name)
+            if not price_known(m.provider, m.model, m.price is not None):
+                self.display.warn(f"budget {usd(limit)}: model {name} has no known price; its "
+                                  "calls count as $0. Declare `price in X out Y` (US dollars "
+                                  "per million input and output tokens) in its model block")
 
     def _stage_score(self, stage: Stage) -> None:
         """Measure the answers and write their per-goal values. Idempotent: scores only the
