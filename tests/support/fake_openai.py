@@ -364,6 +364,49 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up (timeout): nothing to do
 
 
+class ResettingPort:
+    """A loopback port that accepts every connection and resets it at once, counting them:
+    a server that is up but broken (connection reset), and a count of every attempt."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="resetting-port")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def _serve(self) -> None:
+        import socket
+        import struct
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            # SO_LINGER 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def __enter__(self) -> ResettingPort:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
 def unused_port() -> int:
     """A loopback port with nothing listening (connections to it are refused)."""
     import socket
