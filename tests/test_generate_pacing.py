@@ -169,3 +169,20 @@ def test_slots_follow_the_limit_and_resumption_is_spread():
     assert most == 2
     assert all(1.0 <= r < 1.6 for r in resumed)
     assert max(resumed) - min(resumed) > 0.02  # not all at the same instant
+
+
+def test_breaker_trips_on_failures_in_a_row_over_two_seconds():
+    from steerdsl.generate.caller import Breaker
+
+    b = Breaker(failures=5, span_s=2.0)
+    for _ in range(8):  # a burst at one instant (a restart dropping kept-alive connections)
+        b.on_connection_failure("refused")
+    assert not b.tripped and b.consecutive == 8
+    b.on_answer()  # the server answered: alive
+    assert b.consecutive == 0
+    for _ in range(4):
+        b.on_connection_failure("refused")
+    b.first_at -= 2.5  # the first of them 2.5 s ago
+    assert not b.tripped  # four are not enough
+    b.on_connection_failure("reset")
+    assert b.tripped and b.last_error == "reset"

@@ -31,7 +31,6 @@ class Outcome:
     error_kind: str | None = None  # its llm.CallFailed kind
     attempts: int = 0  # requests sent
     latency_s: float = 0.0  # of the last request
-    timeouts: int = 0  # attempts that timed out
 
 
 class Breaker:
@@ -112,7 +111,6 @@ class Caller:
             else:
                 self.breaker.on_answer()
             if failed.kind == "timeout":
-                out.timeouts += 1
                 self.timeouts += 1
             if not failed.retryable or failures > model.retries:
                 out.error, out.error_kind = failed.message, failed.kind
