@@ -25,11 +25,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from steerdsl.store.db import open_store
+    from steerdsl.store.owner import IMPORTS, claim
     from steerdsl.store.reference_import import import_reference
     from steerdsl.store.summary import format_summary
 
     con = open_store(args.db)
     try:
+        claim(con, args.db, IMPORTS)  # a spec's run would hide imports from its views
         done = import_reference(con, args.results, model=args.model,
                                 intervention=args.intervention, probe=args.probe)
         summary = format_summary(con)
