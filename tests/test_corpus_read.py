@@ -95,7 +95,7 @@ def test_empty_result_says_what_each_filter_removed(tmp_path):
         read_corpus(corpus(source(path, "jsonl", files=[path]), min_words=12, max_words=3,
                            dedupe=True))
     assert str(e.value) == (
-        "corpus seeds: no text left after filters (read 5 texts from 1 file(s); 1 empty; "
+        "corpus seeds: no text left after filters (read 5 texts from 1 file; 1 empty; "
         "3 removed as shorter than 12 words; 1 removed as longer than 3 words; "
         "0 removed as duplicates)")
 

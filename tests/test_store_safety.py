@@ -360,7 +360,8 @@ def test_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys):
     spec = write_spec(spec_dir, store="~/stores/x.duckdb", corpus="~/data/corpus.jsonl")
     plan = steerdsl.load(spec).plan()
     assert plan.experiment.store == str(home / "stores" / "x.duckdb")
-    assert [f.path for f in plan.corpora[0].sources[0].files] == [str(home / "data" / "corpus.jsonl")]
+    files = plan.corpora[0].sources[0].files
+    assert [f.path for f in files] == [str(home / "data" / "corpus.jsonl")]
     assert cli(capsys, "check", spec)[0] == 0
     assert cli(capsys, "run", spec, "--until", "corpus", "-q")[0] == 0
     assert (home / "stores" / "x.duckdb").is_file()

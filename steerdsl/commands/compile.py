@@ -92,6 +92,7 @@ def render_plan(plan, done: set[str], note: str | None) -> str:
 def _notes(plan) -> list[str]:
     """Problems the counts already show, before anything runs."""
     from steerdsl.plan.model import SampledProbePlan
+    from steerdsl.words import count
 
     out = []
     for p in plan.probes:
@@ -99,6 +100,6 @@ def _notes(plan) -> list[str]:
             continue
         texts = plan.stage(f"corpus:{p.corpus}").counts.get("texts")
         if texts is not None and texts < p.sources:
-            out.append(f"note: probe {p.name} draws {p.sources} sources but corpus {p.corpus} "
-                       f"has {texts} texts (before filters)")
+            out.append(f"note: probe {p.name} draws {count(p.sources, 'source')} but corpus "
+                       f"{p.corpus} has {count(texts, 'text')} (before filters)")
     return out

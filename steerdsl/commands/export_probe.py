@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
         store, name = _from_spec(path, args.probe)
         with store_errors(store):
             stored = export_current_probe(store, name, args.output, spec=str(path))
-    print(f"wrote {stored.table.n_rows} rows of probe {stored.name} ({stored.probe_hash}) "
+    from steerdsl.words import count
+
+    print(f"wrote {count(stored.table.n_rows, 'row')} of probe {stored.name} ({stored.probe_hash}) "
           f"to {args.output}")
     return 0
 

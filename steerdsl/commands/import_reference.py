@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from steerdsl.store.owner import IMPORTS, claim
     from steerdsl.store.reference_import import import_reference
     from steerdsl.store.summary import format_summary
+    from steerdsl.words import count
 
     con = open_store(args.db)
     try:
@@ -38,9 +39,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         con.close()
     failed = done.rows - done.ok
-    print(f"imported {done.rows} rows x {len(done.goals)} goals ({', '.join(done.goals)}) as "
+    print(f"imported {count(done.rows, 'row')} x {count(len(done.goals), 'goal')} "
+          f"({', '.join(done.goals)}) as "
           f"{args.model}/{args.intervention} over probe {done.probe_name} into {args.db}"
-          + (f"; {failed} rows without output values count as failed calls" if failed else ""),
+          + (f"; {count(failed, 'row')} without output values count as failed calls"
+             if failed else ""),
           file=sys.stderr)
     if done.extra_columns:
         print(f"kept extra columns in the generation's settings: "

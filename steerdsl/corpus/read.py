@@ -18,6 +18,7 @@ from pathlib import Path
 
 from steerdsl.errors import RunError
 from steerdsl.plan.model import CorpusPlan, CorpusSource
+from steerdsl.words import count
 
 _GLOB_CHARS = set("*?[")
 
@@ -97,7 +98,8 @@ def read_corpus_with_stats(plan: CorpusPlan) -> tuple[list[CorpusText], CorpusSt
 
 
 def _describe(plan: CorpusPlan, stats: CorpusStats) -> str:
-    parts = [f"read {stats.read} texts from {stats.files} file(s)", f"{stats.empty} empty"]
+    parts = [f"read {count(stats.read, 'text')} from {count(stats.files, 'file')}",
+             f"{stats.empty} empty"]
     if plan.chunk_sentences is not None:
         parts.append(f"chunking added {stats.chunks_added} paragraphs")
     if plan.min_words is not None:
