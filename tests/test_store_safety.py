@@ -190,6 +190,15 @@ def test_imports_and_runs_do_not_share_a_store(tmp_path, capsys):
                    "block)\n")
 
 
+def test_a_failed_import_does_not_claim_a_new_store(tmp_path, capsys):
+    db = tmp_path / "runs" / "shared.duckdb"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,source_length\nHello.,0.5\n")
+    assert cli(capsys, "import-reference", bad, "--db", db, "--model", "m",
+               "--intervention", "i")[0] == 1
+    assert cli(capsys, "run", write_spec(tmp_path), "--until", "corpus", "-q")[0] == 0
+
+
 # --- item 11: SIGTERM and kill -9 ------------------------------------------------------------
 
 
