@@ -115,6 +115,14 @@ def test_text_file_as_store_is_refused(tmp_path, capsys):
     assert code == 1 and "is not a DuckDB database" in err
 
 
+def test_store_in_a_folder_that_is_a_file(tmp_path, capsys):
+    (tmp_path / "runs").write_text("not a folder")
+    code, out, err = cli(capsys, "run", write_spec(tmp_path), "--until", "corpus", "-q")
+    assert (code, out) == (1, "")
+    assert err == (f"error: cannot create the store {tmp_path / 'runs' / 'shared.duckdb'}: "
+                   "File exists\n")
+
+
 def test_store_without_the_marker_is_adopted_and_an_empty_file_becomes_a_store(tmp_path,
                                                                               capsys):
     old = tmp_path / "runs" / "shared.duckdb"

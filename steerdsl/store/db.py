@@ -59,9 +59,12 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise StoreError(f"the store {path} is a folder: give the store a file name "
                          "(e.g. runs/NAME.duckdb)")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.is_file() and path.stat().st_size == 0:
-            path.unlink()  # an empty file (e.g. made by `touch`) holds nothing: start the store
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_file() and path.stat().st_size == 0:
+                path.unlink()  # an empty file (e.g. made by `touch`) holds nothing: start anew
+        except OSError as e:
+            raise StoreError(f"cannot create the store {path}: {e.strerror or e}") from None
     con = _connect(path, read_only)
     if not read_only:
         try:
