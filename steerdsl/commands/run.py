@@ -20,15 +20,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import steerdsl
     from steerdsl.run.runner import run_plan
+    from steerdsl.store.db import store_errors
+    from steerdsl.words import count
 
     plan = steerdsl.load(args.spec).plan()
-    result = run_plan(plan, until=args.until, retry_errors=args.retry_errors, quiet=args.quiet)
+    with store_errors(plan.experiment.store):
+        result = run_plan(plan, until=args.until, retry_errors=args.retry_errors,
+                          quiet=args.quiet)
     if result.summary:
         print(result.summary)
     if result.status == "budget":
         print(result.budget_message, file=sys.stderr)
         return 1
     if result.failed_calls:
-        print(f"{result.failed_calls} requests failed; rerun with --retry-errors to retry them",
-              file=sys.stderr)
+        n = result.failed_calls
+        print(f"{count(n, 'request')} failed; rerun with --retry-errors to retry "
+              f"{'it' if n == 1 else 'them'}", file=sys.stderr)
     return 0
