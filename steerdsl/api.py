@@ -47,8 +47,10 @@ class Spec:
 
     def query(self, sql: str):
         """SQL over the spec's store, opened read-only: a duckdb.DuckDBPyRelation."""
+        from steerdsl.store.owner import check_spec_store
         from steerdsl.store.query import open_for_query
 
+        check_spec_store(self.plan())  # another spec's results are not this spec's
         return open_for_query(self.plan().experiment.store).sql(sql)
 
     def __repr__(self) -> str:

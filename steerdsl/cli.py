@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 
 # verb -> (module in steerdsl.commands, one-line help)
@@ -63,6 +64,25 @@ def _version() -> str:
         return "unknown"
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stops like Ctrl-C (answers so far are written, the run is recorded as
+    interrupted), exit 143 (128 + 15, as shells report a process ended by SIGTERM)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler; the previous one, or None off the main thread (where Python
+    allows no handler: `main()` called from a thread keeps the default)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is not None:
         sys.argv = [sys.argv[0], *argv]
@@ -72,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     debug = args.debug
+    previous = _on_sigterm(_terminate)
     try:
         code = _command(args._module).run(args)
+    except Terminated:
+        print("terminated; rerun the same command to continue where it stopped", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
         return 130
@@ -83,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if debug:
             raise
+        if "duckdb" in sys.modules:  # a damaged store, where no command expected one
+            from steerdsl.store.db import StoreDamaged, damage
+
+            if (detail := damage(e)) is not None:
+                e = StoreDamaged(None, detail)
         if isinstance(e, SpecError):
             print(e.render(), file=sys.stderr)
             return 2
@@ -92,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
               file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return int(code or 0)
 
 

@@ -95,7 +95,7 @@ def test_empty_result_says_what_each_filter_removed(tmp_path):
         read_corpus(corpus(source(path, "jsonl", files=[path]), min_words=12, max_words=3,
                            dedupe=True))
     assert str(e.value) == (
-        "corpus seeds: no text left after filters (read 5 texts from 1 file(s); 1 empty; "
+        "corpus seeds: no text left after filters (read 5 texts from 1 file; 1 empty; "
         "3 removed as shorter than 12 words; 1 removed as longer than 3 words; "
         "0 removed as duplicates)")
 
@@ -261,7 +261,7 @@ def test_empty_jsonl_says_it_holds_no_records(tmp_path):
     with pytest.raises(RunError) as e:
         read_corpus(corpus(source(empty, "jsonl", files=[empty])))
     assert str(e.value) == ("corpus seeds: no text left after filters (read 0 texts from "
-                            "1 file(s); 0 empty; 1 file(s) hold no records: empty.jsonl)")
+                            "1 file; 0 empty; 1 file holds no records: empty.jsonl)")
     # beside a file with texts, an empty file is no error
     full = write_jsonl(tmp_path / "full.jsonl", RECORDS[:1])
     texts = read_corpus(corpus(source(empty, "jsonl", files=[empty]),

@@ -13,17 +13,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from steerdsl.api import load
     from steerdsl.lang.symbols import Symbols
+    from steerdsl.words import count
 
     spec = load(args.spec)  # SpecError -> the CLI prints every diagnostic, exit 2
     for w in spec.warnings:
         print(w.render(spec.source), file=sys.stderr)
     sym = Symbols.of(spec.tree)
-    parts = [_count(len(sym.goals), "goal"), _count(len(sym.corpora), "corpus", "corpora"),
-             _count(len(sym.probes), "probe"), _count(len(sym.models), "model"),
-             _count(len(sym.interventions), "intervention")]
+    parts = [count(len(sym.goals), "goal"), count(len(sym.corpora), "corpus", "corpora"),
+             count(len(sym.probes), "probe"), count(len(sym.models), "model"),
+             count(len(sym.interventions), "intervention")]
     print(f"ok: {args.spec}: {', '.join(parts)}")
     return 0
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -26,25 +26,37 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(plan.model_dump_json(indent=2))
         return 0
-    done, note = stages_done(Path(plan.experiment.store))
+    done, note = stages_done(plan)
     print(render_plan(plan, done, note))
     return 0
 
 
-def stages_done(store: Path) -> tuple[set[str], str | None]:
-    """Hashes of finished stages in the store (read-only), and a note when unknown."""
+def stages_done(plan) -> tuple[set[str], str | None]:
+    """Hashes of finished stages in the plan's store (read-only), and a note when unknown.
+    A damaged store is an error (StoreDamaged): the plan is right, what is done cannot be."""
+    store = Path(plan.experiment.store)
     if not store.is_file():
         return set(), None
+    import duckdb
+
     from steerdsl.errors import StoreError
-    from steerdsl.store.db import open_store
+    from steerdsl.store.db import StoreDamaged, open_store, store_errors
+    from steerdsl.store.owner import conflict, spec_owner
 
     try:
         con = open_store(store, read_only=True)
+    except StoreDamaged:
+        raise
     except StoreError as e:
         return set(), f"done stages unknown: {e}"
     try:
-        return {r[0] for r in con.execute("SELECT stage_hash FROM stages_done").fetchall()}, None
-    except Exception as e:  # an older or foreign file: say so, the plan is still right
+        with store_errors(store):
+            problem = conflict(con, store, spec_owner(plan))
+            if problem is not None:  # its stages done are another spec's
+                return set(), f"note: {problem}"
+            done = con.execute("SELECT stage_hash FROM stages_done").fetchall()
+            return {r[0] for r in done}, None
+    except duckdb.Error as e:  # an older or foreign file: say so, the plan is still right
         return set(), f"done stages unknown: cannot read stages_done ({type(e).__name__})"
     finally:
         con.close()
@@ -80,6 +92,7 @@ def render_plan(plan, done: set[str], note: str | None) -> str:
 def _notes(plan) -> list[str]:
     """Problems the counts already show, before anything runs."""
     from steerdsl.plan.model import SampledProbePlan
+    from steerdsl.words import count
 
     out = []
     for p in plan.probes:
@@ -87,6 +100,6 @@ def _notes(plan) -> list[str]:
             continue
         texts = plan.stage(f"corpus:{p.corpus}").counts.get("texts")
         if texts is not None and texts < p.sources:
-            out.append(f"note: probe {p.name} draws {p.sources} sources but corpus {p.corpus} "
-                       f"has {texts} texts (before filters)")
+            out.append(f"note: probe {p.name} draws {count(p.sources, 'source')} but corpus "
+                       f"{p.corpus} has {count(texts, 'text')} (before filters)")
     return out

@@ -18,16 +18,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from steerdsl.errors import UsageError
     from steerdsl.probe.export import STORE_SUFFIXES, export_current_probe
+    from steerdsl.store.db import store_errors
 
     path = Path(args.spec)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     if path.suffix.lower() in STORE_SUFFIXES:
-        stored = export_current_probe(path, args.probe, args.output)
+        with store_errors(path):
+            stored = export_current_probe(path, args.probe, args.output)
     else:
         store, name = _from_spec(path, args.probe)
-        stored = export_current_probe(store, name, args.output, spec=str(path))
-    print(f"wrote {stored.table.n_rows} rows of probe {stored.name} ({stored.probe_hash}) "
+        with store_errors(store):
+            stored = export_current_probe(store, name, args.output, spec=str(path))
+    from steerdsl.words import count
+
+    print(f"wrote {count(stored.table.n_rows, 'row')} of probe {stored.name} ({stored.probe_hash}) "
           f"to {args.output}")
     return 0
 
@@ -37,7 +42,10 @@ def _from_spec(path: Path, probe: str | None) -> tuple[str, str]:
     import steerdsl
     from steerdsl.errors import UsageError
 
+    from steerdsl.store.owner import check_spec_store
+
     plan = steerdsl.load(str(path)).plan()
+    check_spec_store(plan)  # another spec's probe is not this spec's
     names = [p.name for p in plan.probes]
     if probe is None:
         if plan.evaluate is not None:

@@ -24,21 +24,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
+    from steerdsl.errors import StoreError
     from steerdsl.store.db import open_store
+    from steerdsl.store.owner import IMPORTS, claim, conflict
     from steerdsl.store.reference_import import import_reference
     from steerdsl.store.summary import format_summary
+    from steerdsl.words import count
 
     con = open_store(args.db)
     try:
+        # A spec's run would hide imports from its views: refuse a spec's store before
+        # writing, and mark the store as holding imports once one succeeded.
+        if (problem := conflict(con, args.db, IMPORTS)) is not None:
+            raise StoreError(problem)
         done = import_reference(con, args.results, model=args.model,
                                 intervention=args.intervention, probe=args.probe)
+        claim(con, args.db, IMPORTS)
         summary = format_summary(con)
     finally:
         con.close()
     failed = done.rows - done.ok
-    print(f"imported {done.rows} rows x {len(done.goals)} goals ({', '.join(done.goals)}) as "
+    print(f"imported {count(done.rows, 'row')} x {count(len(done.goals), 'goal')} "
+          f"({', '.join(done.goals)}) as "
           f"{args.model}/{args.intervention} over probe {done.probe_name} into {args.db}"
-          + (f"; {failed} rows without output values count as failed calls" if failed else ""),
+          + (f"; {count(failed, 'row')} without output values count as failed calls"
+             if failed else ""),
           file=sys.stderr)
     if done.extra_columns:
         print(f"kept extra columns in the generation's settings: "

@@ -119,6 +119,7 @@ def _spec_bounds(plan, goals, con, db, workers, base_dir) -> dict[str, tuple[flo
 
     from steerdsl.goals.normalize import resolve_bounds
     from steerdsl.plan.model import QuantileNorm
+    from steerdsl.words import count
 
     stored = _stored_bounds(plan, con, db)
     bounds: dict[str, tuple[float, float]] = {}
@@ -136,9 +137,9 @@ def _spec_bounds(plan, goals, con, db, workers, base_dir) -> dict[str, tuple[flo
             from steerdsl.goals.measure import measure_texts
 
             texts = read_corpus(plan.corpus(norm.corpus))
-            print(f"note: measuring corpus '{norm.corpus}' ({len(texts)} texts) for quantile "
-                  "bounds (run the spec once to store them, or pass --db to cache measurements)",
-                  file=sys.stderr)
+            print(f"note: measuring corpus '{norm.corpus}' ({count(len(texts), 'text')}) for "
+                  "quantile bounds (run the spec once to store them, or pass --db to cache "
+                  "measurements)", file=sys.stderr)
             quantile_goals = [g for g in goals if isinstance(g.normalize, QuantileNorm)
                               and g.normalize.corpus == norm.corpus]
             corpus_raw[norm.corpus] = measure_texts(

@@ -28,15 +28,18 @@ def run(args: argparse.Namespace) -> int:
 
     from steerdsl.errors import UsageError
     from steerdsl.report import resolve_store
+    from steerdsl.store.db import store_errors
     from steerdsl.store.query import open_for_query, run_query, to_csv, to_json, to_table
 
     if not args.sql.strip():
         raise UsageError("empty SQL: give a statement, e.g. \"SELECT * FROM summary\"")
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all rows) or more")
-    con = open_for_query(resolve_store(args.store), any_duckdb_file=True)
+    store = resolve_store(args.store)
+    con = open_for_query(store, any_duckdb_file=True)
     try:
-        result = run_query(con, args.sql)
+        with store_errors(store):
+            result = run_query(con, args.sql)
     finally:
         con.close()
     if args.json:

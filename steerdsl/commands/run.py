@@ -1,7 +1,8 @@
 """`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped.
 
 Exit codes: 0 everything asked was done; 1 the run is incomplete (failed calls) or failed
-(an unreachable model, a run error, the budget); 2 a spec or usage error; 130 interrupted."""
+(an unreachable model, a run error, the budget); 2 a spec or usage error; 130 interrupted;
+143 terminated (SIGTERM)."""
 
 from __future__ import annotations
 
@@ -23,16 +24,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import steerdsl
     from steerdsl.run.runner import run_plan
+    from steerdsl.store.db import store_errors
+    from steerdsl.words import count
 
     plan = steerdsl.load(args.spec).plan()
-    result = run_plan(plan, until=args.until, retry_errors=args.retry_errors, quiet=args.quiet)
+    with store_errors(plan.experiment.store):
+        result = run_plan(plan, until=args.until, retry_errors=args.retry_errors,
+                          quiet=args.quiet)
     if result.summary:
         print(result.summary)
     if result.status == "budget":
         print(result.budget_message, file=sys.stderr)
         return 1
     failed = result.failed_calls
-    calls = f"{failed} call{'s' if failed != 1 else ''} failed"
+    calls = f"{count(failed, 'call')} failed"
     if result.status == "failed":
         models = ", ".join(result.unreachable)
         also = f"; {calls}" if failed else ""

@@ -23,6 +23,7 @@ from steerdsl.corpus import records
 from steerdsl.corpus.records import MAX_LISTED
 from steerdsl.errors import RunError
 from steerdsl.plan.model import CorpusPlan, CorpusSource
+from steerdsl.words import count
 
 _GLOB_CHARS = set("*?[")
 
@@ -106,9 +107,11 @@ def read_corpus_with_stats(plan: CorpusPlan) -> tuple[list[CorpusText], CorpusSt
 
 
 def _describe(plan: CorpusPlan, stats: CorpusStats) -> str:
-    parts = [f"read {stats.read} texts from {stats.files} file(s)", f"{stats.empty} empty"]
+    parts = [f"read {count(stats.read, 'text')} from {count(stats.files, 'file')}",
+             f"{stats.empty} empty"]
     if stats.no_records:
-        parts.append(f"{len(stats.no_records)} file(s) hold no records: "
+        n = len(stats.no_records)
+        parts.append(f"{count(n, 'file')} {'holds' if n == 1 else 'hold'} no records: "
                      + ", ".join(stats.no_records[:MAX_LISTED])
                      + (f" and {len(stats.no_records) - MAX_LISTED} more"
                         if len(stats.no_records) > MAX_LISTED else ""))

@@ -20,8 +20,8 @@ _GLOB_CHARS = set("*?[")
 
 def resolve(spec_dir: Path, path: str) -> Path:
     # normpath, not resolve(): "../runs/x.duckdb" reads better without "specs/.." in it, and
-    # symlinks are the user's business.
-    p = Path(path)
+    # symlinks are the user's business. "~/x" is the home folder, as in a shell.
+    p = Path(path).expanduser()
     return Path(os.path.normpath(p if p.is_absolute() else spec_dir / p))
 
 

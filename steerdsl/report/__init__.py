@@ -22,9 +22,12 @@ def resolve_store(path: str | Path) -> Path:
         if not path.exists():
             raise UsageError(f"no spec at {path}")
         import steerdsl  # the front end, only when a spec is given
+        from steerdsl.store.owner import check_spec_store
 
-        return Path(steerdsl.load(path).plan().experiment.store)
-    return path
+        plan = steerdsl.load(path).plan()
+        check_spec_store(plan)  # another spec's results are not this spec's
+        return Path(plan.experiment.store)
+    return path.expanduser()
 
 
 def default_output(store: Path) -> Path:
@@ -40,12 +43,15 @@ def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
 
     if not 1 <= len(stores) <= 2:
         raise UsageError("report takes one store (or spec), or two to compare")
+    from steerdsl.store.db import store_errors
+
     paths = [resolve_store(s) for s in stores]
     data = []
     for p in paths:
         con = _open(p)
         try:
-            data.append(load_store(con, str(p), variant))
+            with store_errors(p):
+                data.append(load_store(con, str(p), variant))
         finally:
             con.close()
     from steerdsl.report.render import page

@@ -7,6 +7,8 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from steerdsl.words import count
+
 
 class StageProgress:
     """What a stage reports: done/total, errors, and why it waits. The runtime calls
@@ -54,7 +56,7 @@ class StageProgress:
             # Without a terminal, a line every few seconds is enough for logs.
             if now - self._last_line > 5 or (self.total and self.done >= self.total):
                 self._last_line = now
-                err = f", {self.errors} errors" if self.errors else ""
+                err = f", {count(self.errors, 'error')}" if self.errors else ""
                 print(f"  {self.name}: {self.done}/{self.total}{err} {self.state}".rstrip(),
                       file=self._stream, flush=True)
 

@@ -20,6 +20,7 @@ import numpy as np
 from steerdsl.errors import RunError
 from steerdsl.plan.model import CsvProbePlan, Plan, SampledProbePlan, Stage
 from steerdsl.run.progress import Display
+from steerdsl.words import count
 
 STAGE_ORDER = ("corpus", "measure", "space", "probe", "generate", "score")
 
@@ -104,17 +105,24 @@ class Runner:
             self.con.close()
 
     def _start_run(self) -> None:
-        from steerdsl import versions
+        import socket
 
+        from steerdsl import versions
+        from steerdsl.store.owner import claim, spec_owner
+
+        # Before anything is written: a store holding another spec's results is refused.
+        claim(self.con, self.plan.experiment.store, spec_owner(self.plan))
         # `current` describes this spec as it is now: stages of removed or renamed
         # interventions, models and probes drop out of the views (their rows stay stored).
         ids = [s.id for s in self.plan.stages]
         self.con.execute("DELETE FROM current WHERE NOT list_contains(?, stage)", [ids])
 
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, now(), NULL, 'running')",
+            "INSERT INTO runs (run_id, plan_hash, spec_path, plan, versions, started_at, "
+            "finished_at, status, pid, host) VALUES (?, ?, ?, ?, ?, now(), NULL, 'running', ?, ?)",
             [self.result.run_id, self.plan.spec_hash, self.plan.spec_path,
-             self.plan.model_dump_json(), json.dumps(versions.runtime_versions())],
+             self.plan.model_dump_json(), json.dumps(versions.runtime_versions()),
+             os.getpid(), socket.gethostname()],
         )
 
     def _finish_run(self, status: str) -> None:
@@ -470,6 +478,6 @@ def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False
     result = runner.run()
     not_run = f", {len(result.stages_not_run)} not run" if result.stages_not_run else ""
     runner.display.say(f"done in {time.monotonic() - start:.1f} s: "
-                       f"{len(result.stages_run)} stages run, "
+                       f"{count(len(result.stages_run), 'stage')} run, "
                        f"{len(result.stages_skipped)} already done{not_run}")
     return result

@@ -1,8 +1,14 @@
-"""Opening the DuckDB store: schema, views, and clear messages when another process holds it."""
+"""Opening the DuckDB store: schema, views, the format marker, and clear messages when the file
+is in use, damaged, or not a steerdsl store."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +17,26 @@ import duckdb
 from steerdsl.errors import StoreError
 
 _SQL_FILES = ("schema.sql", "views.sql")
+
+# meta.format of every store steerdsl creates (or adopts): what tells a store from any other
+# DuckDB file before anything is written to it.
+FORMAT_KEY = "format"
+FORMAT = "steerdsl-store/1"
+
+# DuckDB's words for a file whose bytes are not what it wrote: a block whose checksum does not
+# match, a file shorter than its own header says, a header that is not DuckDB's.
+_DAMAGE = ("Corrupt database file", "Could not read enough bytes",
+           "not a valid DuckDB database file")
+_DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB file
+
+
+class StoreDamaged(StoreError):
+    """The store file is damaged (truncated, overwritten): nothing can be trusted to read."""
+
+    def __init__(self, path: str | Path | None, detail: str):
+        where = f"the store {path}" if path is not None else "the store"
+        super().__init__(f"{where} is damaged ({detail}); keep a copy of it, and rerun into a "
+                         "new store (another `store` path in the spec, or move this file away)")
 
 
 def _sql(name: str) -> str:
@@ -22,36 +48,117 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
     """Open (and for writers create and migrate) a store.
 
     Readers open read-only so a query never changes a store; a writer creates tables and views
-    that are missing. DuckDB allows one writing process at a time: when another holds the file,
-    raise StoreError with what to do instead of DuckDB's lock message.
+    that are missing, but only in an empty file or a steerdsl store: any other DuckDB file is
+    refused before anything is written. DuckDB allows one writing process at a time: when
+    another holds the file, raise StoreError naming it instead of DuckDB's lock message.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if read_only and not path.exists():
         raise StoreError(f"no store at {path}: run the spec first (steerdsl run SPEC)")
+    if path.is_dir():
+        raise StoreError(f"the store {path} is a folder: give the store a file name "
+                         "(e.g. runs/NAME.duckdb)")
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            pid = _holder_pid(str(e))
-            who = f"process {pid}" if pid else "another process"
-            raise StoreError(
-                f"the store {path} is in use by {who} (a running `steerdsl run`?). "
-                "Wait for it to finish, or stop it; it resumes where it stopped when started again."
-            ) from None
-        raise StoreError(f"cannot open the store {path}: {e}") from None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_file() and path.stat().st_size == 0:
+                path.unlink()  # an empty file (e.g. made by `touch`) holds nothing: start anew
+        except OSError as e:
+            raise StoreError(f"cannot create the store {path}: {e.strerror or e}") from None
+    con = _connect(path, read_only)
     if not read_only:
-        for name in _SQL_FILES:
-            sql = _sql(name)
-            if sql.strip():
-                con.execute(sql).fetchall()  # DuckDB 2: finish the result
-    elif is_store(con):
-        # A read-only connection cannot (re)create the store's views, and a store written by
-        # an older steerdsl may hold older ones: TEMP objects are looked up first, so readers
-        # always see the installed version's views without changing the file.
-        con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish the result
+        try:
+            _prepare(con, path)
+        except BaseException:
+            con.close()
+            raise
+    else:
+        try:
+            with store_errors(path):
+                if is_store(con):
+                    # A read-only connection cannot (re)create the store's views, and a store
+                    # written by an older steerdsl may hold older ones: TEMP objects are looked
+                    # up first, so readers always see the installed version's views without
+                    # changing the file.
+                    con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish it
+        except BaseException:
+            con.close()
+            raise
     return con
+
+
+def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as e:
+        message = str(e)
+        if "lock" in message.lower():
+            raise StoreError(_in_use_message(path, message)) from None
+        if "not a valid DuckDB database file" in message and not _has_duckdb_magic(path):
+            raise StoreError(f"{path} is not a DuckDB database (a file of another kind): "
+                             "give the store another file name") from None
+        if (detail := damage(e)) is not None:
+            raise StoreDamaged(path, detail) from None
+        raise StoreError(f"cannot open the store {path}: {_first_line(message)}") from None
+
+
+def _prepare(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Create or migrate a writer's store, in one transaction, after checking it is one."""
+    with store_errors(path):
+        marked = _format_of(con) == FORMAT
+        if not marked and not is_store(con):
+            foreign = _objects(con)
+            if foreign:
+                shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                                  if len(foreign) > 5 else "")
+                raise StoreError(
+                    f"{path} is a DuckDB database but not a steerdsl store (it holds {shown}); "
+                    "steerdsl writes only into its own stores: give the store another file name")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name in _SQL_FILES:
+                sql = _sql(name)
+                if sql.strip():
+                    con.execute(sql).fetchall()  # DuckDB 2: finish the result
+            if not marked:  # a new store, or one made before the marker: adopt it
+                con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [FORMAT_KEY, FORMAT])
+            _close_abandoned_runs(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+def _format_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = ?", [FORMAT_KEY]).fetchone()
+    except duckdb.CatalogException:  # no meta table (a new file, or not a store)
+        return None
+    except duckdb.BinderException:  # a `meta` of some other program's making
+        return None
+    return row[0] if row else None
+
+
+def _objects(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tables and views a database holds (in any schema), as 'table x' / 'view y'."""
+    rows = con.execute(
+        "SELECT 'table ' || table_name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION ALL SELECT 'view ' || view_name FROM duckdb_views() "
+        "WHERE NOT internal AND NOT temporary ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Runs still marked 'running' ended without saying so (SIGKILL, a crash, power loss).
+
+    A writer opens the store alone (DuckDB's lock), so no other process is running them: mark
+    them interrupted. Only a run of this very process may still be going (the Python API can
+    open a store twice in one process); its finished_at stays NULL: when it stopped is unknown.
+    """
+    con.execute(
+        "UPDATE runs SET status = 'interrupted' WHERE status = 'running' "
+        "AND (pid IS NULL OR pid <> ? OR host IS DISTINCT FROM ?)",
+        [os.getpid(), socket.gethostname()])
 
 
 def is_store(con: duckdb.DuckDBPyConnection) -> bool:
@@ -66,6 +173,78 @@ def temporary_views_sql() -> str:
     return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", _sql("views.sql"))
 
 
+# --- damaged files ------------------------------------------------------------------------
+
+
+def damage(e: BaseException) -> str | None:
+    """DuckDB's first line when `e` says the file is damaged, else None."""
+    if not isinstance(e, duckdb.Error):
+        return None
+    line = _first_line(str(e))
+    return line if any(d in line for d in _DAMAGE) else None
+
+
+@contextmanager
+def store_errors(path: str | Path | None) -> Iterator[None]:
+    """Turn DuckDB's errors about a damaged file, wherever they surface, into StoreDamaged."""
+    try:
+        yield
+    except duckdb.Error as e:
+        detail = damage(e)
+        if detail is None:
+            raise
+        raise StoreDamaged(path, detail) from None
+
+
+def _has_duckdb_magic(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(12)[8:12] == _DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
+def _first_line(message: str) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "error"
+    return re.sub(r"^(IO |INTERNAL )?Error: ", "", line)
+
+
+# --- who holds the store ------------------------------------------------------------------
+
+
+def _in_use_message(path: Path, message: str) -> str:
+    pid = _holder_pid(message)
+    command = _command_line(pid) if pid else None
+    who = f"process {pid}" if pid else "another process"
+    if command:
+        who += f" ({command})"
+    if command and re.search(r"\bsteerdsl\b.*\brun\b", command):
+        advice = ("wait for the run to finish, or stop it (Ctrl-C); a stopped run continues "
+                  "where it stopped when started again")
+    else:
+        advice = "wait for it to finish or to close the store, then try again"
+    return f"the store {path} is in use by {who}: {advice}"
+
+
 def _holder_pid(message: str) -> str | None:
     m = re.search(r"PID (\d+)", message)
-    return m.group(1) if m else None
+    return m.group(1) if m and m.group(1) != "0" else None
+
+
+def _command_line(pid: str, width: int = 300) -> str | None:
+    """The holder's command line, shortened and printable; None when it cannot be read (another
+    machine, another user, a process that just ended)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    args = [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+    if not args:
+        return None
+    for i, a in enumerate(args):  # `python -m steerdsl.cli VERB`, `.../bin/steerdsl VERB`
+        if a == "steerdsl.cli" or (i == 0 and Path(a).name == "steerdsl"):
+            args = ["steerdsl", *args[i + 1:]]
+            break
+    text = " ".join(shlex.quote(a) for a in args)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= width else text[: width - 3] + "..."

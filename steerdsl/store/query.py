@@ -49,6 +49,10 @@ def run_query(con, sql: str) -> QueryResult:
         columns = [d[0] for d in cursor.description]
         return QueryResult(columns, cursor.fetchall())
     except duckdb.Error as e:
+        from steerdsl.store.db import damage
+
+        if damage(e) is not None:
+            raise  # not a mistake in the SQL: the caller says the store is damaged
         raise UsageError(f"SQL: {_first_line(str(e))}") from None
 
 

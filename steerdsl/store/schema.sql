@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS runs (
                                 -- (some calls failed: error rows); 'failed' (an error, or a model
                                 -- given up as unreachable); 'budget'; 'interrupted'
 );
+-- The process that ran it: a writer that opens the store marks runs of other processes still
+-- 'running' as 'interrupted' (they ended without saying so: SIGKILL, a crash).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 
 -- A stage whose hash is here finished completely; it is never done again.
 CREATE TABLE IF NOT EXISTS stages_done (
