@@ -5,6 +5,7 @@ from earlier runs are described like new ones."""
 from __future__ import annotations
 
 from steerdsl.plan.model import ModelPlan
+from steerdsl.words import count
 
 TOP_KINDS = 3
 EXAMPLE_CHARS = 200
@@ -41,7 +42,7 @@ def describe_failures(con, gen_hash: str, stage_id: str, total: int) -> tuple[in
     if not rows:
         return 0, ""
     failed = sum(r[1] for r in rows)
-    lines = [f"{stage_id}: {failed} of {total} calls failed (stored as errors):"]
+    lines = [f"{stage_id}: {failed} of {count(total, 'call')} failed (stored as errors):"]
     for kind, count, example, attempts in rows[:TOP_KINDS]:
         label, hint = KINDS.get(kind, KINDS["retry"])
         tried = "not retried" if (attempts or 1) <= 1 else f"tried up to {attempts} times"
@@ -66,8 +67,8 @@ def describe_timeouts(model: ModelPlan, timeouts: int, requests: int, concurrenc
     when a request is sent, so requests queued by the server time out while they wait."""
     if requests == 0 or 2 * timeouts <= requests:
         return ""
-    line = (f"{timeouts} of {requests} requests to {model.name} timed out at concurrency "
-            f"{concurrency} (timeout {model.timeout:g}s); ")
+    line = (f"{timeouts} of {count(requests, 'request')} to {model.name} timed out at "
+            f"concurrency {concurrency} (timeout {model.timeout:g}s); ")
     if concurrency > 1:
         return line + ("a server that answers one request at a time queues them: lower the "
                        "model's `concurrency` or raise its `timeout`")
