@@ -43,10 +43,10 @@ def describe_failures(con, gen_hash: str, stage_id: str, total: int) -> tuple[in
         return 0, ""
     failed = sum(r[1] for r in rows)
     lines = [f"{stage_id}: {failed} of {count(total, 'call')} failed (stored as errors):"]
-    for kind, count, example, attempts in rows[:TOP_KINDS]:
+    for kind, n, example, attempts in rows[:TOP_KINDS]:
         label, hint = KINDS.get(kind, KINDS["retry"])
         tried = "not retried" if (attempts or 1) <= 1 else f"tried up to {attempts} times"
-        lines.append(f"  {count} {label} ({tried}), e.g. \"{_clip(example)}\": {hint}")
+        lines.append(f"  {n} {label} ({tried}), e.g. \"{_clip(example)}\": {hint}")
     rest = rows[TOP_KINDS:]
     if rest:
         lines.append(f"  and {sum(r[1] for r in rest)} more of {len(rest)} other kinds "
