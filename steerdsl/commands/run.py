@@ -36,4 +36,19 @@ def run(args: argparse.Namespace) -> int:
         n = result.failed_calls
         print(f"{count(n, 'request')} failed; rerun with --retry-errors to retry "
               f"{'it' if n == 1 else 'them'}", file=sys.stderr)
+    if result.unscored:
+        print(unscored_message(result), file=sys.stderr)
+        return 1
     return 0
+
+
+def unscored_message(result) -> str:
+    """Why answers have no scores, and what to do about it."""
+    from steerdsl.words import count
+
+    text = f"incomplete: {count(result.unscored, 'answer')} without scores"
+    if result.failed_measurements:
+        return text + (f": {count(result.failed_measurements, 'value')} could not be measured "
+                       "(errors in the measurements table); --retry-errors measures failed "
+                       "Python and judge values again")
+    return text + " (values of their probe rows are missing; see the answers view)"
