@@ -7,6 +7,7 @@ run with answers left unscored says so and exits 1, a rerun measures nothing aga
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -74,6 +75,12 @@ def _rows(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def _doc_query(marker: str) -> str:
+    doc = Path(__file__).resolve().parents[1] / "docs" / "sql.md"
+    return next(q for q in re.findall(r"```sql\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+                if marker in q)
+
+
 def _logged(workdir: Path) -> list[str]:
     return [json.loads(line) for line in (workdir / "calls.log").read_text().splitlines()]
 
@@ -113,6 +120,9 @@ def test_failed_goal_values_are_stored_left_out_of_probes_and_retried(workdir, c
         assert "  score fake/direct: `steerdsl run SPEC --retry-errors` measures the 3 " \
                "failed Python or judge values again" in captured.err
         assert _rows(db, "SELECT status FROM runs") == [("incomplete",)]
+        # docs/sql.md's query for them
+        assert _rows(db, _doc_query("most_frequent_error")) == [
+            ("fake", "direct", "marks", 3, ERROR), ("fake", "direct", "text_length", 0, None)]
         assert _rows(db, "SELECT count(*), count(steering_error) FROM metrics") == [(8, 5)]
         done = {s for (s,) in _rows(db, "SELECT stage FROM stages_done")}
         assert "score:fake/direct" not in done and "generate:fake/direct" in done
