@@ -10,11 +10,11 @@ import json
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from steerdsl.cli import main
 from support.fake_openai import FakeOpenAI, Reply, Request, default_answer, source_of
+from support.stores import read_rows as _rows
 
 SPEC = """
 experiment exp {{ seed 5  store "out/exp.duckdb" }}
@@ -65,14 +65,6 @@ def workdir(tmp_path, monkeypatch):
     (tmp_path / "fail.flag").touch()
     monkeypatch.setenv("STEERDSL_TEST_KEY", "sk-test")
     return tmp_path
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _doc_query(marker: str) -> str:
