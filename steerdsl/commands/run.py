@@ -13,7 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", choices=STAGE_ORDER,
                    help="stop after this stage kind (e.g. --until probe calls no model)")
     p.add_argument("--retry-errors", action="store_true",
-                   help="request again the calls that failed in earlier runs")
+                   help="request again the calls that failed in earlier runs, and measure "
+                        "again the values of Python and judge goals that failed")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 

@@ -32,10 +32,8 @@ class RunResult:
     stages_run: list[str] = field(default_factory=list)
     stages_skipped: list[str] = field(default_factory=list)
     failed_calls: int = 0
-    # Values of answers that could not be measured (this run's score stages), and the answers
-    # of the current generations left without scores: either makes the run 'incomplete'.
-    failed_measurements: int = 0
-    unscored: int = 0
+    failed_measurements: int = 0  # values of answers this run's score stages could not measure
+    unscored: int = 0  # answers of the current generations without scores: run 'incomplete'
     summary: str = ""
     budget_message: str = ""  # why the budget stopped the run; the CLI prints it once
 
