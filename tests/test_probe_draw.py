@@ -146,6 +146,21 @@ def test_sources_with_nan_are_never_drawn(corpus):
         draw_probe(plan(sources=2001, requests_per_source=1), x)
 
 
+def test_sources_missing_a_value_outside_the_probe_goals_are_never_drawn(corpus):
+    # The probe moves only two goals, but its rows carry every goal of the space: a text
+    # whose value failed for another goal would give answers without scores.
+    x = corpus[:300, :2]
+    unmeasured = np.zeros(300, bool)
+    unmeasured[:100] = True
+    p = plan(goals=GOALS[:2], sources=200, requests_per_source=1, active_min=1, active_max=1)
+    drawn = draw_probe(p, x, unmeasured=unmeasured)
+    assert sorted(drawn.source_index.tolist()) == list(range(100, 300))
+    assert np.all(drawn.weights[:100] == 0)
+    with pytest.raises(RunError, match=r"only 200 usable texts \(100 more could not be "
+                                       r"measured\)"):
+        draw_probe(p.model_copy(update={"sources": 201}), x, unmeasured=unmeasured)
+
+
 def test_seeds_change_the_probe_and_repeat_it(corpus):
     a = draw_probe(plan(sources=100), corpus)
     b = draw_probe(plan(sources=100), corpus)
