@@ -165,6 +165,7 @@ BAR_CASES = [
     (["gpt-4o-mini / best_of_8", "smollm2-135m / direct", "m / i"], 2),
     (["a", "b", "c"], 1),
     (["ab", "cd"], 4),
+    (["aa bb cc dd ee ff gg hh ii jj kk ll mm nn", "i"], 4),  # more than three lines
 ]
 
 

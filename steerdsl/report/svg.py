@@ -399,8 +399,9 @@ class GroupLabels:
 def group_labels(names: list[str], slot: float, room: float, size: float = 10) -> GroupLabels:
     """`room`: the width left of the first slot the labels may use (under the y axis's tick
     labels, which end above them)."""
-    wrapped = [_wrap(name, 12)[:3] for name in names]
-    if all(text_width(line, size) <= slot - 4 for lines in wrapped for line in lines):
+    wrapped = [_wrap(name, 12) for name in names]
+    if all(len(lines) <= 3 and all(text_width(line, size) <= slot - 4 for line in lines)
+           for lines in wrapped):
         return GroupLabels(wrapped, False, 13 + 11 * max((len(w) for w in wrapped), default=1),
                            0.0)
     a = math.radians(LABEL_ANGLE)
