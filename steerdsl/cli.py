@@ -8,6 +8,7 @@ never pay for litellm, spaCy or DuckDB.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         return 143
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+        # Everything is stored and closed. The interpreter's last garbage collections over
+        # litellm's and spaCy's objects take seconds; a user who pressed Ctrl-C should not wait.
+        gc.freeze()
         return 130
     except Exception as e:  # the error boundary: a message, not a traceback
         from steerdsl.errors import SteerError
