@@ -96,15 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     previous = _on_sigterm(_terminate)
     try:
         code = _command(args._module).run(args)
-    except Terminated:
-        print("terminated; rerun the same command to continue where it stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        word, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        print(f"{word}; rerun the same command to continue where it stopped", file=sys.stderr)
         # Everything is stored and closed. The interpreter's last garbage collections over
-        # litellm's and spaCy's objects take seconds; a user who pressed Ctrl-C should not wait.
+        # litellm's and spaCy's objects take seconds; a user who stopped the run should not wait.
         gc.freeze()
-        return 130
+        return code
     except Exception as e:  # the error boundary: a message, not a traceback
         from steerdsl.errors import SteerError
         from steerdsl.lang.diagnostics import SpecError
