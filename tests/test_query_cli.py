@@ -181,3 +181,26 @@ def test_any_duckdb_file_can_be_queried(tmp_path, capsys):
     assert query(capsys, path, "SELECT a FROM x", "--csv")[:2] == (0, "a\n42\n")
     code, _, err = query(capsys, path, "SELECT * FROM metrics")
     assert code == 2 and "metrics does not exist" in err
+
+
+def test_show_tables_lists_each_view_once(store, capsys):
+    """The read-only connection's temporary views do not duplicate the stored ones."""
+    code, out, _ = query(capsys, store, "SHOW TABLES", "--csv")
+    assert code == 0
+    names = out.splitlines()[1:]
+    assert len(names) == len(set(names))
+    assert {"answers", "calls_summary", "current_generations", "metrics", "summary",
+            "calls"} <= set(names)
+
+
+def test_changed_stored_view_is_replaced_by_the_installed_one(tmp_path, capsys):
+    """A store whose stored view differs from the installed definition is still read through
+    the installed one (a temporary view of the same name)."""
+    path = tmp_path / "old.duckdb"
+    con = new_store(path)
+    write_probe(con, ["x"], np.array([[0.5]]), np.array([[0.3]]))
+    write_answers(con, ["x"], np.array([[[0.8]]]))
+    con.execute("CREATE OR REPLACE VIEW metrics AS SELECT 42 AS steering_error")
+    con.close()
+    code, out, _ = query(capsys, path, "SELECT steering_error, n_active FROM metrics", "--csv")
+    assert code == 0 and out.splitlines() == ["steering_error,n_active", "0.0,1"]

@@ -51,6 +51,7 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         # an older steerdsl may hold older ones: TEMP objects are looked up first, so readers
         # always see the installed version's views without changing the file.
         con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish the result
+        drop_unchanged_temporary_views(con)
     return con
 
 
@@ -64,6 +65,23 @@ def is_store(con: duckdb.DuckDBPyConnection) -> bool:
 def temporary_views_sql() -> str:
     """views.sql with every view and macro made TEMP, for read-only connections."""
     return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", _sql("views.sql"))
+
+
+def drop_unchanged_temporary_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop each temporary view whose stored twin has the same definition.
+
+    Otherwise `SHOW TABLES` and `information_schema` list those views twice. Views are bound
+    when queried, with TEMP objects looked up first, so a stored view that is kept still reads
+    the temporary (installed) version of any view it uses that did change.
+    """
+    rows = con.execute("""
+        SELECT t.view_name FROM duckdb_views() t JOIN duckdb_views() s
+          ON s.view_name = t.view_name AND NOT s.temporary AND s.schema_name = 'main'
+             AND s.database_name = current_database()
+        WHERE t.temporary AND NOT t.internal
+          AND replace(t.sql, 'CREATE TEMP VIEW ', 'CREATE VIEW ') = s.sql""").fetchall()
+    for (name,) in rows:
+        con.execute(f'DROP VIEW temp.main."{name}"')
 
 
 def _holder_pid(message: str) -> str | None:
