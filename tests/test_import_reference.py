@@ -203,3 +203,40 @@ def test_bad_names_and_missing_file(tmp_path, capsys):
     code, _, err = run_cli(capsys, tmp_path / "r.csv", "--db", tmp_path / "s.duckdb",
                            "--model", "a/b", "--intervention", "i")
     assert code == 2 and "--model 'a/b'" in err
+
+
+def test_model_and_intervention_default_to_the_file_stem_and_reference(tmp_path):
+    """As a user runs it: only the file and the store."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    source, delta, output = random_results(rng, rows=6)
+    csv_path = tmp_path / "llama-3.1_direct.csv"
+    write_results(csv_path, source, delta, output)
+    db = tmp_path / "s.duckdb"
+    done = subprocess.run([sys.executable, "-m", "steerdsl.cli", "import-reference",
+                           str(csv_path), "--db", str(db)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "as llama-3.1_direct/reference over probe reference" in done.stderr
+    con = open_store(db, read_only=True)
+    assert con.execute("SELECT model, intervention, calls FROM calls_summary").fetchall() == [
+        ("llama-3.1_direct", "reference", 6)]
+    con.close()
+    helped = subprocess.run([sys.executable, "-m", "steerdsl.cli", "import-reference", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert "default: the file's name without .csv" in " ".join(helped.stdout.split())
+    assert "(default: reference)" in helped.stdout
+
+
+def test_file_stem_that_is_not_a_name_needs_model(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    source, delta, output = random_results(rng, rows=2)
+    csv_path = tmp_path / "my results (v2).csv"
+    write_results(csv_path, source, delta, output)
+    code, out, err = run_cli(capsys, csv_path, "--db", tmp_path / "s.duckdb")
+    assert code == 2 and out == ""
+    assert err.strip() == ("error: the file name 'my results (v2)' is not a model name "
+                           "(letters, digits, _ . -, starting with a letter or _): "
+                           "give one with --model NAME")

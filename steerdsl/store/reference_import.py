@@ -36,6 +36,7 @@ from steerdsl.texts import text_hash
 GOAL_PREFIXES = ("source_", "delta_", "target_", "output_")
 ANSWER_COLUMNS = ("output_text", "output")  # the answer text, first one present wins
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+NAME_RULE = "letters, digits, _ . -, starting with a letter or _"
 
 
 @dataclass
@@ -116,8 +117,7 @@ def import_reference(con, path: str | Path, *, model: str, intervention: str,
     for label, value in (("--model", model), ("--intervention", intervention),
                          ("--probe", probe)):
         if not NAME.match(value):
-            raise UsageError(f"{label} {value!r}: use letters, digits, _ . - (a name like a "
-                             "spec's), starting with a letter or _")
+            raise UsageError(f"{label} {value!r}: use {NAME_RULE} (a name like a spec's)")
     path = Path(path)
     header, body = read_csv_records(path, "results CSV")
     goals = find_goals(header, path)
