@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # verb -> (module in steerdsl.commands, one-line help)
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug
     try:
         code = _command(args._module).run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the boundary, not at exit
+    except BrokenPipeError:
+        return _output_closed()
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
         return 130
@@ -93,6 +97,17 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     return int(code or 0)
+
+
+def _output_closed() -> int:
+    """The reader of our output went away (`steerdsl ... | head -1`): stop quietly, as Unix
+    tools do. stdout now points at /dev/null, so the interpreter's last flush cannot fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no file descriptor (embedded, tests)
+        pass
+    return 141  # 128 + SIGPIPE: what a shell reports for a Unix tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""The CLI's error boundary as a user meets it (subprocesses): a closed output pipe, terminal
+control characters in messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support.metrics_store import new_store, write_answers, write_probe
+
+STEERDSL = Path(sys.executable).parent / "steerdsl"
+
+SPEC = '''\
+experiment pipes {
+  seed 3
+  store "pipes.duckdb"
+}
+corpus c { read "c.jsonl" }
+goals { length = char_count normalize 0..100 }
+probe p from c { sources 1 requests 2 per source active 1 }
+model m { litellm "openai/m" api_base "http://127.0.0.1:9/v1" }
+intervention i { prompt direct }
+evaluate { probe p models m interventions i }
+'''
+
+
+@pytest.fixture
+def spec(tmp_path) -> Path:
+    (tmp_path / "c.jsonl").write_text('{"text": "a b c"}\n{"text": "d e"}\n', encoding="utf-8")
+    path = tmp_path / "pipes.steer"
+    path.write_text(SPEC, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path) -> Path:
+    path = tmp_path / "results.duckdb"
+    con = new_store(path)
+    write_probe(con, ["x"], np.array([[0.5]]), np.array([[0.3]]))
+    write_answers(con, ["x"], np.array([[[0.8]]]))
+    con.close()
+    return path
+
+
+def closed_stdout(*args: str, cwd: Path | None = None) -> tuple[int, str]:
+    """Run steerdsl with its stdout a pipe nobody reads (closed before it writes), like
+    `steerdsl ... | head -1` once head has exited: exit code and stderr."""
+    proc = subprocess.Popen([str(STEERDSL), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    return proc.wait(timeout=120), err
+
+
+@pytest.mark.parametrize("args", [
+    ("compile", "pipes.steer"),
+    ("measure", "--json", "One text. Another sentence here."),
+    ("query", "results.duckdb", "SELECT * FROM range(100000)"),
+    ("query", "results.duckdb", "SELECT * FROM metrics", "--json"),
+])
+def test_closed_pipe_exits_quietly(spec, store, args):
+    code, err = closed_stdout(*args, cwd=spec.parent)
+    assert (code, err) == (141, "")
+
