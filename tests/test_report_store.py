@@ -346,3 +346,51 @@ def test_best_of_n_leaves_out_select_first_interventions(tmp_path):
     d = load(store)
     assert list(d.best_of_n) == [("gpt", "best3")]
     assert d.header.samples == {"best3": 3, "first3": 3}
+
+
+def test_report_never_writes_over_its_inputs(worked, tmp_path):
+    """As a user runs it: -o naming the store (or the spec) is refused, both left intact."""
+    import subprocess
+    import sys
+
+    store = tmp_path / "copy.duckdb"
+    store.write_bytes(worked.read_bytes())
+    spec = tmp_path / "exp.steer"
+    spec.write_text(f'experiment exp {{ seed 1  store "{store.name}" }}\n', encoding="utf-8")
+    before = store.read_bytes(), spec.read_bytes()
+    for target, args in ((store, [str(store)]), (spec, [str(spec)]),
+                         (store, [str(spec)]), (store, [str(worked), str(store)])):
+        r = subprocess.run([sys.executable, "-m", "steerdsl.cli", "report", *args,
+                            "-o", str(target), "--force"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (2, ""), r.stderr
+        assert r.stderr == (f"error: refusing to write the report over {target}: it is an "
+                            "input of this command; choose another -o\n")
+    assert (store.read_bytes(), spec.read_bytes()) == before
+
+
+def test_report_replaces_only_html_files_unless_forced(worked, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["report", str(worked), "-o", str(notes)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {notes} exists and is not an HTML report: choose another -o, or add "
+        "--force to replace it\n")
+    assert notes.read_text() == "my notes\n"
+    assert main(["report", str(worked), "-o", str(notes), "--force"]) == 0
+    assert notes.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    old = tmp_path / "old.html"
+    old.write_text("<!doctype html><html><body>an older report</body></html>")
+    assert main(["report", str(worked), "-o", str(old)]) == 0
+    assert "no_move" in old.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+def test_report_to_an_unwritable_place(worked, tmp_path, capsys):
+    assert main(["report", str(worked), "-o", "/proc/x.html"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the report to /proc/x.html: ")
+    assert len(err.splitlines()) == 1
+    assert main(["report", str(worked), "-o", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"error: cannot write the report to {tmp_path}: it is a "
+                                       "folder; give a file name\n")
