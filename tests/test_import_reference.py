@@ -240,3 +240,37 @@ def test_file_stem_that_is_not_a_name_needs_model(tmp_path, capsys):
     assert err.strip() == ("error: the file name 'my results (v2)' is not a model name "
                            "(letters, digits, _ . -, starting with a letter or _): "
                            "give one with --model NAME")
+
+
+def test_every_problem_of_a_results_file_is_listed(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,source_a,delta_a,target_a,output_a\n"
+                    "x,0.5,,,1.5\n"
+                    "y,0.5,,,1_0\n"
+                    "z,1_0,,,0.3\n"
+                    "w,0.5,0.1,0.6,-0.2\n"
+                    "v,0.5,,,abc\n"
+                    "u,0.5,,,inf\n"
+                    "ok,0.5,,,0.5\n")
+    code, out, err = run_cli(capsys, path, "--db", tmp_path / "s.duckdb")
+    assert (code, out) == (1, "")
+    assert err == (f"error: {path}: not a valid results CSV:\n"
+                   "  row 1: output_a = 1.5 is outside [0, 1]\n"
+                   "  row 2: output_a is not a number: '1_0'\n"
+                   "  row 3: source_a is not a number: '1_0'\n"
+                   "  row 4: output_a = -0.2 is outside [0, 1]\n"
+                   "  row 5: output_a is not a number: 'abc'\n"
+                   "  row 6: output_a is not a finite number: 'inf'\n")
+
+
+def test_many_problems_are_capped_with_a_count(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,source_a,delta_a,target_a,output_a\n"
+                    + "x,2,,,3\n" * 12)
+    code, _, err = run_cli(capsys, path, "--db", tmp_path / "s.duckdb")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[1:4] == ["  row 1: source_a = 2.0 is outside [0, 1]",
+                          "  row 1: output_a = 3.0 is outside [0, 1]",
+                          "  row 2: source_a = 2.0 is outside [0, 1]"]
+    assert len(lines) == 1 + 10 + 1 and lines[-1] == "  ... and 14 more problems"
