@@ -83,18 +83,19 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # the error boundary: a message, not a traceback
         from steerdsl.errors import SteerError
-        from steerdsl.lang.diagnostics import SpecError
+        from steerdsl.lang.diagnostics import SpecError, printable
 
         if debug:
             raise
         if isinstance(e, SpecError):
             print(e.render(), file=sys.stderr)
             return 2
+        # Messages quote user text (file names, values): never raw control characters.
         if isinstance(e, SteerError):
-            print(f"error: {e}", file=sys.stderr)
+            print(printable(f"error: {e}", keep="\n"), file=sys.stderr)
             return e.exit_code
-        print(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(printable(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the "
+                        "traceback)", keep="\n"), file=sys.stderr)
         return 1
     return int(code or 0)
 

@@ -68,3 +68,41 @@ def test_closed_pipe_exits_quietly(spec, store, args):
     code, err = closed_stdout(*args, cwd=spec.parent)
     assert (code, err) == (141, "")
 
+
+
+def _control_free(text: str) -> bool:
+    """No terminal control characters but newlines (and tabs the source line has)."""
+    import unicodedata
+
+    return not any((unicodedata.category(ch) == "Cc" and ch not in "\n\t")
+                   or ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                   for ch in text)
+
+
+def test_source_lines_with_control_characters_are_escaped(spec):
+    """An error on a line holding an escape sequence (retitles the terminal) and a bidi
+    override: both shown as escapes, the caret still under the mistake."""
+    spec.write_text(SPEC.replace('litellm "openai/m"',
+                                 'litellm "openai/\x1b]0;pwned\x07m\u202e" temprature 1'),
+                    encoding="utf-8")
+    r = subprocess.run([str(STEERDSL), "check", spec.name], capture_output=True, text=True,
+                       cwd=spec.parent, timeout=120)
+    assert r.returncode == 2 and _control_free(r.stderr)
+    lines = r.stderr.splitlines()
+    assert lines[1] == ('  model m { litellm "openai/\\x1b]0;pwned\\x07m\\u202e" temprature 1 '
+                        'api_base "http://127.0.0.1:9/v1" }')
+    assert lines[2].index("^") == lines[1].index("temprature")
+    assert lines[2].strip() == "^" * len("temprature")
+
+
+def test_messages_quoting_user_text_are_escaped(tmp_path):
+    name = "x\x1b[2J\x9b1m.steer"
+    r = subprocess.run([str(STEERDSL), "check", name], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and _control_free(r.stderr)
+    assert "x\\x1b[2J\\x9b1m.steer" in r.stderr
+    raw = subprocess.run([str(STEERDSL).encode(), b"check", b"y\x1b[2J\xff.steer"],
+                         capture_output=True, cwd=tmp_path, timeout=120)
+    err = raw.stderr.decode("utf-8", errors="strict")
+    assert raw.returncode == 2 and _control_free(err)
+    assert err.startswith("y\\x1b[2J\\xff.steer:1:1: error: cannot read the spec")
