@@ -394,3 +394,47 @@ def test_report_to_an_unwritable_place(worked, tmp_path, capsys):
     assert main(["report", str(worked), "-o", str(tmp_path)]) == 1
     assert capsys.readouterr().err == (f"error: cannot write the report to {tmp_path}: it is a "
                                        "folder; give a file name\n")
+
+
+def _report_error(path: Path, capsys) -> str:
+    assert main(["report", str(path)]) == 1
+    return capsys.readouterr().err
+
+
+def test_a_run_whose_calls_all_failed_says_what_is_there(tmp_path, capsys):
+    path = tmp_path / "failed.duckdb"
+    write_synthetic_store(path, models=("llama",), interventions={"direct": 1}, n_sources=2,
+                          per_source=2, failed_fraction=1.0)
+    con = open_store(path)  # as a run leaves it: generate not done while calls failed
+    con.execute("DELETE FROM stages_done WHERE stage LIKE 'generate:%' OR stage LIKE 'score:%'")
+    con.close()
+    err = _report_error(path, capsys)
+    assert err.splitlines() == [
+        f"error: the store {path} has no results yet (no scored answers):",
+        "  last run: ok",
+        "  stages done: corpus:seeds, measure:seeds, space, probe:steerbench",
+        "  stages not done: generate:llama/direct, score:llama/direct",
+        "  calls of llama/direct: 0 ok, 4 failed",
+        "every call failed: see why with `steerdsl query "
+        f"{path} \"SELECT error, count(*) FROM calls WHERE status = 'error' GROUP BY ALL\"`, "
+        "then `steerdsl run SPEC --retry-errors`"]
+
+
+def test_a_run_stopped_before_scoring_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "unscored.duckdb"
+    write_synthetic_store(path, models=("llama",), interventions={"direct": 1}, n_sources=2,
+                          per_source=2, failed_fraction=0.0)
+    con = open_store(path)
+    con.execute("DELETE FROM outputs")
+    con.execute("DELETE FROM stages_done WHERE stage LIKE 'score:%'")
+    con.execute("UPDATE runs SET status = 'interrupted'")
+    con.close()
+    err = _report_error(path, capsys)
+    assert err.splitlines()[1:] == [
+        "  last run: interrupted",
+        "  stages done: corpus:seeds, measure:seeds, space, probe:steerbench, "
+        "generate:llama/direct",
+        "  stages not done: score:llama/direct",
+        "  calls of llama/direct: 4 ok, 0 failed",
+        "the answers are stored but not scored: run the spec again to score them "
+        "(`steerdsl run SPEC`)"]
