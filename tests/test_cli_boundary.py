@@ -3,7 +3,6 @@ control characters in messages."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,29 +11,9 @@ import numpy as np
 import pytest
 
 from support.metrics_store import new_store, write_answers, write_probe
+from test_lang_cli import SPEC, spec  # noqa: F401  (the spec of check's tests)
 
 STEERDSL = Path(sys.executable).parent / "steerdsl"
-
-SPEC = '''\
-experiment pipes {
-  seed 3
-  store "pipes.duckdb"
-}
-corpus c { read "c.jsonl" }
-goals { length = char_count normalize 0..100 }
-probe p from c { sources 1 requests 2 per source active 1 }
-model m { litellm "openai/m" api_base "http://127.0.0.1:9/v1" }
-intervention i { prompt direct }
-evaluate { probe p models m interventions i }
-'''
-
-
-@pytest.fixture
-def spec(tmp_path) -> Path:
-    (tmp_path / "c.jsonl").write_text('{"text": "a b c"}\n{"text": "d e"}\n', encoding="utf-8")
-    path = tmp_path / "pipes.steer"
-    path.write_text(SPEC, encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -59,7 +38,7 @@ def closed_stdout(*args: str, cwd: Path | None = None) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("args", [
-    ("compile", "pipes.steer"),
+    ("compile", "cli.steer"),
     ("measure", "--json", "One text. Another sentence here."),
     ("query", "results.duckdb", "SELECT * FROM range(100000)"),
     ("query", "results.duckdb", "SELECT * FROM metrics", "--json"),
