@@ -8,7 +8,9 @@ never pay for litellm, spaCy or DuckDB.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
+import os
 import signal
 import sys
 
@@ -95,15 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     previous = _on_sigterm(_terminate)
     try:
         code = _command(args._module).run(args)
-    except Terminated:
-        print("terminated; rerun the same command to continue where it stopped", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to continue where it stopped", file=sys.stderr)
-        return 130
+        sys.stdout.flush()  # a closed pipe shows here, inside the boundary, not at exit
+    except BrokenPipeError:
+        return _output_closed()
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+        word, code = ("terminated", 143) if isinstance(e, Terminated) else ("interrupted", 130)
+        print(f"{word}; rerun the same command to continue where it stopped", file=sys.stderr)
+        # Everything is stored and closed. The interpreter's last garbage collections over
+        # litellm's and spaCy's objects take seconds; a user who stopped the run should not wait.
+        gc.freeze()
+        return code
     except Exception as e:  # the error boundary: a message, not a traceback
         from steerdsl.errors import SteerError
-        from steerdsl.lang.diagnostics import SpecError
+        from steerdsl.lang.diagnostics import SpecError, printable
 
         if debug:
             raise
@@ -115,16 +121,28 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(e, SpecError):
             print(e.render(), file=sys.stderr)
             return 2
+        # Messages quote user text (file names, values): never raw control characters.
         if isinstance(e, SteerError):
-            print(f"error: {e}", file=sys.stderr)
+            print(printable(f"error: {e}", keep="\n"), file=sys.stderr)
             return e.exit_code
-        print(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-              file=sys.stderr)
+        print(printable(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the "
+                        "traceback)", keep="\n"), file=sys.stderr)
         return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return int(code or 0)
+
+
+def _output_closed() -> int:
+    """The reader of our output went away (`steerdsl ... | head -1`): stop quietly, as Unix
+    tools do. stdout now points at /dev/null, so the interpreter's last flush cannot fail too."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no file descriptor (embedded, tests)
+        pass
+    return 141  # 128 + SIGPIPE: what a shell reports for a Unix tool stopped by a closed pipe
 
 
 if __name__ == "__main__":

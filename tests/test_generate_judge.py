@@ -63,6 +63,15 @@ def test_judge_through_measure_texts(tmp_path):
         again = measure_texts(texts[:3], [goal], con=con, judge=make_judge(plan))
         assert list(again.raw["politeness"]) == [7.0, 8.0, 4.0]
         assert server.count() == requests
+        # Failures are stored with their errors and reported again, not judged again ...
+        again = measure_texts(texts, [goal], con=con, judge=make_judge(plan))
+        assert {e.index: e.message for e in again.errors} == errors
+        assert server.count() == requests
+        # ... unless asked: then only the failed texts are judged again.
+        server.default = Reply.ok("5")
+        again = measure_texts(texts, [goal], con=con, judge=make_judge(plan), retry_errors=True)
+        assert list(again.raw["politeness"]) == [7.0, 8.0, 4.0, 5.0, 5.0, 5.0]
+        assert again.errors == [] and server.count() == requests + 3
         con.close()
 
 

@@ -5,6 +5,12 @@ litellm's custom-provider path). Select with `-m local_model`; it runs in CI (sm
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -65,3 +71,84 @@ def test_missing_model_package_says_run_setup(monkeypatch):
     monkeypatch.setitem(catalog.LOCAL_MODELS, "ghost", ("llm-ghost-model", "ghost.gguf"))
     with pytest.raises(RunError, match="needs the package llm-ghost-model: run scripts/setup"):
         model_path("ghost")
+
+
+def test_stop_generating_stops_requests_made_before_it_only():
+    from steerdsl.generate import local
+
+    local.ensure_registered("smollm2")
+    provider = local._provider
+    messages = [{"role": "user", "content": "Say hello."}]
+    params = {"temperature": 0, "max_tokens": 8, "seed": 1}
+    queued = provider.ticket()  # made, not yet started (waiting for a thread or the model)
+    local.stop_generating()
+    with pytest.raises(local.GenerationStopped):
+        provider.generate("smollm2", messages, params, queued)
+    contents, prompt_tokens, completion_tokens = provider.generate(
+        "smollm2", messages, params, provider.ticket())
+    assert contents[0] and prompt_tokens > 0 and 0 < completion_tokens <= 8
+
+
+INTERRUPT_SPEC = """
+experiment interrupted {{
+  seed 3
+  store "run.duckdb"
+}}
+corpus c {{ read "corpus.jsonl" text "text" }}
+goals {{
+  length = char_count normalize 0..400
+}}
+probe p from c {{
+  sources 6 unweighted
+  requests 4 per source
+  active 1
+  delta -0.7..0.7 deadzone 0.1
+}}
+model tiny {{
+  local "smollm2"
+  temperature 0.8
+  max_tokens {max_tokens}
+  concurrency 2
+}}
+intervention direct {{ prompt direct }}
+evaluate {{ probe p  models tiny  interventions direct }}
+"""
+STOP_WITHIN_S = 5  # generation stops within a token; the rest is interpreter teardown
+
+
+def test_ctrl_c_stops_the_local_model_at_once_and_keeps_its_answers(tmp_path):
+    with open(tmp_path / "corpus.jsonl", "w") as f:
+        for i in range(6):
+            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy Tuesday "
+                                        "to talk about the new library budget."}) + "\n")
+    # Long answers: each takes seconds, and a second one waits for the model meanwhile.
+    spec = tmp_path / "interrupted.steer"
+    spec.write_text(INTERRUPT_SPEC.format(max_tokens=400))
+    proc = subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    # Without a terminal, progress is a line every 5 s: wait for answers to be reported.
+    done = 0
+    for line in proc.stderr:
+        m = re.match(r"\s+generate tiny/direct: (\d+)/24", line)
+        if m and int(m.group(1)) > 0:
+            done = int(m.group(1))
+            break
+    assert done > 0, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=120)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130, err
+    assert "interrupted; rerun the same command to continue where it stopped" in err
+    assert took < STOP_WITHIN_S, f"took {took:.1f}s to stop"
+    con = open_store(tmp_path / "run.duckdb")
+    try:
+        stored = con.execute("SELECT status, answer, completion_tokens FROM calls").fetchall()
+        status = con.execute("SELECT status FROM runs").fetchone()[0]
+    finally:
+        con.close()
+    # Every answer reported done is stored; the generation cut short left no row.
+    assert len(stored) >= done and {s for s, _, _ in stored} == {"ok"}
+    assert all(a and 0 < tokens <= 400 for _, a, tokens in stored)
+    assert status == "interrupted"

@@ -241,6 +241,46 @@ def test_python_goals(tmp_path):
                                                     "not a number")]
 
 
+def test_python_goal_failures_are_stored_and_retried_only_when_asked(tmp_path):
+    (tmp_path / "flaky.py").write_text(
+        "import pathlib\n"
+        "HERE = pathlib.Path(__file__).parent\n"
+        "def score(text):\n"
+        "    with open(HERE / 'calls.log', 'a') as f:\n"
+        "        f.write(text + '\\n')\n"
+        "    if (HERE / 'fail.flag').exists() and '!' in text:\n"
+        "        raise ValueError('flaky')\n"
+        "    return len(text)\n", encoding="utf-8")
+    (tmp_path / "fail.flag").touch()
+    log = tmp_path / "calls.log"
+    goal = GoalPlan(name="flaky", measure=PythonMeasure(ref="flaky:score"), normalize=NORM,
+                    measure_id="py-flaky")
+    # Built-in failures are final (deterministic); retry_errors leaves them alone.
+    length = builtin("text_length", "token_count")
+    con = open_store(tmp_path / "cache.duckdb")
+    texts = [FOX, CASUAL, "bad \udfff text"]
+    m = measure_texts(texts, [goal, length], con=con, base_dir=tmp_path)
+    assert m.errors[0] == MeasureError(1, "1", "flaky", "flaky:score raised ValueError: flaky")
+    assert m.retryable == 1
+    assert con.execute("SELECT raw, error FROM measurements WHERE measure_id = 'py-flaky' "
+                       "ORDER BY raw").fetchall() == [
+        (float(len(FOX)), None), (None, "flaky:score raised ValueError: flaky")]
+    assert log.read_text().splitlines() == [FOX, CASUAL]
+
+    m = measure_texts(texts, [goal, length], con=con, base_dir=tmp_path)
+    assert log.read_text().splitlines() == [FOX, CASUAL]  # nothing measured again
+    assert [e.goal for e in m.errors[:1]] == ["flaky"] and math.isnan(m.raw["flaky"][1])
+
+    (tmp_path / "fail.flag").unlink()
+    m = measure_texts(texts, [goal, length], con=con, base_dir=tmp_path, retry_errors=True)
+    assert log.read_text().splitlines() == [FOX, CASUAL, CASUAL]
+    assert m.raw["flaky"][:2].tolist() == [float(len(FOX)), float(len(CASUAL))]
+    assert [(e.index, e.goal) for e in m.errors] == [(2, "flaky"), (2, "text_length")]
+    assert m.retryable == 0 and m.computed == 1
+    assert con.execute("SELECT count(*), count(error) FROM measurements "
+                       "WHERE measure_id = 'py-flaky'").fetchone() == (2, 0)
+
+
 def test_python_goal_that_cannot_be_imported_names_the_goal(tmp_path):
     goal = GoalPlan(name="polarity", measure=PythonMeasure(ref="no_such_module_xyz:f"),
                     normalize=NORM, measure_id="py-missing")
@@ -281,12 +321,26 @@ def test_judge_hook_values_and_failures(tmp_path):
         MeasureError(1, "1", "politeness", "judge failed: TimeoutError: no answer"),
         MeasureError(2, "2", "politeness", "judge score 12.0 outside the scale 0.0..10.0"),
     ]
-    # Only the success is cached: a judge's failure may be transient.
-    assert count_rows(con, "judge-1") == 1
+    assert m.retryable == 2
+    # Failures are stored with their message ...
+    stored = con.execute("SELECT t.text, m.raw, m.error FROM measurements m JOIN texts t "
+                         "USING (text_hash) WHERE measure_id = 'judge-1' ORDER BY raw, error")
+    assert stored.fetchall() == [
+        (FOX, 7.0, None), (FORMAL, None, "judge failed: TimeoutError: no answer"),
+        (CASUAL, None, "judge score 12.0 outside the scale 0.0..10.0")]
+    # ... read back as they are ...
     seen.clear()
     m = measure_texts([FOX, FORMAL], [judge_goal()], con=con, judge=judge)
+    assert seen == []
+    assert (m.cached, m.retryable) == (2, 1)
+    assert m.errors == [MeasureError(1, "1", "politeness", "judge failed: TimeoutError: no answer")]
+    # ... and measured again only when asked: a judge's failure may be transient.
+    m = measure_texts([FOX, FORMAL], [judge_goal()], con=con, judge=judge, retry_errors=True)
     assert seen == [("politeness", [FORMAL])]
-    assert m.raw["politeness"].tolist() == [7.0, 7.0]
+    assert m.raw["politeness"].tolist() == [7.0, 7.0] and m.errors == []
+    assert con.execute("SELECT raw, error FROM measurements m JOIN texts t USING (text_hash) "
+                       "WHERE t.text = ? AND measure_id = 'judge-1'", [FORMAL]).fetchall() == [
+        (7.0, None)]
 
 
 def test_unknown_builtin_is_a_run_error():

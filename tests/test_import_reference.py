@@ -203,3 +203,74 @@ def test_bad_names_and_missing_file(tmp_path, capsys):
     code, _, err = run_cli(capsys, tmp_path / "r.csv", "--db", tmp_path / "s.duckdb",
                            "--model", "a/b", "--intervention", "i")
     assert code == 2 and "--model 'a/b'" in err
+
+
+def test_model_and_intervention_default_to_the_file_stem_and_reference(tmp_path):
+    """As a user runs it: only the file and the store."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    source, delta, output = random_results(rng, rows=6)
+    csv_path = tmp_path / "llama-3.1_direct.csv"
+    write_results(csv_path, source, delta, output)
+    db = tmp_path / "s.duckdb"
+    done = subprocess.run([sys.executable, "-m", "steerdsl.cli", "import-reference",
+                           str(csv_path), "--db", str(db)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "as llama-3.1_direct/reference over probe reference" in done.stderr
+    con = open_store(db, read_only=True)
+    assert con.execute("SELECT model, intervention, calls FROM calls_summary").fetchall() == [
+        ("llama-3.1_direct", "reference", 6)]
+    con.close()
+    helped = subprocess.run([sys.executable, "-m", "steerdsl.cli", "import-reference", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert "default: the file's name without .csv" in " ".join(helped.stdout.split())
+    assert "(default: reference)" in helped.stdout
+
+
+def test_file_stem_that_is_not_a_name_needs_model(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    source, delta, output = random_results(rng, rows=2)
+    csv_path = tmp_path / "my results (v2).csv"
+    write_results(csv_path, source, delta, output)
+    code, out, err = run_cli(capsys, csv_path, "--db", tmp_path / "s.duckdb")
+    assert code == 2 and out == ""
+    assert err.strip() == ("error: the file name 'my results (v2)' is not a model name "
+                           "(letters, digits, _ . -, starting with a letter or _): "
+                           "give one with --model NAME")
+
+
+def test_every_problem_of_a_results_file_is_listed(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,source_a,delta_a,target_a,output_a\n"
+                    "x,0.5,,,1.5\n"
+                    "y,0.5,,,1_0\n"
+                    "z,1_0,,,0.3\n"
+                    "w,0.5,0.1,0.6,-0.2\n"
+                    "v,0.5,,,abc\n"
+                    "u,0.5,,,inf\n"
+                    "ok,0.5,,,0.5\n")
+    code, out, err = run_cli(capsys, path, "--db", tmp_path / "s.duckdb")
+    assert (code, out) == (1, "")
+    assert err == (f"error: {path}: not a valid results CSV:\n"
+                   "  row 1: output_a = 1.5 is outside [0, 1]\n"
+                   "  row 2: output_a is not a number: '1_0'\n"
+                   "  row 3: source_a is not a number: '1_0'\n"
+                   "  row 4: output_a = -0.2 is outside [0, 1]\n"
+                   "  row 5: output_a is not a number: 'abc'\n"
+                   "  row 6: output_a is not a finite number: 'inf'\n")
+
+
+def test_many_problems_are_capped_with_a_count(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("text,source_a,delta_a,target_a,output_a\n"
+                    + "x,2,,,3\n" * 12)
+    code, _, err = run_cli(capsys, path, "--db", tmp_path / "s.duckdb")
+    assert code == 1
+    lines = err.splitlines()
+    assert lines[1:4] == ["  row 1: source_a = 2.0 is outside [0, 1]",
+                          "  row 1: output_a = 3.0 is outside [0, 1]",
+                          "  row 2: source_a = 2.0 is outside [0, 1]"]
+    assert len(lines) == 1 + 10 + 1 and lines[-1] == "  ... and 14 more problems"

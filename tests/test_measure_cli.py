@@ -162,6 +162,29 @@ def test_db_caches_measurements(tmp_path, capsys):
     assert code == 0 and second == first
 
 
+def test_db_measures_failed_python_values_again(tmp_path, capsys, monkeypatch):
+    # Unlike a run (which needs --retry-errors), measuring is what was asked for.
+    (tmp_path / "flaky_measure.py").write_text(
+        "import pathlib\n"
+        "def score(t):\n"
+        "    if (pathlib.Path(__file__).parent / 'fail.flag').exists():\n"
+        "        raise ValueError('flaky')\n"
+        "    return len(t)\n", encoding="utf-8")
+    (tmp_path / "fail.flag").touch()
+    spec = tmp_path / "f.steer"
+    (tmp_path / "c.txt").write_text("A text.\n", encoding="utf-8")
+    spec.write_text('experiment e { seed 1 }\ncorpus c { read "c.txt" }\n'
+                    'goals { n = python "flaky_measure:score" normalize 0..100 }\n',
+                    encoding="utf-8")
+    monkeypatch.chdir(tmp_path.parent)
+    db = tmp_path / "cache.duckdb"
+    code, out, err = measure(capsys, SHORT, "--json", "--spec", spec, "--db", db)
+    assert code == 1 and "flaky_measure:score raised ValueError: flaky" in err
+    (tmp_path / "fail.flag").unlink()
+    code, out, err = measure(capsys, SHORT, "--json", "--spec", spec, "--db", db)
+    assert code == 0 and json_lines(out)[0]["raw"] == {"n": 27.0}
+
+
 def write_spec(folder: Path) -> Path:
     (folder / "c.jsonl").write_text(
         '{"text": "One short text. It is here."}\n'

@@ -25,8 +25,9 @@ def test_format_summary(tmp_path):
     text = format_summary(con)
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["model", "intervention", "n", "errors/calls"]
-    assert [line.split()[:4] for line in lines[2:]] == [["gpt", "best2", "3", "0/6"],
-                                                       ["llama", "direct", "2", "1/3"]]
+    assert lines[0].split()[4] == "unscored"
+    assert [line.split()[:5] for line in lines[2:]] == [["gpt", "best2", "3", "0/6", "0"],
+                                                       ["llama", "direct", "2", "1/3", "0"]]
     # llama's two scored answers: median (IQR) from the numpy reference
     se = [answer_metrics(source[i], delta[i], source[i] + delta[i], out[i, 0])["steering_error"]
           for i in range(2)]
@@ -42,5 +43,25 @@ def test_summary_before_anything_is_scored(tmp_path):
     write_probe(con, ["x"], np.array([[0.5]]), np.array([[0.3]]))
     write_answers(con, ["x"], np.array([[[0.8]]]), status=np.array([False]))
     line = format_summary(con).splitlines()[2].split()
-    assert line == ["m", "i", "0", "1/1", "-", "-", "-"]
+    assert line == ["m", "i", "0", "1/1", "0", "-", "-", "-"]
+    con.close()
+
+
+def test_summary_counts_answers_without_scores(tmp_path):
+    from steerdsl.store.summary import unscored_answers
+
+    con = new_store(tmp_path / "s.duckdb")
+    # row 1: a source value is missing (a probe drawn by an older version)
+    source = np.array([[0.5, 0.5], [0.3, NAN], [0.5, 0.2]])
+    delta = np.array([[0.3, NAN], [0.2, NAN], [0.1, 0.2]])
+    write_probe(con, ["x", "y"], source, delta)
+    # row 0, sample 1: the answer's value of y failed; row 2, sample 1: a failed call
+    out = np.array([[[0.8, 0.5], [0.8, NAN]], [[0.3, 0.6], [0.3, 0.6]],
+                    [[0.5, 0.2], [0.5, 0.2]]])
+    write_answers(con, ["x", "y"], out, status=np.array([[True, True], [True, True],
+                                                         [True, False]]))
+    assert unscored_answers(con) == 3
+    (row,) = summary_rows(con)
+    assert (row["calls"], row["errors"], row["unscored"]) == (6, 1, 3)
+    assert format_summary(con).splitlines()[2].split()[:5] == ["m", "i", "2", "1/6", "3"]
     con.close()

@@ -1,5 +1,6 @@
 """Drawing probes: every property of METHOD.md section 2 on large probes, determinism."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -146,6 +147,21 @@ def test_sources_with_nan_are_never_drawn(corpus):
         draw_probe(plan(sources=2001, requests_per_source=1), x)
 
 
+def test_sources_missing_a_value_outside_the_probe_goals_are_never_drawn(corpus):
+    # The probe moves only two goals, but its rows carry every goal of the space: a text
+    # whose value failed for another goal would give answers without scores.
+    x = corpus[:300, :2]
+    unmeasured = np.zeros(300, bool)
+    unmeasured[:100] = True
+    p = plan(goals=GOALS[:2], sources=200, requests_per_source=1, active_min=1, active_max=1)
+    drawn = draw_probe(p, x, unmeasured=unmeasured)
+    assert sorted(drawn.source_index.tolist()) == list(range(100, 300))
+    assert np.all(drawn.weights[:100] == 0)
+    with pytest.raises(RunError, match=r"only 200 usable texts \(100 more could not be "
+                                       r"measured\)"):
+        draw_probe(p.model_copy(update={"sources": 201}), x, unmeasured=unmeasured)
+
+
 def test_seeds_change_the_probe_and_repeat_it(corpus):
     a = draw_probe(plan(sources=100), corpus)
     b = draw_probe(plan(sources=100), corpus)
@@ -156,22 +172,65 @@ def test_seeds_change_the_probe_and_repeat_it(corpus):
     assert not np.array_equal(a.delta, c.delta, equal_nan=True)
 
 
+DRAW_IN_CHILD = textwrap.dedent("""
+    import importlib.util, sys, numpy as np
+    spec = importlib.util.spec_from_file_location("probe_draw_test", sys.argv[1])
+    t = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(t)
+    d = t.draw_probe(t.plan(), t.skewed_corpus())
+    for a in (d.source_index, d.delta, d.target, np.array([d.auc]), d.weights):
+        sys.stdout.buffer.write(a.tobytes())
+""")
+# A matrix-vector product numpy hands to BLAS, as the density-ratio fit once did.
+BLAS_PRODUCT_IN_CHILD = textwrap.dedent("""
+    import sys, numpy as np
+    rng = np.random.default_rng(0)
+    x, v = rng.random((40000, 5)), rng.random(40000)
+    sys.stdout.buffer.write((x.T @ v).tobytes())
+""")
+
+
+def in_child(code: str, **env: str) -> bytes:
+    # The environment is kept (some machines set OPENBLAS_CORETYPE); only `env` changes.
+    return subprocess.run([sys.executable, "-c", code, __file__], capture_output=True,
+                          check=True, env={**os.environ, **env}).stdout
+
+
+def drawn_bytes(d) -> bytes:
+    return b"".join(a.tobytes() for a in (d.source_index, d.delta, d.target,
+                                          np.array([d.auc]), d.weights))
+
+
 def test_same_probe_bit_for_bit_in_another_process(drawn):
-    code = textwrap.dedent("""
-        import importlib.util, sys, numpy as np
-        spec = importlib.util.spec_from_file_location("probe_draw_test", sys.argv[1])
-        t = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(t)
-        d = t.draw_probe(t.plan(), t.skewed_corpus())
-        for a in (d.source_index, d.delta, d.target, d.weights, np.array([d.auc])):
-            sys.stdout.buffer.write(a.tobytes())
-    """)
     # A fresh interpreter with a different hash seed: nothing may depend on process state.
-    out = subprocess.run([sys.executable, "-c", code, __file__], capture_output=True,
-                         check=True, env={"PYTHONHASHSEED": "123", "PATH": ""}).stdout
-    mine = b"".join(a.tobytes() for a in (drawn.source_index, drawn.delta, drawn.target,
-                                          drawn.weights, np.array([drawn.auc])))
-    assert out == mine
+    assert in_child(DRAW_IN_CHILD, PYTHONHASHSEED="123") == drawn_bytes(drawn)
+
+
+def test_same_probe_bit_for_bit_under_other_blas_kernels(drawn):
+    kernels = ("Haswell", "Prescott", "SkylakeX")
+    products = {k: in_child(BLAS_PRODUCT_IN_CHILD, OPENBLAS_CORETYPE=k) for k in kernels}
+    if len(set(products.values())) == 1:
+        pytest.skip("OPENBLAS_CORETYPE does not change numpy's BLAS results here")
+    # The kernels sum in different orders (the old fit's weights differed in the last bit)...
+    assert products["Haswell"] != products["Prescott"]
+    # ... and the probe, weights included, does not notice.
+    for kernel in kernels:
+        assert in_child(DRAW_IN_CHILD, OPENBLAS_CORETYPE=kernel) == drawn_bytes(drawn), kernel
+
+
+def test_same_probe_under_other_numpy_simd_levels(drawn):
+    # numpy's vectorized exp, log and tanh differ in the last bit between CPU generations
+    # (AVX-512, AVX2, SSE). The weights may too; the draw compares keys that lie far more
+    # than a few bits apart, so the probe itself is the same.
+    umath = np._core._multiarray_umath
+    dispatched = [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+    if not dispatched:
+        pytest.skip("numpy dispatches no optional CPU features on this machine")
+    out = in_child(DRAW_IN_CHILD, NPY_DISABLE_CPU_FEATURES=" ".join(dispatched))
+    mine = drawn_bytes(drawn)
+    n_weights = len(drawn.weights) * 8
+    assert out[:-n_weights] == mine[:-n_weights]  # source_index, delta, target, auc
+    np.testing.assert_allclose(np.frombuffer(out[-n_weights:]), drawn.weights, rtol=1e-12)
 
 
 def test_delta_edges_by_hand():

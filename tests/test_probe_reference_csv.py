@@ -162,3 +162,22 @@ def test_missing_and_empty_files(tmp_path):
     (tmp_path / "header.csv").write_text("text,source_a,delta_a,target_a\n")
     with pytest.raises(RunError, match="a header but no rows"):
         read_reference_csv(tmp_path / "header.csv", ["a"])
+
+
+@pytest.mark.parametrize("cell", ["1_0", "0_5", " 0x1", "1e", "--1", "0.5.1", "½", "٠.5"])
+def test_only_plain_decimal_numbers(tmp_path, cell):
+    """Python's float() takes underscores, other digits and the like; a CSV value does not."""
+    path = tmp_path / "p.csv"
+    write_rows(path, ["text", "source_a", "delta_a", "target_a"], [["x", cell, "", ""]])
+    with pytest.raises(RunError) as e:
+        read_reference_csv(path, ["a"])
+    assert f"row 1: source_a is not a number: {cell.strip()!r}" in str(e.value)
+
+
+@pytest.mark.parametrize("cell, value", [("0.5", 0.5), ("+.5", 0.5), ("5e-1", 0.5),
+                                         (" 1 ", 1.0), ("0", 0.0), ("1.", 1.0), ("-0", 0.0),
+                                         ("5E-01", 0.5)])
+def test_decimal_numbers_read(tmp_path, cell, value):
+    path = tmp_path / "p.csv"
+    write_rows(path, ["text", "source_a", "delta_a", "target_a"], [["x", cell, "", ""]])
+    assert read_reference_csv(path, ["a"]).source[0, 0] == value

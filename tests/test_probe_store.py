@@ -233,3 +233,65 @@ def test_export_probe_from_a_spec(tmp_path, monkeypatch, capsys):
     assert back.texts == table.texts and same(back.delta, table.delta)
     assert cli(monkeypatch, "export-probe", str(spec), "-o", str(out), "--probe", "big") == 2
     assert "has no probe 'big'; its probes: small" in capsys.readouterr().err
+
+
+def _store_with_probe(db):
+    con = open_store(db)
+    texts, ids, raw, norm = corpus(10)
+    table = ProbeTable(goals=SPACE, texts=texts, text_ids=ids, source=norm,
+                       delta=np.full((10, 4), np.nan), target=np.full((10, 4), np.nan))
+    save_probe(con, "h", "p", None, table)
+    con.execute("INSERT INTO current VALUES ('probe:p', 'h')")
+    con.close()
+
+
+def test_export_probe_never_writes_over_its_inputs(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "store.duckdb"
+    _store_with_probe(db)
+    (tmp_path / "corpus.jsonl").write_text('{"text": "A text."}\n', encoding="utf-8")
+    spec = tmp_path / "exp.steer"
+    spec.write_text(SPEC.replace("run/store.duckdb", db.name).replace("probe small", "probe p"),
+                    encoding="utf-8")
+    before = db.read_bytes(), spec.read_bytes()
+    for source, target in ((db, db), (spec, spec), (spec, db)):
+        assert cli(monkeypatch, "export-probe", str(source), "-o", str(target), "--force") == 2
+        assert capsys.readouterr().err == (
+            f"error: refusing to write the probe CSV over {target}: it is an input of this "
+            "command; choose another -o\n")
+    assert (db.read_bytes(), spec.read_bytes()) == before
+
+
+def test_export_probe_replaces_only_probe_csv_files_unless_forced(tmp_path, monkeypatch,
+                                                                 capsys):
+    db = tmp_path / "store.duckdb"
+    _store_with_probe(db)
+    out = tmp_path / "probe.csv"
+    assert cli(monkeypatch, "export-probe", str(db), "-o", str(out)) == 0
+    assert cli(monkeypatch, "export-probe", str(db), "-o", str(out)) == 0  # its own kind
+    results = tmp_path / "results.csv"  # the reference tool's results: output_ columns
+    results.write_text("text,source_a,delta_a,target_a,output_a\nx,0.5,,,0.4\n")
+    other = tmp_path / "data.csv"
+    other.write_text("id,value\n1,2\n")
+    for path in (results, other, tmp_path / "other.duckdb"):
+        if not path.exists():
+            path.write_bytes(db.read_bytes())
+        before = path.read_bytes()
+        assert cli(monkeypatch, "export-probe", str(db), "-o", str(path)) == 2
+        assert capsys.readouterr().err.endswith(
+            f"error: {path} exists and is not a probe CSV: choose another -o, or add --force "
+            "to replace it\n")
+        assert path.read_bytes() == before
+    assert cli(monkeypatch, "export-probe", str(db), "-o", str(other), "--force") == 0
+    assert other.read_text(encoding="utf-8").startswith("text,")
+
+
+def test_export_probe_to_a_folder_or_an_unwritable_place(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "store.duckdb"
+    _store_with_probe(db)
+    assert cli(monkeypatch, "export-probe", str(db), "-o", str(tmp_path)) == 1
+    assert capsys.readouterr().err == (f"error: cannot write the probe CSV to {tmp_path}: it "
+                                       "is a folder; give a file name\n")
+    assert cli(monkeypatch, "export-probe", str(db), "-o", "/proc/x.csv") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the probe CSV to /proc/x.csv: ")
+    assert len(err.splitlines()) == 1

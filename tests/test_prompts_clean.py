@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from steerdsl.prompts import builtin
 from steerdsl.prompts.clean import clean_answer
 
@@ -9,15 +11,73 @@ DIRECT = builtin.builtin_prompt("direct", dict(builtin.PAPER_PHRASES))
 COT = builtin.builtin_prompt("cot", dict(builtin.PAPER_PHRASES))
 
 
-def test_chatty_prefix_removed_only_with_several_lines():
-    assert clean_answer("Here is the rewritten text:\n\nThe dog slept.", DIRECT) == "The dog slept."
-    assert clean_answer("HERE's my REWRITTEN version\nLine two.", DIRECT) == "Line two."
-    # One line: it may be the answer itself.
-    assert clean_answer("Here the rewritten rule applies.", DIRECT) == "Here the rewritten rule applies."
-    # Needs both words.
-    assert clean_answer("Here we go.\nText.", DIRECT) == "Here we go.\nText."
-    # Only the leading line.
-    assert clean_answer("A.\nHere is the rewritten text:\nB.", DIRECT) == "A.\nHere is the rewritten text:\nB."
+# First lines that announce the answer: removed when more lines follow.
+PREAMBLES = [
+    "Here is the rewritten text:",
+    "Sure! Here's a more formal version:",
+    "Certainly, here is the revised paragraph:",
+    "Here\u2019s the rewritten text:",
+    "HERE IS THE REWRITTEN TEXT:",
+    "  Here are the rewritten sentences :  ",
+    "**Here is the rewritten text:**",
+    "## Here's a simpler version of the passage:",
+    "Of course. Here is a shorter version, keeping the meaning:",
+    "Sure thing! Absolutely, here's my edit:",
+    "Okay, here it is:",
+    "Here you go:",
+    "Below is the improved text:",
+    "The following is a paraphrase:",
+    "Rewritten text:",
+    "The revised version:",
+]
+
+# First lines that are content: kept.
+CONTENT = [
+    "There, in 1990, the rules were rewritten from scratch.",
+    "There, in 1990, the rules were rewritten from scratch:",
+    "HERE's my REWRITTEN version",
+    "Here is the rewritten text.",
+    "Here is the rewritten text: the dog slept.",
+    "Here we go:",
+    "Here are the three rules the committee adopted:",
+    "Where the text was rewritten:",
+    "Notes on the rewritten text:",
+    # Several sentences ending with a colon: the announcement follows content.
+    "The law was rewritten in 1990. Here is the new version:",
+    "It rained. Here is the rewritten text:",
+    "Sure enough, the council voted. Here are the revised rules:",
+    "Here is the text, as the council revised it. It reads:",
+]
+
+
+@pytest.mark.parametrize("first", PREAMBLES)
+def test_preamble_first_line_removed(first):
+    raw = f"{first}\n\nThe dog slept.\nIt dreamt."
+    assert clean_answer(raw, DIRECT) == "The dog slept.\nIt dreamt."
+
+
+@pytest.mark.parametrize("first", CONTENT)
+def test_content_first_line_kept(first):
+    raw = f"{first}\nThe dog slept."
+    assert clean_answer(raw, DIRECT) == raw.strip()
+
+
+@pytest.mark.parametrize("line", PREAMBLES + CONTENT)
+def test_single_line_answer_kept(line):
+    # One line may be the answer itself, even when it reads like a preamble.
+    assert clean_answer(line, DIRECT) == line.strip()
+
+
+def test_only_the_first_line_is_a_preamble():
+    raw = "A.\nHere is the rewritten text:\nB."
+    assert clean_answer(raw, DIRECT) == raw
+    raw = "Here is the rewritten text:\nHere is the rewritten text:\nB."
+    assert clean_answer(raw, DIRECT) == "Here is the rewritten text:\nB."
+
+
+def test_long_first_line_is_content():
+    first = "Here is the rewritten text " + "and more " * 500 + ":"
+    assert clean_answer(f"{first}\nB.", DIRECT) == f"{first}\nB."
 
 
 def test_think_blocks_removed_for_any_model():

@@ -181,3 +181,138 @@ def test_any_duckdb_file_can_be_queried(tmp_path, capsys):
     assert query(capsys, path, "SELECT a FROM x", "--csv")[:2] == (0, "a\n42\n")
     code, _, err = query(capsys, path, "SELECT * FROM metrics")
     assert code == 2 and "metrics does not exist" in err
+
+
+def test_show_tables_lists_each_view_once(store, capsys):
+    """The read-only connection's temporary views do not duplicate the stored ones."""
+    code, out, _ = query(capsys, store, "SHOW TABLES", "--csv")
+    assert code == 0
+    names = out.splitlines()[1:]
+    assert len(names) == len(set(names))
+    assert {"answers", "calls_summary", "current_generations", "metrics", "summary",
+            "calls"} <= set(names)
+
+
+def test_changed_stored_view_is_replaced_by_the_installed_one(tmp_path, capsys):
+    """A store whose stored view differs from the installed definition is still read through
+    the installed one (a temporary view of the same name)."""
+    path = tmp_path / "old.duckdb"
+    con = new_store(path)
+    write_probe(con, ["x"], np.array([[0.5]]), np.array([[0.3]]))
+    write_answers(con, ["x"], np.array([[[0.8]]]))
+    con.execute("CREATE OR REPLACE VIEW metrics AS SELECT 42 AS steering_error")
+    con.close()
+    code, out, _ = query(capsys, path, "SELECT steering_error, n_active FROM metrics", "--csv")
+    assert code == 0 and out.splitlines() == ["steering_error,n_active", "0.0,1"]
+
+
+@pytest.mark.parametrize("sql", [
+    "COPY (SELECT 1 AS a) TO '{dir}/out.csv'",
+    "EXPORT DATABASE '{dir}/exported'",
+    "SELECT * FROM read_text('{dir}/secret.txt')",
+    "SELECT * FROM read_csv('{dir}/secret.txt')",
+    "ATTACH '{dir}/other.duckdb' AS other",
+    "INSTALL httpfs",
+    "SELECT * FROM 'https://127.0.0.1:9/x.csv'",
+])
+def test_query_cannot_touch_files_or_network(store, tmp_path, capsys, sql):
+    (tmp_path / "secret.txt").write_text("secret\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = query(capsys, store, sql.format(dir=tmp_path))
+    assert code == 2 and out == ""
+    assert "file system operations are disabled" in err or "disabled through configuration" in err
+    assert err.rstrip().endswith("(queries cannot read or write files or the network unless "
+                                 "--allow-files)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_allow_files(store, tmp_path, capsys):
+    (tmp_path / "in.csv").write_text("a\n7\n")
+    code, out, _ = query(capsys, store, f"SELECT a FROM read_csv('{tmp_path}/in.csv')", "--csv",
+                         "--allow-files")
+    assert (code, out) == (0, "a\n7\n")
+    code, _, _ = query(capsys, store, f"COPY (SELECT * FROM summary) TO '{tmp_path}/s.csv'",
+                       "--allow-files")
+    assert code == 0 and (tmp_path / "s.csv").read_text().startswith("model,intervention")
+
+
+def test_views_work_with_external_access_off(store, capsys):
+    code, out, _ = query(capsys, store, "SELECT count(*) AS n FROM metrics JOIN answers "
+                                        "USING (gen_hash, row_id, sample) "
+                                        "WHERE (SELECT count(*) FROM summary) > 0 "
+                                        "AND (SELECT count(*) FROM calls_summary) > 0", "--csv")
+    assert (code, out) == (0, "n\n8\n")
+
+
+@pytest.mark.parametrize("sql", ["-- only a comment", "/* a comment */", " ; "])
+def test_statement_without_sql(store, capsys, sql):
+    code, out, err = query(capsys, store, sql)
+    assert (code, out) == (2, "")
+    assert err == ('error: no SQL statement, only comments: give a statement, e.g. '
+                   '"SELECT * FROM summary"\n')
+
+
+def test_json_any_column_type(store, capsys):
+    """Every DuckDB type prints: strings for what JSON has no type for."""
+    code, out, err = query(capsys, store, """
+        SET TimeZone = 'UTC';
+        SELECT '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS u,
+               INTERVAL 3 DAY + INTERVAL 5 SECOND AS i,
+               INTERVAL 14 MONTH AS months,  -- months come as 30 days
+               1.50::DECIMAL(10, 2) AS d,
+               MAP {'a': 1, 'b': 2} AS m,
+               MAP {1: 'x'} AS m_int,
+               '\\xAA\\x01'::BLOB AS b,
+               TIMESTAMPTZ '2020-01-01 10:00:00+00' AS tz,
+               TIME '10:00:01' AS t,
+               TIMESTAMP '2020-01-01 10:00:00' AS ts,
+               12345678901234567890123::HUGEINT AS h,
+               {'k': ['6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID]} AS st,
+               [1.25::DECIMAL(4, 2)] AS l,
+               [1, 2]::INTEGER[2] AS arr,
+               'x'::ENUM ('x', 'y') AS e""", "--json")
+    assert code == 0, err
+    assert json.loads(out) == [{
+        "u": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "i": "P3DT5S", "months": "P420D",
+        "d": 1.5, "m": {"a": 1, "b": 2}, "m_int": {"1": "x"}, "b": "aa01",
+        "tz": "2020-01-01T10:00:00+00:00", "t": "10:00:01", "ts": "2020-01-01T10:00:00",
+        "h": 12345678901234567890123, "st": {"k": ["6ba7b810-9dad-11d1-80b4-00c04fd430c8"]},
+        "l": [1.25], "arr": [1, 2], "e": "x"}]
+
+
+def test_csv_and_table_any_column_type(store, capsys):
+    sql = ("SELECT '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS u, INTERVAL 90 MINUTE AS i, "
+           "[INTERVAL 1 DAY] AS li")
+    code, out, _ = query(capsys, store, sql, "--csv")
+    assert code == 0
+    assert out.splitlines() == ["u,i,li", '6ba7b810-9dad-11d1-80b4-00c04fd430c8,PT1H30M,"[""P1D""]"']
+    code, out, _ = query(capsys, store, sql)
+    assert code == 0 and out.splitlines()[2].split() == [
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "PT1H30M", '["P1D"]']
+
+
+def test_csv_writes_nan_and_infinities(store, capsys):
+    code, out, _ = query(capsys, store, "SELECT 'nan'::DOUBLE AS a, 'inf'::DOUBLE AS b, "
+                                        "'-inf'::DOUBLE AS c, NULL::DOUBLE AS d, 1.5 AS e",
+                         "--csv")
+    assert (code, out) == (0, "a,b,c,d,e\nnan,inf,-inf,,1.5\n")
+
+
+def test_ctrl_c_stops_a_long_query(store):
+    """SIGINT while DuckDB runs: a message and exit 130, within seconds."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "steerdsl.cli", "query", str(store),
+         "SELECT count(*) FROM range(1000000000000) t(x) WHERE x % 7 = 3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)  # imports done, the query running (either way the outcome is the same)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert (proc.returncode, out) == (130, "")
+    # "interrupted: the query stopped; ..." (or the CLI's own line if the signal came early)
+    assert err.startswith("interrupted") and len(err.splitlines()) == 1

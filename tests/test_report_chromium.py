@@ -7,10 +7,13 @@ Needs Debian's `chromium` package (`apt-get install -y chromium`); skipped where
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import struct
 import subprocess
+import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from steerdsl.report import write_report
 from support.synthetic_store import write_synthetic_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SVG_NS = "{http://www.w3.org/2000/svg}"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(
@@ -144,3 +148,32 @@ def test_the_report_prints(report, tmp_path):
     assert run.returncode == 0 and pdf.exists(), run.stderr[-2000:]
     pages = len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
     assert 5 <= pages <= 60
+
+
+def test_label_widths_the_layout_assumes_bound_the_rendered_ones(tmp_path):
+    # The bar charts place their labels by svg.text_width (test_report_svg checks the boxes do
+    # not overlap); the browser, with the report's fonts, must draw no text wider than that.
+    from test_report_svg import BAR_CASES, bar_chart
+
+    from steerdsl.report import svg
+    from steerdsl.report.render import CSS
+
+    charts = "".join(bar_chart(names, n) for names, n in BAR_CASES)
+    page = tmp_path / "labels.html"
+    page.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head><body>"
+        f"{charts}<script>document.body.insertAdjacentHTML('beforeend', '<pre id=widths>' + "
+        "JSON.stringify([...document.querySelectorAll('svg text')].map(t => "
+        "[t.textContent, t.getComputedTextLength()])) + '</pre>')</script></body></html>",
+        encoding="utf-8")
+    run = chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert run.returncode == 0, run.stderr[-2000:]
+    widths = json.loads(html.unescape(re.search(r"<pre id=\"widths\">(.*?)</pre>",
+                                                run.stdout, re.S).group(1)))
+    root_texts = [t for names, n in BAR_CASES
+                  for t in ET.fromstring(bar_chart(names, n)).iter(f"{SVG_NS}text")]
+    assert [w[0] for w in widths] == [t.text for t in root_texts]
+    too_wide = [(t.text, rendered) for t, (_, rendered) in zip(root_texts, widths)
+                if rendered > svg.text_width(t.text, float(t.get("font-size")),
+                                             bold=t.get("font-weight") == "bold")]
+    assert too_wide == []

@@ -346,3 +346,95 @@ def test_best_of_n_leaves_out_select_first_interventions(tmp_path):
     d = load(store)
     assert list(d.best_of_n) == [("gpt", "best3")]
     assert d.header.samples == {"best3": 3, "first3": 3}
+
+
+def test_report_never_writes_over_its_inputs(worked, tmp_path):
+    """As a user runs it: -o naming the store (or the spec) is refused, both left intact."""
+    import subprocess
+    import sys
+
+    store = tmp_path / "copy.duckdb"
+    store.write_bytes(worked.read_bytes())
+    spec = tmp_path / "exp.steer"
+    spec.write_text(f'experiment exp {{ seed 1  store "{store.name}" }}\n', encoding="utf-8")
+    before = store.read_bytes(), spec.read_bytes()
+    for target, args in ((store, [str(store)]), (spec, [str(spec)]),
+                         (store, [str(spec)]), (store, [str(worked), str(store)])):
+        r = subprocess.run([sys.executable, "-m", "steerdsl.cli", "report", *args,
+                            "-o", str(target), "--force"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (2, ""), r.stderr
+        assert r.stderr == (f"error: refusing to write the report over {target}: it is an "
+                            "input of this command; choose another -o\n")
+    assert (store.read_bytes(), spec.read_bytes()) == before
+
+
+def test_report_replaces_only_html_files_unless_forced(worked, tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    assert main(["report", str(worked), "-o", str(notes)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {notes} exists and is not an HTML report: choose another -o, or add "
+        "--force to replace it\n")
+    assert notes.read_text() == "my notes\n"
+    assert main(["report", str(worked), "-o", str(notes), "--force"]) == 0
+    assert notes.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    old = tmp_path / "old.html"
+    old.write_text("<!doctype html><html><body>an older report</body></html>")
+    assert main(["report", str(worked), "-o", str(old)]) == 0
+    assert "no_move" in old.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
+def test_report_to_an_unwritable_place(worked, tmp_path, capsys):
+    assert main(["report", str(worked), "-o", "/proc/x.html"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write the report to /proc/x.html: ")
+    assert len(err.splitlines()) == 1
+    assert main(["report", str(worked), "-o", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (f"error: cannot write the report to {tmp_path}: it is a "
+                                       "folder; give a file name\n")
+
+
+def _report_error(path: Path, capsys) -> str:
+    assert main(["report", str(path)]) == 1
+    return capsys.readouterr().err
+
+
+def test_a_run_whose_calls_all_failed_says_what_is_there(tmp_path, capsys):
+    path = tmp_path / "failed.duckdb"
+    write_synthetic_store(path, models=("llama",), interventions={"direct": 1}, n_sources=2,
+                          per_source=2, failed_fraction=1.0)
+    con = open_store(path)  # as a run leaves it: generate not done while calls failed
+    con.execute("DELETE FROM stages_done WHERE stage LIKE 'generate:%' OR stage LIKE 'score:%'")
+    con.close()
+    err = _report_error(path, capsys)
+    assert err.splitlines() == [
+        f"error: the store {path} has no results yet (no scored answers):",
+        "  last run: ok",
+        "  stages done: corpus:seeds, measure:seeds, space, probe:steerbench",
+        "  stages not done: generate:llama/direct, score:llama/direct",
+        "  calls of llama/direct: 0 ok, 4 failed",
+        "every call failed: see why with `steerdsl query "
+        f"{path} \"SELECT error, count(*) FROM calls WHERE status = 'error' GROUP BY ALL\"`, "
+        "then `steerdsl run SPEC --retry-errors`"]
+
+
+def test_a_run_stopped_before_scoring_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "unscored.duckdb"
+    write_synthetic_store(path, models=("llama",), interventions={"direct": 1}, n_sources=2,
+                          per_source=2, failed_fraction=0.0)
+    con = open_store(path)
+    con.execute("DELETE FROM outputs")
+    con.execute("DELETE FROM stages_done WHERE stage LIKE 'score:%'")
+    con.execute("UPDATE runs SET status = 'interrupted'")
+    con.close()
+    err = _report_error(path, capsys)
+    assert err.splitlines()[1:] == [
+        "  last run: interrupted",
+        "  stages done: corpus:seeds, measure:seeds, space, probe:steerbench, "
+        "generate:llama/direct",
+        "  stages not done: score:llama/direct",
+        "  calls of llama/direct: 4 ok, 0 failed",
+        "the answers are stored but not scored: run the spec again to score them "
+        "(`steerdsl run SPEC`)"]

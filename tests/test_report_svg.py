@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 import xml.etree.ElementTree as ET
+
+import pytest
 
 from steerdsl.report import svg
 
@@ -111,3 +114,77 @@ def test_color_scale_runs_from_zero_to_vmax():
     fills = [r.get("fill") for r in root.iter(f"{NS}rect")]
     assert len(fills) == 20 and fills[0] == svg.ramp(0.025) and fills[-1] == svg.ramp(0.975)
     assert [t.text for t in root.iter(f"{NS}text")] == ["0", "0.40", "mean"]
+
+
+# Text boxes as the layout assumes them: svg.text_width wide (test_report_chromium checks it
+# bounds the rendered widths), svg.ASCENT_EM above the baseline and svg.DESCENT_EM below.
+
+
+def text_box(t: ET.Element) -> list[tuple[float, float]]:
+    """The corners of a text element's box, rotated as its transform says."""
+    x, y, size = float(t.get("x")), float(t.get("y")), float(t.get("font-size"))
+    width = svg.text_width(t.text, size, bold=t.get("font-weight") == "bold")
+    x0 = {"start": x, "middle": x - width / 2, "end": x - width}[t.get("text-anchor")]
+    up, down = svg.ASCENT_EM * size, svg.DESCENT_EM * size
+    corners = [(x0, y - up), (x0 + width, y - up), (x0 + width, y + down), (x0, y + down)]
+    m = re.fullmatch(r"rotate\((\S+) (\S+) (\S+)\)", t.get("transform", "rotate(0 0 0)"))
+    a, cx, cy = (float(v) for v in m.groups())
+    cos, sin = math.cos(math.radians(a)), math.sin(math.radians(a))
+    return [(cx + (px - cx) * cos - (py - cy) * sin, cy + (px - cx) * sin + (py - cy) * cos)
+            for px, py in corners]
+
+
+def overlap(p: list[tuple[float, float]], q: list[tuple[float, float]]) -> bool:
+    """Two convex polygons overlap unless an edge normal of one separates them."""
+    for poly in (p, q):
+        for (x1, y1), (x2, y2) in zip(poly, poly[1:] + poly[:1]):
+            nx, ny = y2 - y1, x1 - x2
+            a = [nx * x + ny * y for x, y in p]
+            b = [nx * x + ny * y for x, y in q]
+            if max(a) <= min(b) or max(b) <= min(a):
+                return False
+    return True
+
+
+def test_overlap_check_sees_overlaps():
+    a = [(0, 0), (10, 0), (10, 4), (0, 4)]
+    assert overlap(a, [(9, 3), (20, 3), (20, 9), (9, 9)])
+    assert not overlap(a, [(11, 0), (20, 0), (20, 4), (11, 4)])
+    # two tilted strips: their bounding boxes overlap, the strips do not
+    assert not overlap([(0, 0), (10, 10), (9, 11), (-1, 1)], [(3, 0), (13, 10), (12, 11), (2, 1)])
+
+
+GOAL_NAMES = ["reading_difficulty", "formality", "textual_diversity", "text_length"]
+# Group names and series counts of bar charts: the report's goals, long and short names, the
+# comparison section's "model / intervention" groups.
+BAR_CASES = [
+    (GOAL_NAMES, 1),
+    (GOAL_NAMES, 3),
+    (["a_very_long_goal_name_for_the_formality_of_a_text", "b", "another_long_name_x", "c"], 1),
+    (["WWW_MMM_wide", "mmmmmmmm", "Übersetzungsqualität", "中文目标"], 1),
+    (["gpt-4o-mini / best_of_8", "smollm2-135m / direct", "m / i"], 2),
+    (["a", "b", "c"], 1),
+    (["ab", "cd"], 4),
+    (["aa bb cc dd ee ff gg hh ii jj kk ll mm nn", "i"], 4),  # more than three lines
+]
+
+
+def bar_chart(names: list[str], n_series: int) -> str:
+    series = [svg.Series(f"model {k} / intervention", svg.color(k), [],
+                         [0.1 * (g + 1) for g in range(len(names))]) for k in range(n_series)]
+    return svg.bars(names, series, title="movement when requested",
+                    ylabel="mean |output − source|")
+
+
+@pytest.mark.parametrize("names,n_series", BAR_CASES)
+def test_bar_labels_do_not_overlap_and_stay_on_the_chart(names, n_series):
+    root = parse(bar_chart(names, n_series))
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    texts = list(root.iter(f"{NS}text"))
+    for word in " ".join(names).replace(" / ", " ").split():
+        assert any(word in t.text for t in texts), word
+    boxes = [(t.text, text_box(t)) for t in texts]
+    for i, (a, p) in enumerate(boxes):
+        assert all(0 <= x <= width and 0 <= y <= height for x, y in p), (a, p, width, height)
+        for b, q in boxes[i + 1:]:
+            assert not overlap(p, q), (a, b)

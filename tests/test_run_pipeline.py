@@ -13,6 +13,7 @@ import pytest
 import steerdsl
 from steerdsl.cli import main
 from support.fake_openai import FakeOpenAI
+from support.stores import read_rows as _rows
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "corpus.jsonl"
 
@@ -51,14 +52,6 @@ def _write(workdir: Path, url: str, neg: str = "negative") -> Path:
     spec = workdir / "exp.steer"
     spec.write_text(SPEC.format(url=url, neg=neg), encoding="utf-8")
     return spec
-
-
-def _rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_until_probe_measures_and_draws_without_calling_a_model(workdir):

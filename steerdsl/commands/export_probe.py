@@ -13,25 +13,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, metavar="FILE.csv", help="where to write")
     p.add_argument("--probe", metavar="NAME",
                    help="which probe (default: the one the spec evaluates, or its only probe)")
+    p.add_argument("--force", action="store_true",
+                   help="replace FILE.csv even when it is not a probe CSV (never the spec or "
+                        "its store)")
 
 
 def run(args: argparse.Namespace) -> int:
     from steerdsl.errors import UsageError
-    from steerdsl.probe.export import STORE_SUFFIXES, export_current_probe
+    from steerdsl.outputs import check_output
+    from steerdsl.probe.export import PROBE_CSV, STORE_SUFFIXES, export_current_probe
     from steerdsl.store.db import store_errors
+    from steerdsl.words import count
 
     path = Path(args.spec)
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     if path.suffix.lower() in STORE_SUFFIXES:
+        check_output(args.output, PROBE_CSV, inputs=[path], force=args.force)
         with store_errors(path):
             stored = export_current_probe(path, args.probe, args.output)
     else:
         store, name = _from_spec(path, args.probe)
+        check_output(args.output, PROBE_CSV, inputs=[path, store], force=args.force)
         with store_errors(store):
             stored = export_current_probe(store, name, args.output, spec=str(path))
-    from steerdsl.words import count
-
     print(f"wrote {count(stored.table.n_rows, 'row')} of probe {stored.name} ({stored.probe_hash}) "
           f"to {args.output}")
     return 0

@@ -1,4 +1,4 @@
-"""`steerdsl import-reference RESULTS.csv --db DB --model NAME --intervention NAME
+"""`steerdsl import-reference RESULTS.csv --db DB [--model NAME] [--intervention NAME]
 [--probe NAME]`: load results in the reference tool's CSV layout into a store, as one model x
 intervention, so the store's SQL views score them like any run (docs/sql.md)."""
 
@@ -13,9 +13,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(optional output_text, raw <g> columns; others are kept)")
     parser.add_argument("--db", required=True, metavar="DB",
                         help="the store (.duckdb) to import into; created when missing")
-    parser.add_argument("--model", required=True, metavar="NAME", help="the model's name")
-    parser.add_argument("--intervention", required=True, metavar="NAME",
-                        help="the intervention's name")
+    parser.add_argument("--model", metavar="NAME",
+                        help="the model's name (default: the file's name without .csv)")
+    parser.add_argument("--intervention", default="reference", metavar="NAME",
+                        help="the intervention's name (default: reference)")
     parser.add_argument("--probe", default="reference", metavar="NAME",
                         help="the probe's name (default: reference); imports of the same probe "
                              "under one name share it")
@@ -31,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from steerdsl.store.summary import format_summary
     from steerdsl.words import count
 
+    args.model = args.model or _model_from_file_name(args.results)
     con = open_store(args.db)
     try:
         # A spec's run would hide imports from its views: refuse a spec's store before
@@ -59,3 +61,16 @@ def run(args: argparse.Namespace) -> int:
               "Use --probe to give different probes different names.", file=sys.stderr)
     print(summary)
     return 0
+
+
+def _model_from_file_name(results: str) -> str:
+    from pathlib import Path
+
+    from steerdsl.errors import UsageError
+    from steerdsl.store.reference_import import NAME, NAME_RULE
+
+    stem = Path(results).stem
+    if not NAME.match(stem):
+        raise UsageError(f"the file name {stem!r} is not a model name ({NAME_RULE}): "
+                         "give one with --model NAME")
+    return stem

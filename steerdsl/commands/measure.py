@@ -144,7 +144,7 @@ def _spec_bounds(plan, goals, con, db, workers, base_dir) -> dict[str, tuple[flo
                               and g.normalize.corpus == norm.corpus]
             corpus_raw[norm.corpus] = measure_texts(
                 [t.text for t in texts], quantile_goals, con=con, workers=workers,
-                ids=[t.text_id for t in texts], base_dir=base_dir).raw
+                ids=[t.text_id for t in texts], base_dir=base_dir, retry_errors=True).raw
         bounds[goal.name] = resolve_bounds(goal, corpus_raw[norm.corpus][goal.name])
     return bounds
 
@@ -198,8 +198,10 @@ def _measure(items, goals, con, workers, base_dir):
     display = Display(quiet=len(ok) < PROGRESS_MIN_TEXTS)
     with display.session():
         bar = display.stage("measure", len(ok))
+        # Measuring is what was asked for: stored failures of Python goals are tried again.
         return measure_texts([it.text for it in ok], goals, con=con, progress=bar,
-                             ids=[it.text_id for it in ok], workers=workers, base_dir=base_dir)
+                             ids=[it.text_id for it in ok], workers=workers, base_dir=base_dir,
+                             retry_errors=True)
 
 
 def _print(items, goals, measured, bounds, as_json: bool) -> int:

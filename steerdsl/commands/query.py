@@ -1,8 +1,9 @@
 """`steerdsl query SPEC|DB "SQL" [--csv | --json]`: plain SQL over a store (docs/sql.md).
 
-The store opens read-only, so a query never changes it and several can run at once. Exit
-codes: 0 success; 1 the store is missing or in use by a running `steerdsl run`; 2 a mistake
-in the SQL or the arguments.
+The store opens read-only, so a query never changes it and several can run at once; unless
+--allow-files, the SQL cannot reach other files or the network. Exit codes: 0 success; 1 the
+store is missing or in use by a running `steerdsl run`; 2 a mistake in the SQL or the
+arguments; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="print CSV (header, full precision)")
     fmt.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    parser.add_argument("--allow-files", action="store_true",
+                        help="let the SQL read and write files and use the network (COPY ... "
+                             "TO, read_csv, ATTACH, INSTALL); off by default: the SQL sees only "
+                             "the store")
     parser.add_argument("--limit", type=int, default=100, metavar="N",
                         help="rows shown in the table (default 100; 0 = all); "
                              "--csv and --json print all rows")
@@ -36,10 +41,13 @@ def run(args: argparse.Namespace) -> int:
     if args.limit < 0:
         raise UsageError("--limit must be 0 (all rows) or more")
     store = resolve_store(args.store)
-    con = open_for_query(store, any_duckdb_file=True)
+    con = open_for_query(store, any_duckdb_file=True, allow_files=args.allow_files)
     try:
         with store_errors(store):
             result = run_query(con, args.sql)
+    except KeyboardInterrupt:
+        print("interrupted: the query stopped; the store is unchanged", file=sys.stderr)
+        return 130
     finally:
         con.close()
     if args.json:

@@ -11,6 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="where to write the HTML (default: <store>.report.html next to "
                              "the first store)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace FILE even when it is not an HTML page (never a store or "
+                             "spec the report reads)")
     parser.add_argument("--raw", action="store_true",
                         help="show the raw metric variants instead of the binned ones")
 
@@ -25,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if len(args.stores) > 2:
         raise UsageError("report takes one store (or spec), or two to compare")
     start = time.monotonic()
-    out = write_report(args.stores, args.output, "raw" if args.raw else "binned")
+    out = write_report(args.stores, args.output, "raw" if args.raw else "binned", args.force)
     size = out.stat().st_size
     print(f"wrote {out} ({size / 1024:,.0f} KiB) in {time.monotonic() - start:.1f} s",
           file=sys.stderr)

@@ -17,7 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--until", choices=STAGE_ORDER,
                    help="stop after this stage kind (e.g. --until probe calls no model)")
     p.add_argument("--retry-errors", action="store_true",
-                   help="request again the calls that failed in earlier runs")
+                   help="request again the calls that failed in earlier runs, and measure "
+                        "again the values of Python and judge goals that failed")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -36,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "budget":
         print(result.budget_message, file=sys.stderr)
         return 1
+    code = 0
     failed = result.failed_calls
     calls = f"{count(failed, 'call')} failed"
     if result.status == "failed":
@@ -43,9 +45,24 @@ def run(args: argparse.Namespace) -> int:
         also = f"; {calls}" if failed else ""
         print(f"run failed: could not connect to model {models}{also} (see above); "
               "everything answered so far is stored", file=sys.stderr)
-        return 1
-    if result.status == "incomplete":
+        code = 1
+    elif failed:
         print(f"run incomplete: {calls} (see above); everything answered so far is stored",
               file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    if result.unscored:
+        print(unscored_message(result), file=sys.stderr)
+        code = 1
+    return code
+
+
+def unscored_message(result) -> str:
+    """Why answers have no scores, and what to do about it."""
+    from steerdsl.words import count
+
+    text = f"incomplete: {count(result.unscored, 'answer')} without scores"
+    if result.failed_measurements:
+        return text + (f": {count(result.failed_measurements, 'value')} could not be measured "
+                       "(errors in the measurements table); --retry-errors measures failed "
+                       "Python and judge values again")
+    return text + " (values of their probe rows are missing; see the answers view)"

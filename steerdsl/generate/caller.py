@@ -140,7 +140,15 @@ class Caller:
     async def _with_deadline(self, call):
         """litellm enforces the timeout per network read; this bounds the whole request."""
         if self.model.provider == "local":
-            return await call  # generation runs in a thread and cannot be cut short
+            # Generation runs in a thread that cancelling cannot reach: ask it to stop, so
+            # Ctrl-C does not wait for whole answers (asyncio.run waits for its threads).
+            try:
+                return await call
+            except asyncio.CancelledError:
+                from steerdsl.generate.local import stop_generating
+
+                stop_generating()
+                raise
         try:
             async with asyncio.timeout(self.model.timeout * 1.5 + 5):  # no task, unlike wait_for
                 return await call

@@ -10,7 +10,7 @@ import atexit
 import importlib.util
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from steerdsl import catalog
 from steerdsl.errors import RunError
@@ -45,8 +45,6 @@ def ensure_registered(name: str) -> None:
         path = model_path(name)
         if importlib.util.find_spec("llama_cpp") is None:
             raise RunError("the local model needs llama-cpp-python: run scripts/setup")
-        import llama_cpp
-
         from steerdsl.generate.llm import LOCAL_PROVIDER, litellm_module
 
         litellm = litellm_module()
@@ -59,8 +57,42 @@ def ensure_registered(name: str) -> None:
                       if p.get("provider") != LOCAL_PROVIDER]
             litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER,
                                                      "custom_handler": _provider}]
-        _provider.models[name] = llama_cpp.Llama(model_path=str(path), n_ctx=N_CTX, n_threads=2,
-                                                 verbose=False)
+        _provider.models[name] = _stoppable_llama_class()(
+            model_path=str(path), n_ctx=N_CTX, n_threads=2, verbose=False)
+
+
+class GenerationStopped(Exception):
+    """A generation given up because its request was cancelled (Ctrl-C)."""
+
+
+def stop_generating() -> None:
+    """Stop every local generation requested so far at its next token, and the ones waiting for
+    the model before they start: cancelling a request cannot reach its thread, and asyncio.run
+    waits for that thread (whole answers of up to max_tokens, one after another) on Ctrl-C.
+    Requests made afterwards run normally."""
+    if _provider is not None:
+        _provider.stop_tickets_below = _provider.tickets
+
+
+def _stoppable_llama_class():
+    import llama_cpp
+
+    class StoppableLlama(llama_cpp.Llama):
+        """Asks `should_stop` before evaluating the prompt and before each token."""
+
+        should_stop: Callable[[], bool] = staticmethod(lambda: False)
+
+        def eval(self, tokens):
+            if self.should_stop():
+                raise GenerationStopped()
+            return super().eval(tokens)
+
+        def sample(self, *args, **kwargs):
+            if self.should_stop():
+                raise GenerationStopped()
+            return super().sample(*args, **kwargs)
+
+    return StoppableLlama
 
 
 def _close_models() -> None:
@@ -77,11 +109,18 @@ def _provider_class():
     class LocalLLM(CustomLLM):
         def __init__(self) -> None:
             super().__init__()
-            self.models: dict[str, Any] = {}  # name -> llama_cpp.Llama
+            self.models: dict[str, Any] = {}  # name -> StoppableLlama
             self.lock = threading.Lock()  # one generation at a time (2 cores, one context)
+            # Every request takes a ticket when it is made; stop_generating() stops those below.
+            self.tickets = 0
+            self.stop_tickets_below = 0
 
-        def generate(self, model: str, messages: list,
-                     params: dict[str, Any]) -> tuple[list[str], int, int]:
+        def ticket(self) -> int:
+            self.tickets += 1
+            return self.tickets - 1
+
+        def generate(self, model: str, messages: list, params: dict[str, Any],
+                     ticket: int) -> tuple[list[str], int, int]:
             llama = self.models[model]
             n = int(params.get("n") or 1)
             seed = int(params.get("seed") or 0)
@@ -94,6 +133,7 @@ def _provider_class():
                     options[key] = params[key]
             contents, prompt_tokens, completion_tokens = [], 0, 0
             with self.lock:
+                llama.should_stop = lambda: ticket < self.stop_tickets_below
                 for i in range(n):  # llama.cpp has no n: one generation per sample
                     # Reusing the cached prompt prefix changes the floats and so the greedy
                     # path: start every generation from an empty cache to be reproducible.
@@ -122,14 +162,18 @@ def _provider_class():
                        print_verbose, encoding, api_key, logging_obj, optional_params,
                        acompletion=None, litellm_params=None, logger_fn=None, headers={},
                        timeout=None, client=None):
-            return self.respond(model_response, self.generate(model, messages, optional_params))
+            return self.respond(model_response, self.generate(model, messages, optional_params,
+                                                              self.ticket()))
 
         async def acompletion(self, model, messages, api_base, custom_prompt_dict,
                               model_response, print_verbose, encoding, api_key, logging_obj,
                               optional_params, acompletion=None, litellm_params=None,
                               logger_fn=None, headers={}, timeout=None, client=None):
             # Generation holds the CPU for seconds: keep the event loop (writer, progress) free.
-            generated = await asyncio.to_thread(self.generate, model, messages, optional_params)
+            # The ticket is taken now, not when the thread starts: stop_generating() must
+            # also reach requests still queued for a thread.
+            generated = await asyncio.to_thread(self.generate, model, messages, optional_params,
+                                                self.ticket())
             return self.respond(model_response, generated)
 
     return LocalLLM

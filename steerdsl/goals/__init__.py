@@ -1,8 +1,9 @@
 """The goal space: measure implementations, batched measuring with the store as cache, and
 normalization. Light at import: spaCy and textstat load only when a value is computed.
 
-- `measure.measure_texts(texts, goals, *, con, progress, ids, workers, judge, base_dir)`:
-  raw values (`Measured.raw`, NaN on error) and per-text errors (`Measured.errors`).
+- `measure.measure_texts(texts, goals, *, con, progress, ids, workers, judge, base_dir,
+  retry_errors)`: raw values (`Measured.raw`, NaN on error) and per-text errors
+  (`Measured.errors`).
 - `normalize.resolve_bounds(goal, corpus_raw)` and `normalize.normalize(raw, lo, hi)`.
 - `builtins`: the built-in measures by name (exactly steerdsl.catalog.MEASURES);
   `mtld`, `formality`: the paper's definitions on plain token lists (METHOD.md 1.1).

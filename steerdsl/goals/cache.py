@@ -64,8 +64,9 @@ class CacheWriter:
         # Texts first, so a measurement never refers to a missing text. No explicit
         # transaction: the caller may hold one; each INSERT is atomic.
         insert_rows(self.con, "texts", ["text_hash", "text"], self._texts.items(), "ignore")
+        # Replace: a value measured again (a retried failure) takes the place of the old row.
         insert_rows(self.con, "measurements", ["text_hash", "measure_id", "raw", "error"],
-                    self._rows, "ignore")
+                    self._rows, "replace")
         self.written += len(self._rows)
         self._texts.clear()
         self._rows.clear()

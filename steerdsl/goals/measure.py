@@ -3,6 +3,11 @@
 Each distinct text is measured once per measure identity (`measure_id`): values come from the
 store's `measurements` table when there, else they are computed (built-ins in one spaCy pass
 per text, in parallel for large inputs) and written back in bulk.
+
+Failures are stored too, with their message. Those of built-ins and expressions are final (they
+are deterministic); those of Python and judge goals may be transient (a network error, a bug
+since fixed): they are read back like any cached value, and measured again only when asked
+(`retry_errors`, the run's `--retry-errors`).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ class Measured:
     errors: list[MeasureError]
     computed: int = 0  # values computed by this call (per distinct text and measure)
     cached: int = 0  # values read from the store
+    retryable: int = 0  # errors of Python and judge goals (`retry_errors` measures them again)
 
 
 @dataclass
@@ -60,7 +66,7 @@ class _Column:
     definition: dict
     versions: dict
     builtin: str | None  # the built-in measure's name, when it is one
-    cache_errors: bool  # deterministic failures are cached; a judge's or a Python's may not be
+    retryable: bool  # a judge's or a Python's failure may be transient (see module doc)
     values: np.ndarray
     done: np.ndarray  # known (cached, computed, or failed)
     wanted: np.ndarray  # needed by some goal
@@ -87,6 +93,7 @@ def measure_texts(
     workers: int | None = None,
     judge: JudgeFn | None = None,
     base_dir: str | Path | None = None,
+    retry_errors: bool = False,
 ) -> Measured:
     """Raw values of `goals` for `texts`.
 
@@ -97,19 +104,23 @@ def measure_texts(
     judge: computes JudgeMeasure goals (the run engine's LLM client); without it they fail.
     base_dir: where `python "module:function"` goals are imported from (the spec's folder),
         first (a module there wins), then the Python path.
+    retry_errors: measure again the failures of Python and judge goals stored in `con`.
     """
     if con is None:
-        return _measure(texts, goals, None, progress, ids, workers, judge, base_dir)
+        return _measure(texts, goals, None, progress, ids, workers, judge, base_dir,
+                        retry_errors)
     # A cursor of our own: the caller's connection may hold an unfinished result, which
     # blocks register() (the bulk paths) in DuckDB 2.
     cur = con.cursor()
     try:
-        return _measure(texts, goals, cur, progress, ids, workers, judge, base_dir)
+        return _measure(texts, goals, cur, progress, ids, workers, judge, base_dir,
+                        retry_errors)
     finally:
         cur.close()
 
 
-def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Measured:
+def _measure(texts, goals, con, progress, ids, workers, judge, base_dir,
+             retry_errors) -> Measured:
     n = len(texts)
     ids = [str(i) for i in range(n)] if ids is None else [str(x) for x in ids]
     if len(ids) != n:
@@ -145,7 +156,7 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Meas
 
     cached = 0
     if con is not None and m > len(bad):
-        cached = _read_cache(con, columns, uhashes)
+        cached = _read_cache(con, columns, uhashes, retry_errors)
 
     # What must be computed: every goal's value, and an expression's inputs where the
     # expression itself is not known yet.
@@ -183,14 +194,19 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir) -> Meas
 
     raw = {g.name: columns[goal_col[g.name]].values[inverse].copy() for g in goals}
     errors: list[MeasureError] = []
+    retryable = 0
     for i in range(n):
         u = int(inverse[i])
         for g in goals:
-            msg = columns[goal_col[g.name]].errors.get(u)
+            col = columns[goal_col[g.name]]
+            msg = col.errors.get(u)
             if msg is not None:
                 errors.append(MeasureError(i, ids[i], g.name, msg))
+                if col.retryable and u not in bad:
+                    retryable += 1
     computed = sum(len(c.fresh) for c in columns.values())
-    return Measured(raw=raw, errors=errors, computed=computed, cached=cached)
+    return Measured(raw=raw, errors=errors, computed=computed, cached=cached,
+                    retryable=retryable)
 
 
 def _text_problem(text) -> str | None:
@@ -213,9 +229,9 @@ def _columns(
     goal_col: dict[str, str] = {}
     inputs: dict[str, dict[str, str]] = {}
 
-    def add(mid: str, definition: dict, versions: dict, builtin: str | None, cache_errors: bool):
+    def add(mid: str, definition: dict, versions: dict, builtin: str | None, retryable: bool):
         if mid not in columns:
-            columns[mid] = _Column(mid, definition, dict(versions), builtin, cache_errors,
+            columns[mid] = _Column(mid, definition, dict(versions), builtin, retryable,
                                    np.full(m, np.nan), np.zeros(m, bool), np.zeros(m, bool))
 
     for goal in goals:
@@ -223,18 +239,18 @@ def _columns(
         definition = measure.model_dump(mode="json")
         if isinstance(measure, BuiltinMeasure):
             _check_builtin(goal.name, measure.name)
-            add(goal.measure_id, definition, goal.versions, measure.name, True)
+            add(goal.measure_id, definition, goal.versions, measure.name, False)
         elif isinstance(measure, ExprMeasure):
-            add(goal.measure_id, definition, goal.versions, None, True)
+            add(goal.measure_id, definition, goal.versions, None, False)
             inputs[goal.name] = {}
             for ref in expr_refs(measure):
                 _check_builtin(goal.name, ref)
                 # Cached under the built-in's own identity, shared with every other use of it.
                 mid, versions = builtin_measure_id(ref)
-                add(mid, {"kind": "builtin", "name": ref}, versions, ref, True)
+                add(mid, {"kind": "builtin", "name": ref}, versions, ref, False)
                 inputs[goal.name][ref] = mid
         elif isinstance(measure, (PythonMeasure, JudgeMeasure)):
-            add(goal.measure_id, definition, goal.versions, None, False)
+            add(goal.measure_id, definition, goal.versions, None, True)
         else:
             raise RunError(f"goal '{goal.name}': unknown measure kind {measure.kind!r}")
         goal_col[goal.name] = goal.measure_id
@@ -246,18 +262,23 @@ def _check_builtin(goal: str, name: str) -> None:
         raise RunError(f"goal '{goal}': '{name}' is not a built-in measure")
 
 
-def _read_cache(con, columns: dict[str, _Column], uhashes: list[str]) -> int:
+def _read_cache(con, columns: dict[str, _Column], uhashes: list[str],
+                retry_errors: bool) -> int:
     rows = cache.read_cached(con, uhashes, list(columns))
     where = {h: u for u, h in enumerate(uhashes)}
+    read = 0
     for h, mid, value, err in rows:
         col = columns[mid]
         u = where[h]
         if err is not None:
+            if retry_errors and col.retryable:
+                continue  # measured again; the new row replaces this one
             col.errors[u] = err
         else:
             col.values[u] = value
         col.done[u] = True
-    return len(rows)
+        read += 1
+    return read
 
 
 class _Tracker:
@@ -312,9 +333,8 @@ def _compute_builtins(columns, utexts, workers, tracker: _Tracker, writer, uhash
 
 def _write_fresh(writer, col: _Column, utexts, uhashes) -> None:
     for u in col.fresh[col.written:]:
-        err = col.errors.get(u)
-        if err is None or col.cache_errors:
-            writer.add(uhashes[u], utexts[u], col.measure_id, float(col.values[u]), err)
+        writer.add(uhashes[u], utexts[u], col.measure_id, float(col.values[u]),
+                   col.errors.get(u))
     col.written = len(col.fresh)
 
 

@@ -7,7 +7,9 @@ A diagnostic renders like a compiler's:
             ^^^^^^^^
 
 The caret line copies tabs from the source line and gives wide (east-asian) characters two
-columns, so carets stay under the span in a terminal.
+columns, so carets stay under the span in a terminal. Terminal control characters in quoted
+text (escape sequences can retitle the terminal or hide output; bidi overrides reorder it) are
+shown as escapes (`\x1b`, `\u202e`): `printable`, also used for every message the CLI prints.
 """
 
 from __future__ import annotations
@@ -47,13 +49,13 @@ class Diagnostic:
         return f"{self.message}; did you mean '{self.suggestion}'?"
 
     def render(self, source: "SourceText | None" = None) -> str:
-        head = f"{self.span}: {self.severity}: {self.text}"
+        head = printable(f"{self.span}: {self.severity}: {self.text}")
         if source is None:
             return head
         line = source.display_line(self.span.line)
         if line is None:
             return head
-        return f"{head}\n  {line}\n  {caret_line(line, self.span)}"
+        return f"{head}\n  {printable(line, keep=chr(9))}\n  {caret_line(line, self.span)}"
 
 
 @dataclass
@@ -80,7 +82,29 @@ class SourceText:
         return line
 
 
+# Bidirectional overrides, embeddings, isolates and marks: they reorder what a terminal shows.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in _BIDI
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte of a file name (surrogateescape)
+        code -= 0xDC00
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` with terminal control characters other than those in `keep` shown as escapes."""
+    return "".join(_escape(ch) if ch not in keep and _is_control(ch) else ch for ch in text)
+
+
 def _width(ch: str) -> int:
+    if _is_control(ch):  # shown as its escape by printable()
+        return len(_escape(ch))
     if unicodedata.combining(ch):
         return 0
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1

@@ -9,7 +9,9 @@ order, so the same plan and sources give the same probe bit for bit in any proce
 5. a (rows x d) block of uniforms placing each delta on its allowed set.
 
 Sources with a NaN in any goal (a text whose measure failed) cannot be requested to move:
-they get weight 0, are left out of the density-ratio fit, and are never drawn.
+they get weight 0, are left out of the density-ratio fit, and are never drawn. The same holds
+for sources marked `unmeasured`: a value failed for a goal the probe does not move but its rows
+carry (every goal of the space is scored), so their answers could never be scored.
 
 Room for a delta: the allowed set for a source s is [max(-s, dmin), -dz] U [dz, min(1-s, dmax)].
 With 0 <= dz < 0.5, dmin < -dz and dmax > dz (checked up front) it is never empty for s in
@@ -92,9 +94,11 @@ def sample_without_replacement(rng: np.random.Generator, log_weights: np.ndarray
     return np.argsort(-keys, kind="stable")[:n]
 
 
-def draw_probe(plan: SampledProbePlan, sources: np.ndarray) -> DrawnProbe:
+def draw_probe(plan: SampledProbePlan, sources: np.ndarray, *,
+               unmeasured: np.ndarray | None = None) -> DrawnProbe:
     """Draw the probe: `sources` is the N x d matrix of normalized source vectors over
-    plan.goals (in that order); rows with a NaN are never drawn (see module doc)."""
+    plan.goals (in that order); rows with a NaN, or True in the (N,) mask `unmeasured`, are
+    never drawn (see module doc)."""
     check_probe_plan(plan)
     sources = np.asarray(sources, dtype=np.float64)
     d = len(plan.goals)
@@ -102,6 +106,8 @@ def draw_probe(plan: SampledProbePlan, sources: np.ndarray) -> DrawnProbe:
         raise RunError(f"probe {plan.name}: sources must be an N x {d} matrix over "
                        f"{', '.join(plan.goals)}, got shape {sources.shape}")
     usable = ~np.isnan(sources).any(axis=1)
+    if unmeasured is not None:
+        usable &= ~np.asarray(unmeasured, dtype=bool)
     usable_index = np.flatnonzero(usable)
     values = sources[usable]
     if values.size and (values.min() < 0.0 or values.max() > 1.0):

@@ -5,10 +5,28 @@ from __future__ import annotations
 from pathlib import Path
 
 from steerdsl.errors import RunError, UsageError
-from steerdsl.probe.reference_csv import write_reference_csv
+from steerdsl.outputs import OutputKind, head_text, write_output
+from steerdsl.probe.reference_csv import reference_columns, write_reference_csv
 from steerdsl.probe.store import StoredProbe, current_probe_hash, load_probe
 
 STORE_SUFFIXES = (".duckdb", ".db")
+
+
+def _is_probe_csv(path: Path) -> bool:
+    """A file in exactly the layout export-probe writes (a results file, with output_
+    columns, or any other CSV is not)."""
+    import csv
+
+    lines = head_text(path).splitlines()
+    if not lines:
+        return False
+    header = next(csv.reader([lines[0]]))
+    goals = [c[len("source_"):] for c in header if c.startswith("source_")]
+    return bool(goals) and header in (reference_columns(goals, raw=True),
+                                      reference_columns(goals, raw=False))
+
+
+PROBE_CSV = OutputKind("the probe CSV", "a probe CSV", _is_probe_csv)
 
 
 def current_probe_names(con) -> list[str]:
@@ -18,8 +36,9 @@ def current_probe_names(con) -> list[str]:
 
 def export_current_probe(store: str | Path, name: str | None, out: str | Path,
                          spec: str | None = None) -> StoredProbe:
-    """Write the probe `name` of the store's latest run to `out`; with name None, the store's
-    only probe. `spec` (for messages) is how the user named the experiment."""
+    """Write the probe `name` of the store's latest run to `out` (checked first with
+    steerdsl.outputs.check_output); with name None, the store's only probe. `spec` (for
+    messages) is how the user named the experiment."""
     from steerdsl.store.db import open_store
 
     how = f"`steerdsl run {spec} --until probe`" if spec else "`steerdsl run SPEC --until probe`"
@@ -43,7 +62,5 @@ def export_current_probe(store: str | Path, name: str | None, out: str | Path,
         stored = load_probe(con, probe_hash)
     finally:
         con.close()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_reference_csv(out, stored.table)
+    write_output(Path(out), PROBE_CSV, lambda path: write_reference_csv(path, stored.table))
     return stored

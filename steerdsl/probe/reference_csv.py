@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,34 +49,50 @@ def write_reference_csv(path: str | Path, table: ProbeTable) -> None:
 
 
 class Problems:
-    def __init__(self, path: Path) -> None:
+    """Every problem of a file, reported by row (in row order) and capped at ten lines."""
+
+    def __init__(self, path: Path, what: str = "probe CSV") -> None:
         self.path = path
-        self.messages: list[str] = []
-        self.count = 0
+        self.what = what
+        self._found: list[tuple[int, str]] = []
+
+    @property
+    def count(self) -> int:
+        return len(self._found)
 
     def add(self, row: int, message: str) -> None:
-        self.count += 1
-        if len(self.messages) < _MAX_REPORTED:
-            self.messages.append(f"row {row}: {message}")
+        self._found.append((row, message))
 
     def raise_if_any(self) -> None:
-        if self.count:
-            more = self.count - len(self.messages)
-            raise RunError(f"{self.path}: not a valid probe CSV:\n  " + "\n  ".join(
-                self.messages) + (f"\n  ... and {more} more problems" if more else ""))
+        if not self._found:
+            return
+        ordered = sorted(self._found, key=lambda found: found[0])  # stable: columns in order
+        lines = [f"row {row}: {message}" for row, message in ordered[:_MAX_REPORTED]]
+        more = self.count - len(lines)
+        raise RunError(f"{self.path}: not a valid {self.what}:\n  " + "\n  ".join(lines)
+                       + (f"\n  ... and {more} more problems" if more else ""))
+
+
+# A plain decimal number, as CSV writers write them. Python's float() also takes "1_0",
+# non-ASCII digits and surrounding whitespace of any kind: a file is read by this instead.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NON_FINITE = {"nan", "inf", "infinity"}
 
 
 def parse_number(cell: str, column: str, row: int, problems: Problems) -> float:
-    """The cell's float; NaN for an empty cell; a problem (and NaN) when not a finite number."""
-    cell = cell.strip()
+    """The cell's float; NaN for an empty cell; a problem (and NaN) when not a finite plain
+    decimal number."""
+    cell = cell.strip(" \t")
     if not cell:
         return math.nan
-    try:
-        value = float(cell)
-    except ValueError:
+    if cell.lstrip("+-").lower() in _NON_FINITE:
+        problems.add(row, f"{column} is not a finite number: {cell!r}")
+        return math.nan
+    if not _NUMBER.fullmatch(cell):
         problems.add(row, f"{column} is not a number: {cell!r}")
         return math.nan
-    if not math.isfinite(value):
+    value = float(cell)
+    if not math.isfinite(value):  # 1e999
         problems.add(row, f"{column} is not a finite number: {cell!r}")
         return math.nan
     return value
@@ -107,16 +124,26 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
     columns, non-numbers, values outside [0, 1], a delta without a target, target !=
     source + delta beyond 1e-9). Rows are numbered from 1 (the header is not a row)."""
     path = Path(path)
-    goals = list(goals)
     header, body = read_csv_records(path, "probe CSV")
+    problems = Problems(path)
+    table = parse_reference_rows(path, header, body, list(goals), problems)
+    problems.raise_if_any()
+    return table
+
+
+def parse_reference_rows(path: Path, header: list[str], body: list[list[str]],
+                         goals: list[str], problems: Problems) -> ImportedProbe:
+    """The probe in `body` (see read_reference_csv); row problems go to `problems` (the caller
+    raises them, with its own); missing columns and no rows raise at once."""
     index = {name: i for i, name in enumerate(header)}
     required = [c for c in reference_columns(goals, raw=False) if c not in index]
     if required:
         raise RunError(f"{path}: missing columns: {', '.join(required)} (columns present: "
                        f"{', '.join(header) if header else 'none'})")
+    if not body:
+        raise RunError(f"{path}: the file has a header but no rows")
     has_raw = any(g in index for g in goals)  # raw columns are optional, goal by goal
 
-    problems = Problems(path)
     rows, d = len(body), len(goals)
     source = np.full((rows, d), np.nan)
     delta = np.full((rows, d), np.nan)
@@ -154,9 +181,6 @@ def read_reference_csv(path: str | Path, goals: Sequence[str]) -> ImportedProbe:
                     problems.add(row, f"target_{g} = {t!r} is not source_{g} + delta_{g} = "
                                       f"{s + dl!r}")
             source[r, j], delta[r, j], target[r, j] = s, dl, t
-    problems.raise_if_any()
-    if not rows:
-        raise RunError(f"{path}: the file has a header but no rows")
     return ProbeTable(goals=goals, texts=texts,
                       text_ids=[f"{path.name}:{r + 1}" for r in range(rows)],
                       source=source, delta=delta, target=target, source_raw=source_raw)

@@ -47,10 +47,36 @@ def after_header(text: str, header: str) -> str:
 
 
 def strip_chatty_prefix(text: str) -> str:
-    """Drop a leading "Here is the rewritten text:" line when more lines follow."""
+    """Drop a first line that is a preamble ("Here is the rewritten text:") when more lines
+    follow: one line may be the answer itself."""
     lines = text.strip().splitlines()
-    if len(lines) > 1:
-        first = lines[0].casefold()
-        if "here" in first and "rewritten" in first:
-            return "\n".join(lines[1:])
+    if len(lines) > 1 and is_preamble(lines[0]):
+        return "\n".join(lines[1:])
     return text
+
+
+# A preamble is the whole line: optional interjections ("Sure!", "Certainly,"), then a phrase
+# that announces the answer, then a colon. Content that merely mentions "here" or "rewritten"
+# (or a sentence before the announcement) is not a preamble.
+_INTERJECTION = (r"(?:sure thing|sure|certainly|of course|okay|ok|absolutely|alright|all right"
+                 r"|great|yes|got it|no problem|gladly|happy to help)")
+_ANSWER_WORD = (r"(?:rewrit\w*|revis\w*|version|text|paragraph|passage|edit\w*|improved|updated"
+                r"|modified|polished|refined|rephrased|reworded|paraphrase\w*)")
+_ANNOUNCE = (r"(?:here(?:'s|\u2019s|\s+is|\s+are)|below\s+is|the\s+following\s+is)"
+             rf"[^.!?:\n]*\b{_ANSWER_WORD}\b[^.!?:\n]*")
+_BARE = (r"here\s+(?:it\s+is|you\s+go|you\s+are)"
+         r"|(?:the\s+)?(?:rewritten|revised|improved|updated|edited)\s+"
+         r"(?:text|version|paragraph|passage)")
+_PREAMBLE = re.compile(
+    rf"(?:{_INTERJECTION}\s*[!,.]\s*)*(?:{_ANNOUNCE}|{_BARE})\s*:", re.IGNORECASE)
+# Markdown emphasis or a heading marker around the whole line ("**Here is the text:**").
+_LINE_DECORATION = " \t#*_"
+
+
+# Preambles are short; the cap also bounds the regex's backtracking on a long first line.
+_MAX_PREAMBLE_CHARS = 200
+
+
+def is_preamble(line: str) -> bool:
+    line = line.strip(_LINE_DECORATION)
+    return len(line) <= _MAX_PREAMBLE_CHARS and _PREAMBLE.fullmatch(line) is not None

@@ -79,16 +79,25 @@ def _open(path: Path):
         raise StoreError(f"{path} is not a steerdsl store ({str(e).splitlines()[0]})") from None
 
 
-def write_report(stores: list[str | Path], out: str | Path | None = None,
-                 variant: Variant = "binned") -> Path:
-    """Write the report; the default output is `<first store's stem>.report.html` next to it."""
-    from steerdsl.errors import RunError
+def _is_html(path: Path) -> bool:
+    from steerdsl.outputs import head_text
 
-    html = render_report(stores, variant)
+    start = head_text(path, 512).lstrip().lower()
+    return path.suffix.lower() in (".html", ".htm") and start.startswith(("<!doctype html",
+                                                                          "<html"))
+
+
+def write_report(stores: list[str | Path], out: str | Path | None = None,
+                 variant: Variant = "binned", force: bool = False) -> Path:
+    """Write the report; the default output is `<first store's stem>.report.html` next to it.
+    Never over a store or spec it reads; over an existing file other than an HTML page only
+    with `force` (steerdsl.outputs)."""
+    from steerdsl.outputs import OutputKind, check_output, write_output
+
+    kind = OutputKind("the report", "an HTML report", _is_html)
     target = Path(out) if out else default_output(resolve_store(stores[0]))
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(html, encoding="utf-8")
-    except OSError as e:
-        raise RunError(f"cannot write the report to {target}: {e.strerror or e}") from None
+    inputs = [*stores, *(resolve_store(s) for s in stores)]
+    check_output(target, kind, inputs=inputs, force=force)
+    html = render_report(stores, variant)
+    write_output(target, kind, lambda path: path.write_text(html, encoding="utf-8"))
     return target

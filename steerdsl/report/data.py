@@ -495,9 +495,9 @@ def load_store(con, path: str, variant: Variant) -> StoreData:
     materialize(con)
     if not rows(con, f"SELECT 1 FROM {_METRICS} LIMIT 1"):
         from steerdsl.errors import StoreError
+        from steerdsl.store.progress import no_results_message
 
-        raise StoreError(f"the store {path} has no results yet: run the spec first "
-                         "(steerdsl run SPEC), or import results (steerdsl import-reference)")
+        raise StoreError(no_results_message(con, path))
     header = load_header(con, path)
     goals = [g.name for g in header.goals]
     return StoreData(header=header, headline=load_headline(con, variant),

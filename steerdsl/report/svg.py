@@ -362,28 +362,99 @@ def line_chart(series: list[Series], *, title: str, xlabel: str, ylabel: str) ->
     return c.render()
 
 
+# Label geometry for layout: generous advances of sans-serif characters (in em; DejaVu Sans,
+# the widest common default, stays within them), and the part of a line above and below its
+# baseline, so computed boxes contain the drawn text.
+_NARROW = set("fijltI.,:;'|!()[] ")
+_WIDE = set("mwMW@%#&+<=>^~")
+BOLD_FACTOR = 1.15
+ASCENT_EM = 0.8
+DESCENT_EM = 0.25
+# Group labels that do not fit their slot are drawn at this angle (degrees, rising to the right).
+LABEL_ANGLE = 40
+
+
+def _char_em(ch: str) -> float:
+    if ch in _NARROW:
+        return 0.46
+    if ch in _WIDE or not ch.isascii():
+        return 1.0
+    return 0.8 if ch.isupper() else 0.64
+
+
+def text_width(s: str, size: float, bold: bool = False) -> float:
+    return sum(map(_char_em, s)) * size * (BOLD_FACTOR if bold else 1.0)
+
+
+@dataclass
+class GroupLabels:
+    """Where the group names under a bar chart go: horizontal lines when every name fits its
+    slot, otherwise one rotated line each, ending under its group."""
+    lines: list[list[str]]  # per group: the lines of its label (one when rotated)
+    rotated: bool
+    depth: float  # the height the labels need below the axis
+    overhang: float  # how far the labels reach left of the room given them (0 when inside)
+
+
+def group_labels(names: list[str], slot: float, room: float, size: float = 10) -> GroupLabels:
+    """`room`: the width left of the first slot the labels may use (under the y axis's tick
+    labels, which end above them)."""
+    wrapped = [_wrap(name, 12) for name in names]
+    if all(len(lines) <= 3 and all(text_width(line, size) <= slot - 4 for line in lines)
+           for lines in wrapped):
+        return GroupLabels(wrapped, False, 13 + 11 * max((len(w) for w in wrapped), default=1),
+                           0.0)
+    a = math.radians(LABEL_ANGLE)
+    # A rotated label's box, measured from its anchor (the end of its baseline): it runs
+    # down-left for its width; the glyphs' ascent sticks out up-left, their descent down-right.
+    down = [text_width(n, size) * math.sin(a) + DESCENT_EM * size * math.cos(a) for n in names]
+    reach = [text_width(n, size) * math.cos(a) + ASCENT_EM * size * math.sin(a)
+             - slot * (g + 0.5) for g, n in enumerate(names)]
+    return GroupLabels([[n] for n in names], True, _LABEL_GAP + max(down, default=0.0) + 4,
+                       max(0.0, max(reach, default=0.0) - room))
+
+
+# Space between the axis line and the anchors of rotated labels: their ascent, tilted, rises
+# ASCENT_EM * size * cos(angle) above the anchor.
+_LABEL_GAP = 12
+
+
 def bars(groups: list[str], series: list[Series], *, title: str, ylabel: str) -> str:
     """Grouped bars: one group per label, one bar per series (series.ys aligned to groups)."""
-    left, top, h, bottom = 52, 22, 160, 56
+    top, h = 22, 160
     slot = max(40, 16 * len(series) + 14)
     w = slot * len(groups)
+    labels = group_labels(groups, slot, room=48)
+    left = 52 + labels.overhang
+    bottom = max(56, labels.depth + 8)
     legend_h = 14 * len(series)
-    c = Canvas(left + w + 12, top + h + bottom + legend_h, title)
+    legend_w = max((18 + text_width(s.label, 10) for s in series), default=0.0)
+    title_w = text_width(title, 12, bold=True)
+    width = max(left + w + 12, left + legend_w + 4, title_w + 8)
+    c = Canvas(width, top + h + bottom + legend_h, title)
     ys_all = [y for s in series for y in s.ys if y is not None] or [1.0]
     sy = Scale(0.0, max(ys_all) * 1.1 or 1.0, top + h, top)
-    c.text(left + w / 2, 13, title, size=12, extra=' font-weight="bold"')
+    # over the plot, unless the title is wider than the plot: then over the whole chart
+    title_x = min(max(left + w / 2, title_w / 2 + 4), width - title_w / 2 - 4)
+    c.text(title_x, 13, title, size=12, extra=' font-weight="bold"')
     _y_axis(c, sy, left, left + w, ylabel)
     c.line(left, top + h, left + w, top + h)
     bw = (slot - 14) / max(1, len(series))
-    for g, name in enumerate(groups):
+    for g, lines in enumerate(labels.lines):
         x0 = left + slot * g + 7
         for i, s in enumerate(series):
             y = s.ys[g]
             if y is None:
                 continue
             c.rect(x0 + bw * i, sy(y), bw - 1, sy(0) - sy(y), fill=s.color)
-        for k, part in enumerate(_wrap(name, 12)[:3]):
-            c.text(left + slot * (g + 0.5), top + h + 13 + 11 * k, part, size=10)
+        cx = left + slot * (g + 0.5)
+        if labels.rotated:
+            ay = top + h + _LABEL_GAP
+            c.text(cx, ay, lines[0], anchor="end", size=10,
+                   extra=f' transform="rotate(-{LABEL_ANGLE} {_n(cx)} {_n(ay)})"')
+            continue
+        for k, part in enumerate(lines):
+            c.text(cx, top + h + 13 + 11 * k, part, size=10)
     for i, s in enumerate(series):
         ly = top + h + bottom + 14 * i + 4
         c.rect(left, ly - 9, 12, 10, fill=s.color)

@@ -28,9 +28,9 @@ STAGE_ORDER = ("corpus", "measure", "space", "probe", "generate", "score")
 @dataclass
 class RunResult:
     run_id: str
-    # 'ok' (everything asked was done), 'incomplete' (some calls failed), 'failed' (a model
-    # was given up as unreachable), 'budget'; runs.status also has 'interrupted', and
-    # 'failed' for a run that ended with an error.
+    # 'ok' (everything asked was done), 'incomplete' (some calls failed, or answers were left
+    # without scores), 'failed' (a model was given up as unreachable), 'budget'; runs.status
+    # also has 'interrupted', and 'failed' for a run that ended with an error.
     status: str
     stages_run: list[str] = field(default_factory=list)
     stages_skipped: list[str] = field(default_factory=list)  # already done
@@ -38,6 +38,8 @@ class RunResult:
     # found unreachable
     failed_calls: int = 0
     unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
+    failed_measurements: int = 0  # values of answers this run's score stages could not measure
+    unscored: int = 0  # answers of the current generations without scores: run 'incomplete'
     summary: str = ""
     budget_message: str = ""  # why the budget stopped the run; the CLI prints it once
 
@@ -162,6 +164,16 @@ class Runner:
                 break
             for stage in by_kind[kind]:
                 handlers[kind](stage)
+        if self._wanted("score") and by_kind["score"]:
+            self._count_unscored()
+
+    def _count_unscored(self) -> None:
+        """A run that leaves any answer without scores is incomplete, whatever the cause."""
+        from steerdsl.store.summary import unscored_answers
+
+        self.result.unscored = unscored_answers(self.con)
+        if self.result.unscored and self.result.status == "ok":
+            self.result.status = "incomplete"
 
     # --- corpus and goal space -------------------------------------------------------------
 
@@ -222,24 +234,32 @@ class Runner:
         self._raw[name] = measured.raw
         if measured.errors:
             bar.error(len(measured.errors))
-            if not already:
-                for _, text_id, goal, message in measured.errors[:5]:
-                    self.display.say(f"  measure {name}: {text_id}: {goal}: {message}")
-                if len(measured.errors) > 5:
-                    self.display.say(f"  ... and {len(measured.errors) - 5} more measurement "
-                                     "errors (see the measurements table)")
+            if not already or self.retry_errors:
+                self._say_measure_errors(f"measure {name}", measured)
         if already:
             self.result.stages_skipped.append(stage.id)
         else:
             self._mark_done(stage, {"texts": len(rows), "errors": len(measured.errors)})
             self.result.stages_run.append(stage.id)
 
+    def _say_measure_errors(self, what: str, measured) -> None:
+        for _, text_id, goal, message in measured.errors[:5]:
+            self.display.say(f"  {what}: {text_id}: {goal}: {message}")
+        if len(measured.errors) > 5:
+            self.display.say(f"  ... and {len(measured.errors) - 5} more measurement errors "
+                             "(see the measurements table)")
+        if measured.retryable:
+            self.display.say(f"  {what}: `steerdsl run SPEC --retry-errors` measures the "
+                             f"{measured.retryable} failed Python or judge values again")
+
     def _measure_kw(self) -> dict:
         """What measuring needs beyond texts: where `python "mod:fn"` goals are imported from
-        (the spec's folder), and the LLM judge for `judge` goals."""
+        (the spec's folder), the LLM judge for `judge` goals, and whether stored failures of
+        those goals are measured again."""
         from pathlib import Path
 
-        return {"base_dir": Path(self.plan.spec_path).parent, "judge": self._judge()}
+        return {"base_dir": Path(self.plan.spec_path).parent, "judge": self._judge(),
+                "retry_errors": self.retry_errors}
 
     def _judge(self):
         if not any(g.measure.kind == "judge" for g in self.plan.goals):
@@ -301,13 +321,23 @@ class Runner:
             raw = self._corpus_raw(probe.corpus)
             norm = self._normalized(raw)
             sources = np.column_stack([norm[g] for g in probe.goals])
-            drawn = draw_probe(probe, sources)
+            # Rows carry every goal of the space and are scored on all of them: a text missing
+            # any goal's value is never drawn, whether the probe moves that goal or not.
+            missing = {g: np.isnan(raw[g]) for g in goals}
+            unmeasured = np.column_stack(list(missing.values())).any(axis=1)
+            if unmeasured.any():
+                by_goal = ", ".join(f"{g}: {int(m.sum())}" for g, m in missing.items() if m.any())
+                self.display.say(f"  probe {name}: {int(unmeasured.sum())} of {len(rows)} texts "
+                                 f"of corpus {probe.corpus} left out: a goal's value could not "
+                                 f"be measured ({by_goal}; see the measurements table)")
+            drawn = draw_probe(probe, sources, unmeasured=unmeasured)
             probe_store.save_drawn_probe(
                 self.con, stage.hash, probe, space_hash, drawn,
                 texts=[(r[0], r[1]) for r in rows],
                 raw={g: raw[g] for g in goals}, normalized={g: norm[g] for g in goals},
             )
-            info = {"rows": int(len(drawn.source_index)), "auc": drawn.auc}
+            info = {"rows": int(len(drawn.source_index)), "auc": drawn.auc,
+                    "unmeasured": int(unmeasured.sum())}
             if drawn.auc is not None:
                 self.display.say(f"  probe {name}: density-ratio classifier AUC "
                                  f"{drawn.auc:.3f} (0.5 = corpus already uniform)")
@@ -412,8 +442,10 @@ class Runner:
                                   "per million input and output tokens) in its model block")
 
     def _stage_score(self, stage: Stage) -> None:
-        """Measure the answers and write their per-goal values. Idempotent: scores only the
-        ok answers that have no outputs yet, so it also completes a stage cut short."""
+        """Measure the answers and write their per-goal values. Idempotent: scores the ok
+        answers that have no outputs yet (so it also completes a stage cut short) or a failed
+        value (read again from the measurement cache, so they are reported on every run, and
+        measured again with --retry-errors). Done only when every answer has all its values."""
         from steerdsl.goals.measure import measure_texts
         from steerdsl.goals.normalize import normalize
         from steerdsl.store.bulk import insert_rows
@@ -424,14 +456,15 @@ class Runner:
             self._stage_space(self.plan.stage("space"))
         todo = self.con.execute(
             "SELECT c.row_id, c.sample, c.answer FROM calls c WHERE c.gen_hash = ? "
-            "AND c.status = 'ok' AND NOT EXISTS (SELECT 1 FROM outputs o WHERE "
-            "o.gen_hash = c.gen_hash AND o.row_id = c.row_id AND o.sample = c.sample) "
-            "ORDER BY c.row_id, c.sample", [gen_hash]).fetchall()
+            "AND c.status = 'ok' AND coalesce((SELECT bool_or(o.raw IS NULL) FROM outputs o "
+            "WHERE o.gen_hash = c.gen_hash AND o.row_id = c.row_id AND o.sample = c.sample), "
+            "true) ORDER BY c.row_id, c.sample", [gen_hash]).fetchall()
         if not todo and self._done(stage):
             self.result.stages_skipped.append(stage.id)
             return
-        bar = self.display.stage(f"score {stage.id.split(':', 1)[1]}",
-                                 len(todo) * len(self.plan.goals))
+        label = f"score {stage.id.split(':', 1)[1]}"
+        bar = self.display.stage(label, len(todo) * len(self.plan.goals))
+        failed = 0
         if todo:
             measured = measure_texts(
                 [t[2] for t in todo], self.plan.goals, con=self.con, progress=bar,
@@ -444,12 +477,20 @@ class Runner:
                     out.append((gen_hash, row_id, sample, g.name, _none_if_nan(r),
                                 _none_if_nan(v)))
             insert_rows(self.con, "outputs",
-                        ["gen_hash", "row_id", "sample", "goal", "raw", "value"], out)
+                        ["gen_hash", "row_id", "sample", "goal", "raw", "value"], out,
+                        on_conflict="replace")
+            failed = len(measured.errors)
+            if failed:
+                bar.error(failed)
+                self._say_measure_errors(label, measured)
+            self.result.failed_measurements += failed
         pending = self.con.execute(
             "SELECT count(*) FROM calls WHERE gen_hash = ? AND status <> 'ok'", [gen_hash]
         ).fetchone()[0]
-        if not pending and self._done(self.plan.stage(gen_id)):
+        if not pending and not failed and self._done(self.plan.stage(gen_id)):
             self._mark_done(stage)
+        elif failed:  # a stage marked done by an older version with failed values
+            self.con.execute("DELETE FROM stages_done WHERE stage_hash = ?", [stage.hash])
         self.result.stages_run.append(stage.id)
 
     def _summary(self) -> str:

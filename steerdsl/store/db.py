@@ -81,6 +81,7 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
                     # up first, so readers always see the installed version's views without
                     # changing the file.
                     con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish it
+                    drop_unchanged_temporary_views(con)
         except BaseException:
             con.close()
             raise
@@ -224,6 +225,23 @@ def _in_use_message(path: Path, message: str) -> str:
     else:
         advice = "wait for it to finish or to close the store, then try again"
     return f"the store {path} is in use by {who}: {advice}"
+
+
+def drop_unchanged_temporary_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop each temporary view whose stored twin has the same definition.
+
+    Otherwise `SHOW TABLES` and `information_schema` list those views twice. Views are bound
+    when queried, with TEMP objects looked up first, so a stored view that is kept still reads
+    the temporary (installed) version of any view it uses that did change.
+    """
+    rows = con.execute("""
+        SELECT t.view_name FROM duckdb_views() t JOIN duckdb_views() s
+          ON s.view_name = t.view_name AND NOT s.temporary AND s.schema_name = 'main'
+             AND s.database_name = current_database()
+        WHERE t.temporary AND NOT t.internal
+          AND replace(t.sql, 'CREATE TEMP VIEW ', 'CREATE VIEW ') = s.sql""").fetchall()
+    for (name,) in rows:
+        con.execute(f'DROP VIEW temp.main."{name}"')
 
 
 def _holder_pid(message: str) -> str | None:

@@ -7,8 +7,10 @@ import io
 import json
 import math
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,38 +24,90 @@ class QueryResult:
     rows: list[tuple]
 
 
-def open_for_query(path: str | Path, *, any_duckdb_file: bool = False):
+# After these, the connection's SQL reaches no file but the store and no network. DuckDB
+# refuses to switch external access back on while the database is open.
+_NO_EXTERNAL_ACCESS = ("SET enable_external_access = false",
+                       "SET autoinstall_known_extensions = false",
+                       "SET autoload_known_extensions = false")
+FILES_HINT = "(queries cannot read or write files or the network unless --allow-files)"
+
+
+def open_for_query(path: str | Path, *, any_duckdb_file: bool = False,
+                   allow_files: bool = True):
     """A read-only connection to the store with the current views.
 
     A DuckDB file without steerdsl's tables is a StoreError, unless `any_duckdb_file`: then
     plain SQL over its own tables works, and a query naming a view is told it does not exist.
+    Without `allow_files`, SQL on the connection cannot read or write other files (COPY,
+    EXPORT, read_csv, ATTACH), install or load extensions, or reach the network.
     """
     from steerdsl.errors import StoreError
     from steerdsl.store.db import is_store, open_store
 
-    con = open_store(path, read_only=True)
+    con = open_store(path, read_only=True)  # creates the temporary views first
     if not any_duckdb_file and not is_store(con):
         con.close()
         raise StoreError(f"{path} is not a steerdsl store (it has no steerdsl tables)")
+    if not allow_files:
+        for statement in _NO_EXTERNAL_ACCESS:
+            con.execute(statement).fetchall()
     return con
 
 
 def run_query(con, sql: str) -> QueryResult:
-    """Run one SQL statement; a SQL mistake is a UsageError with DuckDB's first line."""
+    """Run SQL (the last statement's result); a SQL mistake is a UsageError with DuckDB's first
+    line. Ctrl-C interrupts DuckDB and raises KeyboardInterrupt."""
     import duckdb
 
     try:
-        cursor = con.execute(sql)
-        if cursor.description is None:  # a statement without a result (SET, PRAGMA, ...)
-            return QueryResult([], [])
-        columns = [d[0] for d in cursor.description]
-        return QueryResult(columns, cursor.fetchall())
+        return _interruptible(con, lambda: _execute(con, sql))
     except duckdb.Error as e:
         from steerdsl.store.db import damage
 
         if damage(e) is not None:
             raise  # not a mistake in the SQL: the caller says the store is damaged
-        raise UsageError(f"SQL: {_first_line(str(e))}") from None
+        hint = f" {FILES_HINT}" if isinstance(e, duckdb.PermissionException) else ""
+        raise UsageError(f"SQL: {_first_line(str(e))}{hint}") from None
+
+
+def _execute(con, sql: str) -> QueryResult:
+    cursor = con.execute(sql)
+    if cursor is None:  # nothing but comments
+        raise UsageError("no SQL statement, only comments: give a statement, e.g. "
+                         '"SELECT * FROM summary"')
+    if cursor.description is None:  # a statement without a result (SET, PRAGMA, ...)
+        return QueryResult([], [])
+    columns = [d[0] for d in cursor.description]
+    return QueryResult(columns, cursor.fetchall())
+
+
+def _interruptible(con, work: Callable[[], QueryResult]) -> QueryResult:
+    """`work()` in a thread, so Ctrl-C reaches Python while DuckDB runs (it holds the main
+    thread otherwise until the query ends) and can interrupt the query."""
+    outcome: list = []
+    # An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread finished
+    # (Python 3.11), so a second join would not wait for DuckDB to stop.
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as e:  # handed to the caller's thread
+            outcome.append((False, e))
+        finally:
+            finished.set()
+
+    threading.Thread(target=target, name="steerdsl-query", daemon=True).start()
+    try:
+        finished.wait()
+    except KeyboardInterrupt:
+        con.interrupt()
+        finished.wait()  # DuckDB stops within moments; the caller then closes the connection
+        raise
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 def _first_line(message: str) -> str:
@@ -73,20 +127,41 @@ def _first_line(message: str) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-friendly value."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Decimal):
-        return float(value)
+    """A JSON-friendly value of any DuckDB type: JSON's own types as they are (NaN and
+    infinities as None), lists and structs converted inside, dates and times in ISO format,
+    intervals as ISO durations, blobs in hex, anything else (UUID, ...) as its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, (float, Decimal)):
+        number = float(value)
+        return number if math.isfinite(number) else None
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
+    if isinstance(value, timedelta):
+        return iso_duration(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+    if isinstance(value, dict):  # structs, and maps with keys of any type
+        return {k if isinstance(k, str) else json.dumps(_plain(k), ensure_ascii=False):
+                _plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def iso_duration(delta: timedelta) -> str:
+    """ISO 8601: `P3DT5S`, `-PT1H30M`, `PT0.5S` (DuckDB hands months over as 30 days)."""
+    sign = "-" if delta < timedelta(0) else ""
+    delta = abs(delta)
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    secs = f"{seconds}.{delta.microseconds:06d}".rstrip("0").rstrip(".")
+    clock = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M")) if n)
+    clock += f"{secs}S" if delta.microseconds or seconds else ""
+    day = f"{delta.days}D" if delta.days else ""
+    if not day and not clock:
+        return "PT0S"
+    return f"{sign}P{day}" + (f"T{clock}" if clock else "")
 
 
 def to_json(result: QueryResult) -> str:
@@ -108,6 +183,8 @@ def to_csv(result: QueryResult) -> str:
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float):
+        return value  # the csv module writes repr: full precision, and nan, inf, -inf
     value = _plain(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)

@@ -26,8 +26,8 @@ import numpy as np
 
 from steerdsl.errors import RunError, UsageError
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.probe.reference_csv import (Problems, parse_number, read_csv_records,
-                                          read_reference_csv)
+from steerdsl.probe.reference_csv import (Problems, parse_number, parse_reference_rows,
+                                          read_csv_records)
 from steerdsl.probe.store import current_probe_hash, save_probe
 from steerdsl.probe.table import ProbeTable
 from steerdsl.store.bulk import insert_columns
@@ -36,6 +36,7 @@ from steerdsl.texts import text_hash
 GOAL_PREFIXES = ("source_", "delta_", "target_", "output_")
 ANSWER_COLUMNS = ("output_text", "output")  # the answer text, first one present wins
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+NAME_RULE = "letters, digits, _ . -, starting with a letter or _"
 
 
 @dataclass
@@ -83,18 +84,21 @@ def find_goals(header: list[str], path: Path) -> list[str]:
     return goals
 
 
-def _outputs(path: Path, header: list[str], body: list[list[str]], goals: list[str]
+def _outputs(header: list[str], body: list[list[str]], goals: list[str], problems: Problems
              ) -> np.ndarray:
-    """(rows, goals) output values; NaN for an empty cell. Rows are numbered from 1."""
+    """(rows, goals) output values; NaN for an empty cell; non-numbers and values outside
+    [0, 1] go to `problems`. Rows are numbered from 1."""
     index = {c: i for i, c in enumerate(header)}
-    problems = Problems(path)
     out = np.full((len(body), len(goals)), np.nan)
     for r, record in enumerate(body):
         if len(record) != len(header):
             continue  # reported by the probe reader
         for j, g in enumerate(goals):
-            out[r, j] = parse_number(record[index["output_" + g]], "output_" + g, r + 1, problems)
-    problems.raise_if_any()
+            value = parse_number(record[index["output_" + g]], "output_" + g, r + 1, problems)
+            if not math.isnan(value) and not 0.0 <= value <= 1.0:
+                problems.add(r + 1, f"output_{g} = {value!r} is outside [0, 1]")
+                value = math.nan
+            out[r, j] = value
     return out
 
 
@@ -116,13 +120,14 @@ def import_reference(con, path: str | Path, *, model: str, intervention: str,
     for label, value in (("--model", model), ("--intervention", intervention),
                          ("--probe", probe)):
         if not NAME.match(value):
-            raise UsageError(f"{label} {value!r}: use letters, digits, _ . - (a name like a "
-                             "spec's), starting with a letter or _")
+            raise UsageError(f"{label} {value!r}: use {NAME_RULE} (a name like a spec's)")
     path = Path(path)
     header, body = read_csv_records(path, "results CSV")
     goals = find_goals(header, path)
-    table = read_reference_csv(path, goals)  # text, source/delta/target, raw: validated
-    outputs = _outputs(path, header, body, goals)
+    problems = Problems(path, "results CSV")  # every problem of the file, listed together
+    table = parse_reference_rows(path, header, body, goals, problems)
+    outputs = _outputs(header, body, goals, problems)
+    problems.raise_if_any()
     answer_column = next((c for c in ANSWER_COLUMNS if c in header), None)
     used = {"text", *goals, *(p + g for p in GOAL_PREFIXES for g in goals), *ANSWER_COLUMNS}
     extra = [c for c in header if c not in used]
