@@ -73,3 +73,20 @@ def test_judge_through_measure_texts(tmp_path):
         assert list(again.raw["politeness"]) == [7.0, 8.0, 4.0, 5.0, 5.0, 5.0]
         assert again.errors == [] and server.count() == requests + 3
         con.close()
+
+
+def test_judge_whose_server_is_dead_stops_asking():
+    """A judge model whose server resets every connection: after the breaker trips, the
+    remaining texts are errors that say why, and nothing more is sent (40 texts x 3 attempts
+    without it)."""
+    from support.fake_openai import ResettingPort
+
+    with ResettingPort() as port:
+        plan = make_plan([fake_model(port.url, retries=2, concurrency=4)], [intervention()])
+        got = make_judge(plan)(polite_goal(), [f"Text {i}" for i in range(40)])
+        attempts = port.accepted
+    assert all(isinstance(r, JudgeFailed) for r in got)
+    unreachable = [str(r) for r in got if "is unreachable" in str(r)]
+    assert unreachable and unreachable[0].startswith(
+        "not requested: model fake is unreachable (InternalServerError: ")
+    assert 5 <= attempts <= 24

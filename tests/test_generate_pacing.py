@@ -103,9 +103,13 @@ def test_classify_and_scrub():
     e = litellm.BadRequestError("context too long", model="x", llm_provider="openai")
     assert llm.classify(e, None).kind == "fatal"
     e = litellm.APIConnectionError("refused", llm_provider="openai", model="x")
-    assert llm.classify(e, None).kind == "retry"
+    assert llm.classify(e, None).kind == "connection"
     e = litellm.Timeout("slow", model="x", llm_provider="openai")
-    assert llm.classify(e, None).kind == "retry"
+    assert llm.classify(e, None).kind == "timeout"
+    e = litellm.ContextWindowExceededError("too long", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "context"
+    e = litellm.InternalServerError("boom", model="x", llm_provider="openai")
+    assert llm.classify(e, None).kind == "server"
 
 
 def test_sampling_params_intervention_overrides_model():
@@ -113,3 +117,72 @@ def test_sampling_params_intervention_overrides_model():
                       sampling=SamplingParams(temperature=0.0, max_tokens=100, top_p=0.9))
     got = llm.sampling_params(model, SamplingParams(temperature=1.0, min_p=0.2))
     assert got == {"temperature": 1.0, "max_tokens": 100, "top_p": 0.9, "min_p": 0.2}
+
+
+def test_concurrency_adapts_to_429s_aimd():
+    pacer = Pacer(concurrency=8)
+    assert pacer.limit == 8
+    for _ in range(6):  # one burst of 429s: halved once
+        pacer.on_rate_limited(1.0)
+    assert pacer.limit == 4
+    pacer.backoff_until = pacer._decreased_until = 0.0  # the pause is over
+    pacer.on_rate_limited(1.0)
+    assert pacer.limit == 2
+    pacer.on_rate_limited(1.0)
+    assert pacer.limit == 2  # still the same pause
+    for _ in range(2):  # one limit's worth of answers: one more place
+        pacer.on_success()
+    assert pacer.limit == pytest.approx(2 + 1 / 2 + 1 / 2.5)
+    for _ in range(200):
+        pacer.on_success()
+    assert pacer.limit == 8  # never above the model's concurrency
+    pacer.backoff_until = pacer._decreased_until = 0.0
+    for _ in range(10):
+        pacer.on_rate_limited(0.0)
+        pacer._decreased_until = 0.0
+    assert pacer.limit == 1  # never below one
+
+
+def test_slots_follow_the_limit_and_resumption_is_spread():
+    async def go():
+        pacer = Pacer(concurrency=4)
+        pacer.limit = 2.0
+        most = 0
+
+        async def request(i):
+            nonlocal most
+            async with pacer.slot():
+                most = max(most, pacer.in_flight)
+                await asyncio.sleep(0.05)
+
+        await asyncio.gather(*(request(i) for i in range(8)))
+        pacer.on_rate_limited(1.0)
+        t = time.monotonic()
+
+        async def resume():
+            await pacer.turn(1)
+            return time.monotonic() - t
+
+        return most, await asyncio.gather(*(resume() for _ in range(8)))
+
+    most, resumed = run(go())
+    assert most == 2
+    assert all(1.0 <= r < 1.6 for r in resumed)
+    assert max(resumed) - min(resumed) > 0.02  # not all at the same instant
+
+
+def test_breaker_trips_on_failures_in_a_row_over_two_seconds():
+    from steerdsl.generate.caller import Breaker
+
+    b = Breaker(failures=5, span_s=2.0)
+    for _ in range(8):  # a burst at one instant (a restart dropping kept-alive connections)
+        b.on_connection_failure("refused")
+    assert not b.tripped and b.consecutive == 8
+    b.on_answer()  # the server answered: alive
+    assert b.consecutive == 0
+    for _ in range(4):
+        b.on_connection_failure("refused")
+    b.first_at -= 2.5  # the first of them 2.5 s ago
+    assert not b.tripped  # four are not enough
+    b.on_connection_failure("reset")
+    assert b.tripped and b.last_error == "reset"

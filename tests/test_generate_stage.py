@@ -309,3 +309,17 @@ def test_tpm_pacing(server, con):
     used = con.execute("SELECT sum(prompt_tokens + completion_tokens) FROM calls").fetchone()[0]
     assert used > 200
     assert times[-1] - times[0] >= (used - 100 - 60) / 100  # a full bucket, then 100/s
+
+
+def test_small_server_side_concurrency_limit_every_request_succeeds(con):
+    """A healthy server that answers 2 requests at a time and refuses more with 429 +
+    Retry-After 1; 8 requests in flight: concurrency adapts (AIMD) and the requests resume
+    spread out, so none runs out of retries."""
+    with FakeOpenAI(default=Reply.ok(delay=0.3), max_in_flight=2, retry_after=1) as server:
+        plan, stage = setup(server, concurrency=8, retries=5)
+        stats = run_generate(con, plan, stage, make_rows(24), retry_base_s=FAST)
+        refused = sum(1 for r in server.requests() if r.reply == "429")
+    assert (stats.ok, stats.errors) == (24, 0), calls(con, stage)
+    assert stats.requests == 24 + refused
+    # After the first refusals, concurrency drops to the server's limit: few 429s after.
+    assert refused <= 24

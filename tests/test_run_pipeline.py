@@ -136,12 +136,12 @@ def test_failed_requests_are_recorded_and_retried_only_on_request(workdir, capsy
         spec = _write(workdir, server.url)
         spec.write_text(spec.read_text().replace(
             "interventions direct, neg, best3", "interventions direct"))
-        assert main(["run", str(spec), "-q"]) == 0
+        assert main(["run", str(spec), "-q"]) == 1  # incomplete
         err = capsys.readouterr().err
-        assert f"{ROWS} requests failed" in err and "--retry-errors" in err
+        assert f"run incomplete: {ROWS} calls failed" in err
         assert _rows(db, "SELECT count(*) FROM calls WHERE status = 'error'") == [(ROWS,)]
         sent = server.count()
-        assert main(["run", str(spec), "-q"]) == 0
+        assert main(["run", str(spec), "-q"]) == 1  # still incomplete
         assert server.count() == sent  # errors are not retried unasked
 
         server.default = Reply.ok()

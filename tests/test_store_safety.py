@@ -391,9 +391,9 @@ def test_one_failed_request_is_singular(tmp_path, capsys):
     with FakeOpenAI(default=Reply.error(400)) as server:
         spec = write_spec(tmp_path, url=server.url, requests=1, sources=1)
         code, _, err = cli(capsys, "run", spec)
-    assert code == 0
-    assert "generate:fake/direct: 1 request failed after retries;" in err
-    assert "1 request failed; rerun with --retry-errors to retry it" in err
+    assert code == 1  # incomplete
+    assert "generate:fake/direct: 1 of 1 call failed (stored as errors):\n  1 request refused" in err
+    assert "run incomplete: 1 call failed (see above)" in err
 
 
 def test_count_words():

@@ -1,4 +1,8 @@
-"""`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped."""
+"""`steerdsl run SPEC`: execute a spec; rerunning continues where it stopped.
+
+Exit codes: 0 everything asked was done; 1 the run is incomplete (failed calls) or failed
+(an unreachable model, a run error, the budget); 2 a spec or usage error; 130 interrupted;
+143 terminated (SIGTERM)."""
 
 from __future__ import annotations
 
@@ -33,14 +37,23 @@ def run(args: argparse.Namespace) -> int:
     if result.status == "budget":
         print(result.budget_message, file=sys.stderr)
         return 1
-    if result.failed_calls:
-        n = result.failed_calls
-        print(f"{count(n, 'request')} failed; rerun with --retry-errors to retry "
-              f"{'it' if n == 1 else 'them'}", file=sys.stderr)
+    code = 0
+    failed = result.failed_calls
+    calls = f"{count(failed, 'call')} failed"
+    if result.status == "failed":
+        models = ", ".join(result.unreachable)
+        also = f"; {calls}" if failed else ""
+        print(f"run failed: could not connect to model {models}{also} (see above); "
+              "everything answered so far is stored", file=sys.stderr)
+        code = 1
+    elif failed:
+        print(f"run incomplete: {calls} (see above); everything answered so far is stored",
+              file=sys.stderr)
+        code = 1
     if result.unscored:
         print(unscored_message(result), file=sys.stderr)
-        return 1
-    return 0
+        code = 1
+    return code
 
 
 def unscored_message(result) -> str:

@@ -39,18 +39,30 @@ class Completion:
     prompt_tokens: int | None
     completion_tokens: int | None
     cost: float | None
+    server_s: float | None = None  # time the server says it spent on the request
 
 
 class CallFailed(Exception):
-    """A failed request. kind: 'rate_limit' (429: pause everyone, retry), 'retry' (5xx,
-    connection, timeout, malformed answer), 'fatal' (the request itself is wrong: 4xx),
-    'auth' (the key is missing or refused: no request can succeed)."""
+    """A failed request, with its kind (what went wrong, and so what the engine does next):
+
+    'connection' (refused, reset, DNS, TLS: the server is not reachable), 'timeout',
+    'server' (5xx), 'malformed' (no choices, blank content), 'rate_limit' (429: pause
+    everyone), 'retry' (anything else unexpected): retried;
+    'context' (the prompt exceeds the model's context), 'fatal' (the request itself is wrong:
+    4xx): not retried; 'auth' (the key is missing or refused: no request can succeed)."""
 
     def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind not in NOT_RETRYABLE
+
+
+NOT_RETRYABLE = frozenset({"context", "fatal", "auth"})
 
 
 def model_id(model: ModelPlan) -> str:
@@ -121,7 +133,25 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
         cost=_request_cost(litellm, model, resp, mid, usage),
+        server_s=server_seconds(resp),
     )
+
+
+def server_seconds(resp) -> float | None:
+    """The time the server says it spent computing the answer: llama.cpp's server sends
+    `timings` (prompt_ms, predicted_ms), OpenAI an openai-processing-ms header (litellm keeps
+    both). None when it says nothing: a non-streamed answer arrives whole, so the client
+    alone cannot tell queueing from generating."""
+    timings = getattr(resp, "timings", None)
+    if isinstance(timings, dict):
+        parts = [timings.get("prompt_ms"), timings.get("predicted_ms")]
+        if all(isinstance(p, (int, float)) for p in parts):
+            return sum(parts) / 1000.0
+    headers = (getattr(resp, "_hidden_params", None) or {}).get("additional_headers") or {}
+    try:
+        return float(headers["llm_provider-openai-processing-ms"]) / 1000.0
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _raw_answer(message) -> str | None:
@@ -167,18 +197,65 @@ _FATAL = {400, 403, 404, 405, 413, 422}
 def classify(e: Exception, api_key: str | None) -> CallFailed:
     status = getattr(e, "status_code", None)
     name = type(e).__name__
-    message = scrub(f"{name}: {e}", api_key)
+    message = f"{name}: {e}"
+    # litellm reports an unreachable server as a 500 (InternalServerError: "Connection
+    # error."): only the exception chain tells it from a server that answered 500, and its
+    # last link says what happened (refused, DNS, TLS).
+    cause = _transport_failure(e)
+    root = _root_cause(e)
+    if cause is not None and root is not e:
+        message += f" ({type(root).__name__}: {root})"
+    message = scrub(message, api_key)
     if len(message) > 500:
         message = message[:500] + "..."
+    if cause is not None:
+        return CallFailed(cause, message)
     if status == 429 or name == "RateLimitError":
         return CallFailed("rate_limit", message, retry_after(e))
     if status == 401 or name == "AuthenticationError":
         return CallFailed("auth", message)
+    if name == "ContextWindowExceededError":
+        return CallFailed("context", message)
     if status in _FATAL or name in ("BadRequestError", "NotFoundError", "PermissionDeniedError",
-                                    "ContextWindowExceededError", "ContentPolicyViolationError",
-                                    "UnsupportedParamsError"):
+                                    "ContentPolicyViolationError", "UnsupportedParamsError"):
         return CallFailed("fatal", message)
+    if isinstance(status, int) and status >= 500:
+        return CallFailed("server", message)
     return CallFailed("retry", message)
+
+
+_TIMEOUTS = {"Timeout", "APITimeoutError", "TimeoutException", "ReadTimeout", "WriteTimeout",
+             "PoolTimeout", "SocketTimeoutError", "TimeoutError"}
+_CONNECTION = {"APIConnectionError", "ConnectError", "ConnectTimeout", "ReadError",
+               "WriteError", "RemoteProtocolError", "ClientConnectorError",
+               "ServerDisconnectedError", "ClientOSError", "gaierror", "SSLError",
+               "SSLCertVerificationError"}
+
+
+def _root_cause(e: BaseException) -> BaseException:
+    seen = {id(e)}
+    while (nxt := e.__cause__ or e.__context__) is not None and id(nxt) not in seen:
+        seen.add(id(nxt))
+        e = nxt
+    return e
+
+
+def _transport_failure(e: BaseException) -> str | None:
+    """'connection' or 'timeout' when the request never got an answer from the server, from
+    the exception and its causes (litellm wraps openai's, which wraps httpx's or aiohttp's)."""
+    seen: set[int] = set()
+    found = None
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        names = {cls.__name__ for cls in type(e).__mro__}
+        if names & {"ConnectTimeout"} or isinstance(e, ConnectionError):
+            return "connection"  # nothing listening (or nothing reachable) at the address
+        if found is None and names & _TIMEOUTS:
+            found = "timeout"
+        elif found is None and names & _CONNECTION:
+            found = "connection"
+        e = e.__cause__ or e.__context__
+    return found
 
 
 def retry_after(e: Exception) -> float | None:

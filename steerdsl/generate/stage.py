@@ -63,6 +63,9 @@ class GenStats:
     completion_tokens: int = 0
     cost: float = 0.0
     seconds: float = 0.0
+    timeouts: int = 0  # requests that timed out (attempts included)
+    concurrency: int = 1  # requests in flight at most
+    unreachable: str | None = None  # the message when the model was given up (Breaker)
 
     @property
     def complete(self) -> bool:
@@ -124,7 +127,25 @@ def api_key_for(model: ModelPlan) -> str | None:
     if not key:
         raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
                        "(its API key) is not set")
+    bad = _malformed(key)
+    if bad:
+        # Sent as it is, such a key fails every request with an unrelated-looking error.
+        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
+                       f"(its API key) is malformed: it holds {bad}; an API key is printable "
+                       "ASCII without spaces or line breaks (check what was copied with it)")
     return key
+
+
+def _malformed(key: str) -> str:
+    """What is wrong with a key's characters ('' when nothing), without showing the key."""
+    names = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
+    for i, ch in enumerate(key, 1):
+        if ch in names:
+            return f"{names[ch]} at character {i} of {len(key)}"
+        if not (" " < ch <= "~"):
+            what = "a non-ASCII character" if ord(ch) > 127 else "a control character"
+            return f"{what} at character {i} of {len(key)}"
+    return ""
 
 
 def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
@@ -170,6 +191,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
                                       str(row.row_id))
             work.append(_Work(row, text, samples, sample_seed))
     todo = sum(len(w.samples) for w in work)
+    stats.concurrency = max(1, min(model.concurrency, len(work)))
     if not work:
         stats.seconds = time.monotonic() - started
         if progress is not None:
@@ -193,6 +215,13 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         asyncio.run(_generate(ctx, work))
     finally:
         stats.requests = ctx.caller.requests
+        stats.timeouts = ctx.caller.timeouts
+        if ctx.caller.breaker.tripped:
+            from steerdsl.generate.failures import describe_unreachable
+
+            breaker = ctx.caller.breaker
+            stats.unreachable = describe_unreachable(model, breaker.last_error,
+                                                     breaker.consecutive)
         ctx.writer.flush()
         stats.seconds = time.monotonic() - started
         _report(ctx, force=True)
@@ -217,7 +246,7 @@ async def _generate(ctx: _Context, work: list[_Work]) -> None:
 
     async def worker() -> None:
         for item in pending:  # shared iterator: each item goes to exactly one worker
-            if ctx.stop:
+            if ctx.stop or ctx.caller.breaker.tripped:
                 return
             await _answer(ctx, item)
 
@@ -294,9 +323,9 @@ async def _answer(ctx: _Context, item: _Work) -> None:
             params["seed"] = (item.seed + remaining[0]) % 2**31
         out = await ctx.caller.call(item.prompt, k, params)
         if out is None:
-            return  # budget: the remaining samples stay missing, for a later run
+            return  # budget or a dead server: the remaining samples stay missing, for a later run
         if out.error is not None:
-            _record_errors(ctx, item, remaining, out.error, out.attempts, out.latency_s)
+            _record_errors(ctx, item, remaining, out)
             return
         completion = out.completion
         got = out.contents[:len(remaining)]
@@ -309,7 +338,7 @@ async def _answer(ctx: _Context, item: _Work) -> None:
                 row_id=item.row.row_id, sample=sample, prompt=item.prompt, status="ok",
                 raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
                 prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost,
-                latency_s=out.latency_s, attempts=out.attempts))
+                latency_s=out.latency_s, server_s=completion.server_s, attempts=out.attempts))
         stats.ok += len(got)
         stats.prompt_tokens += completion.prompt_tokens or 0
         stats.completion_tokens += completion.completion_tokens or 0
@@ -326,12 +355,11 @@ async def _answer(ctx: _Context, item: _Work) -> None:
             return
 
 
-def _record_errors(ctx: _Context, item: _Work, samples: list[int], message: str,
-                   attempts: int, latency: float) -> None:
+def _record_errors(ctx: _Context, item: _Work, samples: list[int], out) -> None:
     for sample in samples:
         ctx.writer.add(CallRecord(row_id=item.row.row_id, sample=sample, prompt=item.prompt,
-                                  status="error", error=message, latency_s=latency,
-                                  attempts=attempts))
+                                  status="error", error=out.error, error_kind=out.error_kind,
+                                  latency_s=out.latency_s, attempts=out.attempts))
     ctx.stats.errors += len(samples)
     ctx.done += len(samples)
     _report(ctx)

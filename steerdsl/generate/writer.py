@@ -23,10 +23,12 @@ class CallRecord:
     raw_answer: str | None = None
     answer: str | None = None
     error: str | None = None
+    error_kind: str | None = None  # steerdsl.generate.llm.CallFailed kind of `error`
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost: float | None = None
     latency_s: float | None = None
+    server_s: float | None = None  # time the server says it spent, when it says
     attempts: int = 1
     finished_at: datetime | None = None
 
@@ -89,10 +91,12 @@ class CallWriter:
             "answer_hash": pa.array(hashes, pa.string()),
             "status": pa.array([r.status for r in batch], pa.string()),
             "error": pa.array([r.error for r in batch], pa.string()),
+            "error_kind": pa.array([r.error_kind for r in batch], pa.string()),
             "prompt_tokens": pa.array([r.prompt_tokens for r in batch], pa.int32()),
             "completion_tokens": pa.array([r.completion_tokens for r in batch], pa.int32()),
             "cost": pa.array([r.cost for r in batch], pa.float64()),
             "latency_s": pa.array([r.latency_s for r in batch], pa.float64()),
+            "server_s": pa.array([r.server_s for r in batch], pa.float64()),
             "attempts": pa.array([r.attempts for r in batch], pa.int32()),
             "finished_at": pa.array([r.finished_at for r in batch], pa.timestamp("us")),
         }

@@ -74,8 +74,14 @@ async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
                 p["seed"] = derive_seed(plan.experiment.seed, "judge", goal.name,
                                         text_hash(texts[i])) % 2**31
             out = await caller.call(judge_prompt(measure, texts[i]), 1, p)
-            if out is None or out.error is not None:
-                results[i] = JudgeFailed(out.error if out else "not requested")
+            if out is None:
+                why = "not requested"
+                if caller.breaker.tripped:  # a dead server: no more requests to it
+                    why += f": model {model.name} is unreachable ({caller.breaker.last_error})"
+                results[i] = JudgeFailed(why)
+                continue
+            if out.error is not None:
+                results[i] = JudgeFailed(out.error)
                 continue
             try:
                 results[i] = parse_score(out.contents[0])

@@ -95,9 +95,10 @@ class Display:
         return sp
 
     def warn(self, text: str) -> None:
-        """A message on stderr, also when quiet: a warning is not progress."""
+        """A message on stderr, also when quiet: a warning, or what failed and what to do,
+        is not progress."""
         if self._progress is not None:
-            self._progress.console.print(text)
+            self._progress.console.print(text, markup=False, highlight=False)
         else:
             print(text, file=sys.stderr, flush=True)
 

@@ -28,10 +28,16 @@ STAGE_ORDER = ("corpus", "measure", "space", "probe", "generate", "score")
 @dataclass
 class RunResult:
     run_id: str
-    status: str  # 'ok' | 'budget' | 'stopped' | 'incomplete'
+    # 'ok' (everything asked was done), 'incomplete' (some calls failed, or answers were left
+    # without scores), 'failed' (a model was given up as unreachable), 'budget'; runs.status
+    # also has 'interrupted', and 'failed' for a run that ended with an error.
+    status: str
     stages_run: list[str] = field(default_factory=list)
-    stages_skipped: list[str] = field(default_factory=list)
+    stages_skipped: list[str] = field(default_factory=list)  # already done
+    stages_not_run: list[str] = field(default_factory=list)  # generate stages of a model
+    # found unreachable
     failed_calls: int = 0
+    unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
     failed_measurements: int = 0  # values of answers this run's score stages could not measure
     unscored: int = 0  # answers of the current generations without scores: run 'incomplete'
     summary: str = ""
@@ -84,9 +90,10 @@ class Runner:
             self._warn_unpriced()
             status = "failed"
             try:
+                self._check_keys()
                 with self.display.session():
                     self._run_stages()
-                status = self.result.status
+                status = self.result.status = self._outcome()
             except BudgetReached:
                 status = self.result.status = "budget"
             except KeyboardInterrupt:
@@ -126,6 +133,24 @@ class Runner:
                              [status, self.result.run_id])
         except Exception:  # the connection may be gone after a fatal error; the row stays 'running'
             pass
+
+    def _check_keys(self) -> None:
+        """The API keys of the models still to generate, before anything runs: a variable
+        that is unset or malformed is a RunError now, not after other stages spent money."""
+        from steerdsl.generate.stage import api_key_for
+
+        if not self._wanted("generate"):
+            return
+        for stage in self.plan.stages:
+            if stage.kind == "generate" and (self.retry_errors or not self._done(stage)):
+                api_key_for(self.plan.model(stage.id.split(":", 1)[1].split("/", 1)[0]))
+
+    def _outcome(self) -> str:
+        if self.result.unreachable:
+            return "failed"
+        if self.result.failed_calls:
+            return "incomplete"
+        return self.result.status
 
     def _run_stages(self) -> None:
         by_kind = {k: [s for s in self.plan.stages if s.kind == k] for k in STAGE_ORDER}
@@ -345,7 +370,17 @@ class Runner:
             deltas[row_id][goal] = delta
         return [GenRow(row_id=row_id, text=text, deltas=deltas[row_id]) for row_id, text in rows]
 
+    def _model_given_up(self, stage: Stage) -> bool:
+        """A generate stage of a model found unreachable earlier in this run is not run (its
+        score stages are: they score the answers stored, without a request to it)."""
+        model = stage.id.split(":", 1)[1].split("/", 1)[0]
+        if model not in self.result.unreachable:
+            return False
+        self.result.stages_not_run.append(stage.id)
+        return True
+
     def _stage_generate(self, stage: Stage) -> None:
+        from steerdsl.generate.failures import describe_failures, describe_timeouts
         from steerdsl.generate.stage import BudgetExceeded, run_generate
 
         if self._done(stage) and not self.retry_errors:
@@ -354,6 +389,8 @@ class Runner:
             return
         model_name, intervention = stage.id.split(":", 1)[1].split("/", 1)
         self._set_current(stage)
+        if self._model_given_up(stage):
+            return
         rows = self._gen_rows(self.plan.evaluate.probe)
         samples = self.plan.intervention(intervention).samples
         bar = self.display.stage(f"generate {model_name}/{intervention}", len(rows) * samples)
@@ -363,12 +400,18 @@ class Runner:
         except BudgetExceeded as e:
             self.result.budget_message = str(e)
             raise BudgetReached() from None
-        failed = stats.failed
+        model = self.plan.model(model_name)
+        slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
+        if slow:
+            self.display.warn(f"  {stage.id}: {slow}")
+        failed, failures = describe_failures(self.con, stage.hash, stage.id, stats.total)
+        if failures:
+            self.display.warn(failures)
         self.result.failed_calls += failed
-        if failed:
-            self.display.say(f"  {stage.id}: {count(failed, 'request')} failed after retries; "
-                             "`steerdsl run SPEC --retry-errors` retries only those")
-        else:
+        if stats.unreachable:
+            self.result.unreachable[model_name] = stats.unreachable
+            self.display.warn(stats.unreachable)
+        elif not stats.failed:
             self._mark_done(stage, {"requests": stats.ok})
         self.result.stages_run.append(stage.id)
 
@@ -474,7 +517,8 @@ def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False
     start = time.monotonic()
     runner = Runner(plan, until=until, retry_errors=retry_errors, display=Display(quiet=quiet))
     result = runner.run()
+    not_run = f", {len(result.stages_not_run)} not run" if result.stages_not_run else ""
     runner.display.say(f"done in {time.monotonic() - start:.1f} s: "
                        f"{count(len(result.stages_run), 'stage')} run, "
-                       f"{len(result.stages_skipped)} already done")
+                       f"{len(result.stages_skipped)} already done{not_run}")
     return result

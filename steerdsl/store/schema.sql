@@ -15,7 +15,9 @@ CREATE TABLE IF NOT EXISTS runs (
     versions JSON,              -- library versions of the process that ran
     started_at TIMESTAMP,
     finished_at TIMESTAMP,
-    status VARCHAR              -- 'running' | 'ok' | 'failed' | 'interrupted' | 'budget'
+    status VARCHAR              -- 'running'; 'ok' (everything asked was done); 'incomplete'
+                                -- (some calls failed: error rows); 'failed' (an error, or a model
+                                -- given up as unreachable); 'budget'; 'interrupted'
 );
 -- The process that ran it: a writer that opens the store marks runs of other processes still
 -- 'running' as 'interrupted' (they ended without saying so: SIGKILL, a crash).
@@ -136,6 +138,14 @@ CREATE TABLE IF NOT EXISTS calls (
     finished_at TIMESTAMP,
     PRIMARY KEY (gen_hash, row_id, sample)
 );
+
+-- The kind of a failed call's error (steerdsl.generate.llm.CallFailed: 'connection',
+-- 'timeout', 'server', 'malformed', 'rate_limit', 'context', 'fatal', 'retry'), and the
+-- seconds the server says it spent on an answer (llama.cpp's `timings`, OpenAI's
+-- openai-processing-ms header; NULL when it does not say): latency_s - server_s is the time
+-- spent queueing and on the network.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS error_kind VARCHAR;
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS server_s DOUBLE;
 
 -- Per-goal values of each answer (normalized with the probe's goal space).
 CREATE TABLE IF NOT EXISTS outputs (

@@ -28,7 +28,8 @@ class Reply:
 
     kind: "ok" (choices), "status" (an HTTP error `status` with an OpenAI error body),
     "garbage" (200 with a body that is not JSON), "no_choices" (200, choices = []),
-    "null_content" / "empty_content" (200, each choice's content null / "").
+    "null_content" / "empty_content" (200, each choice's content null / ""), "die" (the
+    server dies: no answer, every open connection is closed, the port refuses from then on).
     content: the choices' texts for "ok"; None = `default_answer` for each choice index.
     n: how many choices; None = the request's n (ignore_n=True: always 1).
     delay: seconds to wait before answering (longer than the client's timeout = a stall).
@@ -59,6 +60,10 @@ class Reply:
     @staticmethod
     def stall(seconds: float) -> Reply:
         return Reply(delay=seconds)
+
+    @staticmethod
+    def die() -> Reply:
+        return Reply(kind="die")
 
     @staticmethod
     def garbage() -> Reply:
@@ -103,7 +108,21 @@ class _Script:
 
 
 class FakeOpenAI:
-    def __init__(self, default: Reply | Callable[[Request], Reply] | None = None) -> None:
+    def __init__(self, default: Reply | Callable[[Request], Reply] | None = None,
+                 port: int = 0, slots: int | None = None, timings: bool = False,
+                 max_in_flight: int | None = None, retry_after: float = 1.0) -> None:
+        """`port`: 0 for any free one; a given one to stand in for a server that died there.
+        `slots`: how many requests are worked on at once (a reply's delay is spent holding a
+        slot; the others queue, like llama.cpp's server with `--parallel 1`); None: no limit.
+        `timings`: answers carry llama.cpp's `timings` (prompt_ms 5, predicted_ms = delay).
+        `max_in_flight`: a server-side concurrency limit: a request arriving while that many
+        are being answered gets 429 with Retry-After `retry_after`."""
+        self.max_in_flight = max_in_flight
+        self.retry_after = retry_after
+        self._in_flight = 0
+        self.port = port
+        self._slots = threading.Semaphore(slots) if slots else None
+        self.timings = timings
         self.default: Reply | Callable[[Request], Reply] = default or Reply()
         self.log: list[Request] = []
         self._scripts: list[_Script] = []
@@ -111,6 +130,8 @@ class FakeOpenAI:
         self._closing = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._connections: set = set()  # open client sockets, closed by kill()
+        self._killed = False
 
     # --- scripting and inspection ---
 
@@ -147,7 +168,7 @@ class FakeOpenAI:
 
     def start(self) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 256
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
@@ -157,11 +178,38 @@ class FakeOpenAI:
 
     def stop(self) -> None:
         self._closing.set()
-        if self._server is not None:
+        if self._server is not None and not self._killed:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def kill(self) -> None:
+        """Die like a killed server process: stop listening (the port refuses connections
+        from now on) and close every open connection, kept-alive ones included, unanswered."""
+        import socket
+
+        with self._lock:
+            if self._killed:
+                return
+            self._killed = True
+            connections = list(self._connections)
+        self._closing.set()
+        assert self._server is not None
+        server = self._server
+        # shutdown() waits for serve_forever to return: from a handler thread that is fine.
+        server.shutdown()
+        server.server_close()
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            except OSError:
+                pass
+
+    @property
+    def killed(self) -> bool:
+        return self._killed
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
@@ -183,6 +231,27 @@ class FakeOpenAI:
     def _respond(self, request: Request) -> tuple[int, dict[str, str], bytes]:
         reply = self._decide(request)
         request.reply = reply.kind if reply.kind != "status" else str(reply.status)
+        if reply.kind == "die":
+            return 0, {}, b""
+        with self._lock:
+            over = self.max_in_flight is not None and self._in_flight >= self.max_in_flight
+            if over:
+                reply = Reply.rate_limited(self.retry_after)
+                request.reply = "429"
+            else:
+                self._in_flight += 1
+        if over:
+            return self._answer(request, reply)
+        try:
+            if self._slots is None:
+                return self._answer(request, reply)
+            with self._slots:  # queued until a slot is free; the client may give up meanwhile
+                return self._answer(request, reply)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, request: Request, reply: Reply) -> tuple[int, dict[str, str], bytes]:
         if reply.delay:
             self._closing.wait(reply.delay)
         headers = dict(reply.headers)
@@ -222,6 +291,8 @@ class FakeOpenAI:
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                       "total_tokens": prompt_tokens + completion_tokens},
         }
+        if self.timings:
+            body["timings"] = {"prompt_ms": 5.0, "predicted_ms": reply.delay * 1000.0}
         return 200, headers, json.dumps(body).encode()
 
 
@@ -233,11 +304,24 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass  # the server was killed under this connection
+
     def handle(self) -> None:
         try:
             super().handle()
-        except (ConnectionResetError, BrokenPipeError):
-            pass  # a client killed mid-request (the crash tests do that on purpose)
+        except (ConnectionResetError, BrokenPipeError, OSError):
+            pass  # a client killed mid-request (the crash tests do that), or kill()
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -255,9 +339,16 @@ class _Handler(BaseHTTPRequestHandler):
         prompt = user[-1].get("content") or ""
         if isinstance(prompt, list):  # content parts
             prompt = "".join(p.get("text", "") for p in prompt if isinstance(p, dict))
+        if self.fake.killed:  # read just before the server died: it never answers
+            self.close_connection = True
+            return
         request = Request(t=time.monotonic(), prompt=prompt, n=int(body.get("n") or 1),
                           body=body, authorization=self.headers.get("Authorization"))
         status, headers, payload = self.fake._respond(request)
+        if status == 0:  # Reply.die()
+            self.close_connection = True
+            self.fake.kill()
+            return
         self._send(status, headers, payload)
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
@@ -271,6 +362,58 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to do
+
+
+class ResettingPort:
+    """A loopback port that accepts every connection and resets it at once, counting them:
+    a server that is up but broken (connection reset), and a count of every attempt."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="resetting-port")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+
+    def _serve(self) -> None:
+        import socket
+        import struct
+
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.accepted += 1
+            # SO_LINGER 0: close() sends RST instead of FIN.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    def __enter__(self) -> ResettingPort:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+def unused_port() -> int:
+    """A loopback port with nothing listening (connections to it are refused)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def main() -> None:
