@@ -209,6 +209,19 @@ def test_best_of_n_server_ignoring_n_gets_the_missing_ones(server, con):
     assert len(calls(con, stage)) == 6
 
 
+def test_finish_reason_is_stored_for_every_call(server, con):
+    iv = intervention("best2", samples=2, sampling={"temperature": 1.0})
+    plan, stage = setup(server, iv=iv, retries=0)
+    server.script("source text 1 ", Reply.truncated("cut off mid-sen"))
+    server.script("source text 2 ", Reply.error(400))
+    run_generate(con, plan, stage, make_rows(3), retry_base_s=FAST)
+    got = con.execute("SELECT row_id, sample, status, finish_reason FROM calls "
+                      "ORDER BY row_id, sample").fetchall()
+    assert got == [(0, 0, "ok", "stop"), (0, 1, "ok", "stop"),
+                   (1, 0, "ok", "length"), (1, 1, "ok", "length"),
+                   (2, 0, "error", None), (2, 1, "error", None)]
+
+
 def test_keys_never_stored(server, con, monkeypatch):
     secret = "sk-test-VERY-SECRET-0123456789"
     monkeypatch.setenv("STEER_TEST_KEY", secret)

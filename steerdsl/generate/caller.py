@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
@@ -19,6 +20,7 @@ DEFAULT_MAX_TOKENS_ESTIMATE = 512  # tpm estimate of an answer when max_tokens i
 @dataclass
 class Outcome:
     contents: list[str] = field(default_factory=list)  # raw answers, none blank
+    finish_reasons: list[str | None] = field(default_factory=list)  # one per content
     completion: llm.Completion | None = None  # usage and cost of the successful request
     error: str | None = None  # the last failure, when the request was given up
     attempts: int = 0  # requests sent
@@ -55,7 +57,10 @@ class Caller:
             try:
                 completion = await self._with_deadline(
                     llm.complete(model, prompt, n, params, self.api_key))
-                contents = [c for c in completion.contents if c is not None]
+                answered = [(c, r) for c, r in zip_longest(completion.contents,
+                                                            completion.finish_reasons)
+                            if c is not None]
+                contents = [c for c, _ in answered]
                 if not contents:
                     # litellm raises nothing for these: a provider hiccup, worth another try.
                     raise llm.CallFailed("retry", "malformed answer: no choices or empty content")
@@ -79,6 +84,7 @@ class Caller:
             self.pacer.used_tokens(estimate,
                                    used if completion.prompt_tokens is not None else None)
             out.contents, out.completion = contents, completion
+            out.finish_reasons = [r for _, r in answered]
             return out
 
     async def _with_deadline(self, call):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from steerdsl.plan.model import ModelPlan, SamplingParams
@@ -39,6 +39,8 @@ class Completion:
     prompt_tokens: int | None
     completion_tokens: int | None
     cost: float | None
+    # One per choice, as litellm maps the provider's ('stop', 'length' = cut off, ...).
+    finish_reasons: list[str | None] = field(default_factory=list)
 
 
 class CallFailed(Exception):
@@ -121,7 +123,13 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         prompt_tokens=getattr(usage, "prompt_tokens", None),
         completion_tokens=getattr(usage, "completion_tokens", None),
         cost=_request_cost(litellm, model, resp, mid, usage),
+        finish_reasons=[_finish_reason(c) for c in choices],
     )
+
+
+def _finish_reason(choice) -> str | None:
+    reason = getattr(choice, "finish_reason", None)
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _raw_answer(message) -> str | None:

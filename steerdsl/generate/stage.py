@@ -304,12 +304,14 @@ async def _answer(ctx: _Context, item: _Work) -> None:
         pt = _split(completion.prompt_tokens, len(got))
         ct = _split(completion.completion_tokens, len(got))
         cost = None if completion.cost is None else completion.cost / len(got)
+        reasons = out.finish_reasons
         for i, (sample, raw) in enumerate(zip(remaining, got)):
             ctx.writer.add(CallRecord(
                 row_id=item.row.row_id, sample=sample, prompt=item.prompt, status="ok",
                 raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
                 prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost,
-                latency_s=out.latency_s, attempts=out.attempts))
+                latency_s=out.latency_s, attempts=out.attempts,
+                finish_reason=reasons[i] if i < len(reasons) else None))
         stats.ok += len(got)
         stats.prompt_tokens += completion.prompt_tokens or 0
         stats.completion_tokens += completion.completion_tokens or 0

@@ -29,6 +29,7 @@ class CallRecord:
     latency_s: float | None = None
     attempts: int = 1
     finished_at: datetime | None = None
+    finish_reason: str | None = None  # 'length': the answer was cut off
 
 
 def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
@@ -95,6 +96,7 @@ class CallWriter:
             "latency_s": pa.array([r.latency_s for r in batch], pa.float64()),
             "attempts": pa.array([r.attempts for r in batch], pa.int32()),
             "finished_at": pa.array([r.finished_at for r in batch], pa.timestamp("us")),
+            "finish_reason": pa.array([r.finish_reason for r in batch], pa.string()),
         }
         answers = {h: r.answer for h, r in zip(hashes, batch) if h is not None}
         con = self.con
