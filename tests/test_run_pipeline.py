@@ -203,3 +203,36 @@ def test_truncated_answers_are_counted_and_dropped_on_request(workdir, capsys):
         assert main(["run", str(spec), "-q"]) == 0
         assert server.count() == ROWS
         assert _rows(db, "SELECT max(n) FROM summary") == [(ROWS,)]
+
+
+def test_a_server_ignoring_n_is_asked_one_by_one_and_compile_says_so(workdir, capsys):
+    from support.fake_openai import Reply
+
+    with FakeOpenAI(default=Reply.ok(ignore_n=True)) as server:
+        spec = _write(workdir, server.url)
+        text = spec.read_text().replace("interventions direct, neg, best3", "interventions best3")
+        spec.write_text(text)
+        capsys.readouterr()
+        assert main(["compile", str(spec)]) == 0
+        assert f"requests {ROWS}, samples {3 * ROWS}" in capsys.readouterr().out
+        assert main(["run", str(spec), "-q"]) == 0
+        # every row's first request asked for 3 and got 1; the rest came one by one
+        assert server.count() == 3 * ROWS
+        assert sorted(r.n for r in server.requests()) == [1] * (2 * ROWS) + [3] * ROWS
+        capsys.readouterr()
+        assert main(["compile", str(spec)]) == 0
+        out = capsys.readouterr().out
+        assert f"requests {3 * ROWS}, samples {3 * ROWS}" in out
+        assert (f"note: openai/fake @ {server.url} answers one sample per request (it ignored "
+                "n in an earlier run): requests = samples") in out.splitlines()
+
+        # A new best-of-N intervention on the same endpoint: one sample per request from the
+        # start, as compile said.
+        spec.write_text(text.replace("intervention best3", "intervention best2 { prompt direct "
+                                     "sample 2 temperature 1.0 }\nintervention best3")
+                        .replace("interventions best3", "interventions best3, best2"))
+        assert main(["compile", str(spec)]) == 0
+        assert f"requests {2 * ROWS}, samples {2 * ROWS}" in capsys.readouterr().out
+        server.clear()
+        assert main(["run", str(spec), "-q"]) == 0
+        assert [r.n for r in server.requests()] == [1] * (2 * ROWS)
