@@ -15,7 +15,7 @@ def test_read_only_store_without_newer_tables_and_columns(tmp_path):
     write_probe(con, ["x"], np.array([[0.5], [0.4]]), np.array([[0.3], [-0.2]]))
     write_answers(con, ["x"], np.array([[[0.8]], [[0.2]]]))
     # what the store looked like before finish_reason, scorings and model_capabilities
-    con.execute("DROP VIEW calls_summary; DROP VIEW truncated_calls; DROP VIEW answers; "
+    con.execute("DROP VIEW calls_summary; DROP VIEW flagged_calls; DROP VIEW answers; "
                 "DROP VIEW summary; DROP VIEW metrics; DROP VIEW current_generations; "
                 "ALTER TABLE calls DROP COLUMN finish_reason; DROP TABLE scorings; "
                 "DROP TABLE model_capabilities")

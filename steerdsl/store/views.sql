@@ -70,31 +70,31 @@ JOIN probes p ON p.probe_hash = g.probe_hash
 JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash
 LEFT JOIN scorings sc ON sc.gen_hash = g.gen_hash;
 
--- The truncated answers of every generation (few: a join with them is cheap).
-CREATE OR REPLACE VIEW truncated_calls AS
-SELECT gen_hash, row_id, sample FROM calls
-WHERE status = 'ok' AND steer_truncated(finish_reason);
+-- The calls that are not plain answers: failed, or cut off. They are few, so one join with
+-- them (rather than with every call) decides what counts and flags truncated answers.
+CREATE OR REPLACE VIEW flagged_calls AS
+SELECT gen_hash, row_id, sample, status IS DISTINCT FROM 'ok' AS failed,
+       status = 'ok' AND steer_truncated(finish_reason) AS truncated
+FROM calls
+WHERE status IS DISTINCT FROM 'ok' OR steer_truncated(finish_reason);
 
 -- One row per (answer, goal): what was asked (source, delta, target) and what came back.
--- Scored answers (rows in outputs) whose call did not fail; failed calls are few, so they are
--- excluded with an anti-join rather than a join with every call. Truncated answers are
--- flagged, or left out when their generation's truncated_policy is 'drop'.
+-- Scored answers (rows in outputs) whose call did not fail. Truncated answers are flagged,
+-- or left out when their generation's truncated_policy is 'drop'.
 CREATE OR REPLACE VIEW answers AS
 SELECT cg.model, cg.intervention, cg.probe, o.gen_hash, o.row_id, o.sample, pg.goal,
        pg.delta IS NOT NULL AS active,
        pg.source_raw, pg.source, pg.delta, pg.target,
        o.raw AS output_raw, o.value AS output,
-       t.gen_hash IS NOT NULL AS truncated
+       coalesce(f.truncated, false) AS truncated
 FROM current_generations cg
 JOIN outputs o ON o.gen_hash = cg.gen_hash
 JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = o.row_id
                    AND pg.goal = o.goal
-LEFT JOIN truncated_calls t ON t.gen_hash = o.gen_hash AND t.row_id = o.row_id
-                           AND t.sample = o.sample
-WHERE NOT EXISTS (SELECT 1 FROM calls c
-                  WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = o.gen_hash
-                    AND c.row_id = o.row_id AND c.sample = o.sample)
-  AND NOT (t.gen_hash IS NOT NULL AND cg.truncated_policy = 'drop');
+LEFT JOIN flagged_calls f ON f.gen_hash = o.gen_hash AND f.row_id = o.row_id
+                         AND f.sample = o.sample
+WHERE f.gen_hash IS NULL
+   OR NOT (f.failed OR (f.truncated AND cg.truncated_policy = 'drop'));
 
 -- One row per scored answer (METHOD.md section 4), computed from the long tables for any
 -- number of goals. An answer with a NULL source or output value (a failed measurement) or
@@ -166,7 +166,7 @@ dots AS (
     GROUP BY ALL
 ),
 scored AS (
-    SELECT d.gen_id, d.row_id, d.sample, d.n_active, t.gen_hash IS NOT NULL AS truncated,
+    SELECT d.gen_id, d.row_id, d.sample, d.n_active, coalesce(f.truncated, false) AS truncated,
            d.missing OR d.n_scored <> s.n_goals AS incomplete,
            sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
            steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
@@ -176,13 +176,11 @@ scored AS (
     FROM dots d
     JOIN gens g ON g.gen_id = d.gen_id
     JOIN probe_sizes s ON s.probe_hash = g.probe_hash
-    LEFT JOIN truncated_calls t ON t.gen_hash = g.gen_hash AND t.row_id = d.row_id
-                               AND t.sample = d.sample
+    LEFT JOIN flagged_calls f ON f.gen_hash = g.gen_hash AND f.row_id = d.row_id
+                             AND f.sample = d.sample
     -- as in `answers`: scored answers whose call did not fail, truncated ones unless dropped
-    WHERE NOT EXISTS (SELECT 1 FROM calls c
-                      WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = g.gen_hash
-                        AND c.row_id = d.row_id AND c.sample = d.sample)
-      AND NOT (t.gen_hash IS NOT NULL AND g.truncated_policy = 'drop')
+    WHERE f.gen_hash IS NULL
+       OR NOT (f.failed OR (f.truncated AND g.truncated_policy = 'drop'))
 ),
 picks AS (
     -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
