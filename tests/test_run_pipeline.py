@@ -180,7 +180,7 @@ def test_truncated_answers_are_counted_and_dropped_on_request(workdir, capsys):
         assert _rows(db, "SELECT max(n) FROM summary") == [(ROWS,)]
         lines = out.splitlines()
         row = next(line for line in lines if line.startswith("fake "))
-        assert row.split()[:5] == ["fake", "direct", str(ROWS), f"0/{ROWS}", "3"]
+        assert row.split()[:6] == ["fake", "direct", str(ROWS), f"0/{ROWS}", "0", "3"]
         assert ("note: 3 answers of fake/direct cut off (finish_reason 'length'): scored, "
                 "flagged in metrics.truncated; `truncated drop` in the model or intervention "
                 "leaves them out") in lines
