@@ -98,9 +98,10 @@ def test_stop_generating_stops_requests_made_before_it_only():
     local.stop_generating()
     with pytest.raises(local.GenerationStopped):
         provider.generate("smollm2", messages, params, queued)
-    contents, prompt_tokens, completion_tokens = provider.generate(
+    contents, reasons, prompt_tokens, completion_tokens = provider.generate(
         "smollm2", messages, params, provider.ticket())
     assert contents[0] and prompt_tokens > 0 and 0 < completion_tokens <= 8
+    assert reasons[0] in ("stop", "length")
 
 
 INTERRUPT_SPEC = """
