@@ -59,6 +59,20 @@ def test_local_model_is_deterministic_at_temperature_0():
     assert a == b and a[0]
 
 
+def test_local_model_reports_answers_cut_off_at_max_tokens():
+    prompt = "Please rewrite the following, but make it longer.\n\nThe meeting is on Monday."
+
+    async def both():
+        cut = await llm.complete(TINY, prompt, 2, {"temperature": 0, "max_tokens": 3}, None)
+        whole = await llm.complete(TINY, "What is 2+2? Answer with a number only.", 1,
+                                   {"temperature": 0, "max_tokens": 64}, None)
+        return cut, whole
+
+    cut, whole = asyncio.run(both())
+    assert cut.finish_reasons == ["length", "length"] and cut.completion_tokens == 6
+    assert whole.finish_reasons == ["stop"]
+
+
 def test_unknown_local_model_is_a_clear_error():
     with pytest.raises(RunError, match="unknown local model 'nope'"):
         model_path("nope")
@@ -84,9 +98,10 @@ def test_stop_generating_stops_requests_made_before_it_only():
     local.stop_generating()
     with pytest.raises(local.GenerationStopped):
         provider.generate("smollm2", messages, params, queued)
-    contents, prompt_tokens, completion_tokens = provider.generate(
+    contents, reasons, prompt_tokens, completion_tokens = provider.generate(
         "smollm2", messages, params, provider.ticket())
     assert contents[0] and prompt_tokens > 0 and 0 < completion_tokens <= 8
+    assert reasons[0] in ("stop", "length")
 
 
 INTERRUPT_SPEC = """

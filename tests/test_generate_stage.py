@@ -197,16 +197,72 @@ def test_best_of_n_in_one_request(server, con):
 
 def test_best_of_n_server_ignoring_n_gets_the_missing_ones(server, con):
     iv = intervention("best3", samples=3, sampling={"temperature": 1.0})
-    plan, stage = setup(server, iv=iv)
+    plan, stage = setup(server, iv=iv, concurrency=1)
     server.default = Reply.ok(ignore_n=True)
-    server.script("source text 1 ", Reply(n=2), Reply.error(500))  # 2 of 3, then a failure
+    server.script("source text 1 ", Reply.error(500))  # a failure, retried
     stats = run_generate(con, plan, stage, make_rows(2), retry_base_s=FAST)
-    assert (stats.ok, stats.errors) == (6, 0)
-    assert [r.n for r in server.requests("source text 0 ")] == [3, 2, 1]
-    assert [r.n for r in server.requests("source text 1 ")] == [3, 1, 1]
+    assert (stats.ok, stats.errors, stats.requests) == (6, 0, 7)
+    # The first answer shows that n is ignored: from then on, one sample per request.
+    assert [r.n for r in server.requests("source text 0 ")] == [3, 1, 1]
+    assert [r.n for r in server.requests("source text 1 ")] == [1, 1, 1, 1]
     seeds = [r.body["seed"] for r in server.requests("source text 0 ")]
     assert seeds[1] == seeds[0] + 1 and seeds[2] == seeds[0] + 2  # sample s gets seed + s
     assert len(calls(con, stage)) == 6
+
+
+def test_partly_honoured_n_gets_the_rest_one_by_one(server, con):
+    iv = intervention("best3", samples=3, sampling={"temperature": 1.0})
+    plan, stage = setup(server, iv=iv, concurrency=1)
+    server.script("source text 0 ", Reply(n=2))  # 2 of 3
+    stats = run_generate(con, plan, stage, make_rows(2), retry_base_s=FAST)
+    assert (stats.ok, stats.errors) == (6, 0)
+    assert [r.n for r in server.requests("source text 0 ")] == [3, 1]
+    assert [r.n for r in server.requests("source text 1 ")] == [1, 1, 1]
+
+
+def test_a_server_ignoring_n_is_remembered_per_endpoint(server, con):
+    iv = intervention("best3", samples=3, sampling={"temperature": 1.0})
+    plan, stage = setup(server, iv=iv, concurrency=1)
+    server.default = Reply.ok(ignore_n=True)
+    run_generate(con, plan, stage, make_rows(2), retry_base_s=FAST)
+    assert con.execute("SELECT model_key, param, honoured FROM model_capabilities").fetchall() \
+        == [(f"openai/fake @ {server.url}", "n", False)]
+
+    # A later run, another intervention and another name for the same endpoint: one sample
+    # per request from the start.
+    server.clear()
+    model = fake_model(server.url, name="same_endpoint")
+    best2 = intervention("best2", samples=2, sampling={"temperature": 1.0})
+    plan = make_plan([model], [best2])
+    stats = run_generate(con, plan, plan.stage("generate:same_endpoint/best2"), make_rows(3),
+                         retry_base_s=FAST)
+    assert (stats.ok, stats.requests) == (6, 6)
+    assert [r.n for r in server.requests()] == [1] * 6
+    assert all("n" not in r.body for r in server.requests())
+
+    # Another endpoint (another api_base) is not affected.
+    with FakeOpenAI() as other:
+        model = fake_model(other.url, name="other")
+        plan = make_plan([model], [best2])
+        stats = run_generate(con, plan, plan.stage("generate:other/best2"), make_rows(3),
+                             retry_base_s=FAST)
+        assert (stats.ok, stats.requests) == (6, 3)
+        assert [r.n for r in other.requests()] == [2] * 3
+    assert set(con.execute("SELECT model_key, honoured FROM model_capabilities").fetchall()) \
+        == {(f"openai/fake @ {other.url}", True), (f"openai/fake @ {server.url}", False)}
+
+
+def test_finish_reason_is_stored_for_every_call(server, con):
+    iv = intervention("best2", samples=2, sampling={"temperature": 1.0})
+    plan, stage = setup(server, iv=iv, retries=0)
+    server.script("source text 1 ", Reply.truncated("cut off mid-sen"))
+    server.script("source text 2 ", Reply.error(400))
+    run_generate(con, plan, stage, make_rows(3), retry_base_s=FAST)
+    got = con.execute("SELECT row_id, sample, status, finish_reason FROM calls "
+                      "ORDER BY row_id, sample").fetchall()
+    assert got == [(0, 0, "ok", "stop"), (0, 1, "ok", "stop"),
+                   (1, 0, "ok", "length"), (1, 1, "ok", "length"),
+                   (2, 0, "error", None), (2, 1, "error", None)]
 
 
 def test_keys_never_stored(server, con, monkeypatch):

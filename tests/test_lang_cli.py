@@ -61,7 +61,7 @@ def test_check_reports_every_error_with_place_and_caret(spec, tmp_path):
         "                           ^^^",
         "cli.steer:8:30: error: unknown setting 'temprature' in model block (settings here: "
         "api_base, api_key, concurrency, litellm, local, max_tokens, min_p, price, retries, rpm, "
-        "temperature, timeout, top_p, tpm); did you mean 'temperature'?",
+        "temperature, timeout, top_p, tpm, truncated); did you mean 'temperature'?",
         '  model m { litellm "openai/m" temprature 1 api_base "http://127.0.0.1:9/v1" }',
         "                               ^^^^^^^^^^",
         "cli.steer:10:27: error: unknown model 'mm'",
@@ -114,6 +114,41 @@ def test_compile_shows_stages_counts_and_what_is_done(spec):
     assert f"  probe:p       {probe.hash}  done     <- space, measure:c; rows 2, goals 1" \
         in r.stdout.splitlines()
     assert r.stdout.splitlines()[-1] == "2 of 6 stages done"
+
+
+def test_compile_counts_requests_and_answers_from_the_store(spec):
+    # best-of-4 on an endpoint that an earlier run saw ignoring n, with a generate stage cut
+    # short: 5 of its 8 answers stored, 1 failed
+    spec.write_text(SPEC.replace("{ prompt direct }", "{ prompt direct sample 4 temperature 1 }"),
+                    encoding="utf-8")
+    plan = Plan.model_validate_json(cli("compile", str(spec), "--json").stdout)
+    gen = plan.stage("generate:m/i")
+    assert (gen.counts["requests"], gen.counts["samples"]) == (2, 8)
+    before = cli("compile", str(spec)).stdout.splitlines()
+    assert f"requests 2, samples 8, prompt_tokens_est {plan.totals['prompt_tokens_est']}" \
+        in before[-2]
+
+    from steerdsl.store.db import open_store
+
+    con = open_store(spec.parent / "cli.duckdb")
+    con.execute("INSERT INTO model_capabilities VALUES "
+                "('openai/m @ http://127.0.0.1:9/v1', 'n', false, now())")
+    con.executemany("INSERT INTO calls (gen_hash, row_id, sample, status) VALUES (?, ?, ?, ?)",
+                    [(gen.hash, r, s, "error" if (r, s) == (1, 3) else "ok")
+                     for r, s in [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 3)]])
+    con.close()
+    r = cli("compile", str(spec))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    est = gen.counts["prompt_tokens_est"]
+    assert (f"  generate:m/i  {gen.hash}  partial  <- probe:p; requests 8, samples 8, "
+            f"prompt_tokens_est {est:,}; 5 of 8 answers stored, 1 failed") in lines
+    assert lines[-3:] == [
+        "totals: texts 2, measurements 2, probe_rows 2, requests 8, samples 8, "
+        f"prompt_tokens_est {plan.totals['prompt_tokens_est']}",
+        "0 of 6 stages done",
+        "note: openai/m @ http://127.0.0.1:9/v1 answers one sample per request (it ignored n "
+        "in an earlier run): requests = samples"]
 
 
 HEAVY = ("litellm", "spacy", "textstat", "duckdb", "llama_cpp", "numpy", "httpx")

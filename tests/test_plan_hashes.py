@@ -121,6 +121,32 @@ def test_a_changed_number_changes_exactly_the_downstream_hashes(tmp_path):
         {"generate:a/neg", "score:a/neg", "generate:b/neg", "score:b/neg"}
 
 
+def test_truncated_drop_rescores_without_regenerating(tmp_path):
+    # Dropping truncated answers decides how answers count, not what is asked: only the
+    # score stages it applies to change; the default changes no hash at all.
+    assert changed(tmp_path, "  concurrency 4\n", "  concurrency 4\n  truncated drop\n") == \
+        {"score:a/plain", "score:a/neg"}
+    assert changed(tmp_path, "  concurrency 4\n", "  concurrency 4\n  truncated score\n") \
+        == set()
+    assert changed(tmp_path, "{ prompt direct negative }",
+                   "{ prompt direct negative truncated drop }") == {"score:a/neg", "score:b/neg"}
+    # the intervention's setting wins over the model's
+    both = SPEC.replace("  concurrency 4\n", "  concurrency 4\n  truncated drop\n").replace(
+        "{ prompt direct negative }", "{ prompt direct negative truncated score }")
+    plan = steerdsl.load(_write(tmp_path, both)).plan()
+    assert plan.model("a").truncated == "drop" and plan.model("b").truncated == "score"
+    assert plan.intervention("neg").truncated == "score"
+    assert plan.intervention("plain").truncated is None
+    b = hashes(tmp_path, both, "u.steer")
+    a = hashes(tmp_path, SPEC)
+    assert {k for k in a if a[k] != b[k]} - {"spec"} == {"score:a/plain"}
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    hashes(tmp_path, text, "w.steer")
+    return tmp_path / "w.steer"
+
+
 def test_renaming_an_intervention_regenerates_only_it(tmp_path):
     # Its name seeds the intent order of its prompts and labels its rows in the store, so
     # answers stored under the old name must not be reused under the new one.

@@ -438,3 +438,25 @@ def test_a_run_stopped_before_scoring_says_what_is_missing(tmp_path, capsys):
         "  calls of llama/direct: 4 ok, 0 failed",
         "the answers are stored but not scored: run the spec again to score them "
         "(`steerdsl run SPEC`)"]
+
+
+def test_calls_table_counts_truncated_answers(worked, tmp_path):
+    store = tmp_path / "cut.duckdb"
+    store.write_bytes(worked.read_bytes())
+    con = open_store(store)
+    cases = sorted(WORKED_CASES)
+    gen = dict(con.execute("SELECT model, gen_hash FROM current_generations").fetchall())
+    con.execute("UPDATE calls SET finish_reason = 'length' WHERE gen_hash IN (?, ?)",
+                [gen[cases[0]], gen[cases[1]]])
+    con.execute("INSERT INTO scorings VALUES (?, 'drop')", [gen[cases[1]]])
+    con.close()
+    h = load(store).header
+    assert h.total.truncated == 2
+    assert [(m, c.truncated, c.dropped) for (m, _), c in h.calls.items()][:3] == [
+        (cases[0], 1, False), (cases[1], 1, True), (cases[2], 0, False)]
+    page = render_report([store])
+    assert "<dt>calls</dt><dd>5 ok (2 truncated), 0 failed</dd>" in page
+    assert "<th class='num'>truncated</th>" in page
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>direct</td><td class='num'>1</td>"
+                      r"<td class='num'>0</td><td class='num'>([^<]+)</td>", page)
+    assert sorted(rows)[:3] == [(cases[0], "1"), (cases[1], "1 (dropped)"), (cases[2], "0")]

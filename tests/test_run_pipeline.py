@@ -151,3 +151,88 @@ def test_failed_requests_are_recorded_and_retried_only_on_request(workdir, capsy
     assert _rows(db, "SELECT count(*) FROM metrics") == [(ROWS,)]
     done = {r[0] for r in _rows(db, "SELECT stage FROM stages_done")}
     assert {"generate:fake/direct", "score:fake/direct"} <= done
+
+
+def test_truncated_answers_are_counted_and_dropped_on_request(workdir, capsys):
+    from support.fake_openai import Reply
+
+    db = workdir / "out" / "exp.duckdb"
+    cut: list[str] = []
+
+    def reply(request):  # the first three requests are cut off at max_tokens
+        if len(cut) < 3:
+            cut.append(request.prompt)
+            return Reply.truncated("A text cut off in the mid")
+        return Reply.ok()
+
+    with FakeOpenAI(default=reply) as server:
+        spec = _write(workdir, server.url)
+        spec.write_text(spec.read_text().replace(
+            "interventions direct, neg, best3", "interventions direct"))
+        assert main(["run", str(spec), "-q"]) == 0
+        out = capsys.readouterr().out
+        assert server.count() == ROWS
+        assert _rows(db, "SELECT finish_reason, count(*) FROM calls GROUP BY ALL "
+                         "ORDER BY ALL") == [("length", 3), ("stop", ROWS - 3)]
+        assert _rows(db, "SELECT calls, ok, truncated FROM calls_summary") == [(ROWS, ROWS, 3)]
+        assert _rows(db, "SELECT truncated, count(*) FROM metrics GROUP BY ALL "
+                         "ORDER BY ALL") == [(False, ROWS - 3), (True, 3)]
+        assert _rows(db, "SELECT max(n) FROM summary") == [(ROWS,)]
+        lines = out.splitlines()
+        row = next(line for line in lines if line.startswith("fake "))
+        assert row.split()[:6] == ["fake", "direct", str(ROWS), f"0/{ROWS}", "0", "3"]
+        assert ("note: 3 answers of fake/direct cut off (finish_reason 'length'): scored, "
+                "flagged in metrics.truncated; `truncated drop` in the model or intervention "
+                "leaves them out") in lines
+
+        # `truncated drop`: the same answers, scored without the truncated ones; nothing is
+        # requested again, and going back needs nothing either.
+        text = spec.read_text()
+        spec.write_text(text.replace("api_key env STEERDSL_TEST_KEY }",
+                                     "api_key env STEERDSL_TEST_KEY  truncated drop }"))
+        assert main(["run", str(spec), "-q"]) == 0
+        out = capsys.readouterr().out
+        assert server.count() == ROWS
+        assert _rows(db, "SELECT max(n) FROM summary") == [(ROWS - 3,)]
+        assert _rows(db, "SELECT count(*), count(*) FILTER (truncated) FROM metrics") == [
+            (ROWS - 3, 0)]
+        assert _rows(db, "SELECT truncated FROM calls_summary") == [(3,)]
+        assert ("note: 3 answers of fake/direct cut off (finish_reason 'length'): left out "
+                "of the metrics (truncated drop)") in out.splitlines()
+        spec.write_text(text)
+        assert main(["run", str(spec), "-q"]) == 0
+        assert server.count() == ROWS
+        assert _rows(db, "SELECT max(n) FROM summary") == [(ROWS,)]
+
+
+def test_a_server_ignoring_n_is_asked_one_by_one_and_compile_says_so(workdir, capsys):
+    from support.fake_openai import Reply
+
+    with FakeOpenAI(default=Reply.ok(ignore_n=True)) as server:
+        spec = _write(workdir, server.url)
+        text = spec.read_text().replace("interventions direct, neg, best3", "interventions best3")
+        spec.write_text(text)
+        capsys.readouterr()
+        assert main(["compile", str(spec)]) == 0
+        assert f"requests {ROWS}, samples {3 * ROWS}" in capsys.readouterr().out
+        assert main(["run", str(spec), "-q"]) == 0
+        # every row's first request asked for 3 and got 1; the rest came one by one
+        assert server.count() == 3 * ROWS
+        assert sorted(r.n for r in server.requests()) == [1] * (2 * ROWS) + [3] * ROWS
+        capsys.readouterr()
+        assert main(["compile", str(spec)]) == 0
+        out = capsys.readouterr().out
+        assert f"requests {3 * ROWS}, samples {3 * ROWS}" in out
+        assert (f"note: openai/fake @ {server.url} answers one sample per request (it ignored "
+                "n in an earlier run): requests = samples") in out.splitlines()
+
+        # A new best-of-N intervention on the same endpoint: one sample per request from the
+        # start, as compile said.
+        spec.write_text(text.replace("intervention best3", "intervention best2 { prompt direct "
+                                     "sample 2 temperature 1.0 }\nintervention best3")
+                        .replace("interventions best3", "interventions best3, best2"))
+        assert main(["compile", str(spec)]) == 0
+        assert f"requests {2 * ROWS}, samples {2 * ROWS}" in capsys.readouterr().out
+        server.clear()
+        assert main(["run", str(spec), "-q"]) == 0
+        assert [r.n for r in server.requests()] == [1] * (2 * ROWS)

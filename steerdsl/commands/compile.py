@@ -1,13 +1,15 @@
 """`steerdsl compile SPEC [--json]`: the execution plan.
 
-No network, no models, no spaCy/litellm; DuckDB is imported only to read which stages the
-store has already done, and only when the store file exists.
+No network, no models, no spaCy/litellm; DuckDB is imported only to read what the store has
+already done (finished stages, answers of unfinished generate stages, endpoints seen ignoring
+`n`), and only when the store file exists.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -26,20 +28,33 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(plan.model_dump_json(indent=2))
         return 0
-    done, note = stages_done(plan)
-    print(render_plan(plan, done, note))
+    print(render_plan(plan, read_store(plan)))
     return 0
 
 
-def stages_done(plan) -> tuple[set[str], str | None]:
-    """Hashes of finished stages in the plan's store (read-only), and a note when unknown.
-    A damaged store is an error (StoreDamaged): the plan is right, what is done cannot be."""
+@dataclass
+class StoreState:
+    """What an existing store says about the plan (read-only)."""
+
+    done: set[str] = field(default_factory=set)  # hashes of finished stages
+    # generate stage hash -> (samples stored as ok, samples stored as error)
+    answers: dict[str, tuple[int, int]] = field(default_factory=dict)
+    n_ignored: set[str] = field(default_factory=set)  # model keys seen ignoring `n`
+    note: str | None = None
+
+
+def read_store(plan) -> StoreState:
+    """The finished stages of the plan's store, the answers of its unfinished generate stages
+    and the endpoints seen ignoring `n`; an empty state (with a note when the file is not
+    readable) otherwise. A damaged store is an error (StoreDamaged): the plan is right, what
+    is done cannot be."""
     store = Path(plan.experiment.store)
     if not store.is_file():
-        return set(), None
+        return StoreState()
     import duckdb
 
     from steerdsl.errors import StoreError
+    from steerdsl.store import capabilities
     from steerdsl.store.db import StoreDamaged, open_store, store_errors
     from steerdsl.store.owner import conflict, spec_owner
 
@@ -48,21 +63,31 @@ def stages_done(plan) -> tuple[set[str], str | None]:
     except StoreDamaged:
         raise
     except StoreError as e:
-        return set(), f"done stages unknown: {e}"
+        return StoreState(note=f"done stages unknown: {e}")
     try:
         with store_errors(store):
             problem = conflict(con, store, spec_owner(plan))
             if problem is not None:  # its stages done are another spec's
-                return set(), f"note: {problem}"
-            done = con.execute("SELECT stage_hash FROM stages_done").fetchall()
-            return {r[0] for r in done}, None
+                return StoreState(note=f"note: {problem}")
+            state = StoreState(done={r[0] for r in con.execute(
+                "SELECT stage_hash FROM stages_done").fetchall()})
+            generate = [s.hash for s in plan.stages if s.kind == "generate"]
+            state.answers = {h: (ok, failed) for h, ok, failed in con.execute(
+                "SELECT gen_hash, count(*) FILTER (WHERE status = 'ok'), "
+                "count(*) FILTER (WHERE status <> 'ok') FROM calls "
+                "WHERE list_contains(?, gen_hash) GROUP BY ALL", [generate]).fetchall()}
+            state.n_ignored = capabilities.not_honoured(con, "n")
+            return state
     except duckdb.Error as e:  # an older or foreign file: say so, the plan is still right
-        return set(), f"done stages unknown: cannot read stages_done ({type(e).__name__})"
+        return StoreState(note=f"done stages unknown: cannot read stages_done "
+                               f"({type(e).__name__})")
     finally:
         con.close()
 
 
-def render_plan(plan, done: set[str], note: str | None) -> str:
+def render_plan(plan, state: StoreState) -> str:
+    from steerdsl.words import count
+
     e = plan.experiment
     lines = [
         f"plan {plan.spec_hash} for {plan.spec_path}",
@@ -70,23 +95,57 @@ def render_plan(plan, done: set[str], note: str | None) -> str:
         + (f", budget {e.budget_usd} USD" if e.budget_usd is not None else ""),
         "",
     ]
+    counts, one_by_one = _counts(plan, state)
     width = max([len(s.id) for s in plan.stages] + [5])
     lines.append(f"  {'stage':<{width}}  {'hash':<16}  {'status':<7}  inputs / counts")
     for s in plan.stages:
-        status = "done" if s.hash in done else "todo"
+        status = "done" if s.hash in state.done else "todo"
         inputs = ", ".join(s.inputs) if s.inputs else "-"
-        counts = ", ".join(f"{k} {v:,}" for k, v in s.counts.items())
+        shown = ", ".join(f"{k} {v:,}" for k, v in counts[s.id].items())
+        stored = state.answers.get(s.hash)
+        if status == "todo" and stored is not None:
+            status = "partial"
+            ok, failed = stored
+            total = s.counts.get("samples")
+            stored_text = f"{ok:,} of {count(total, 'answer')}" if total else count(ok, "answer")
+            shown += ("; " if shown else "") + f"{stored_text} stored" \
+                + (f", {failed:,} failed" if failed else "")
         lines.append(f"  {s.id:<{width}}  {s.hash}  {status:<7}  <- {inputs}"
-                     + (f"; {counts}" if counts else ""))
+                     + (f"; {shown}" if shown else ""))
     lines.append("")
-    if plan.totals:
-        lines.append("totals: " + ", ".join(f"{k} {v:,}" for k, v in plan.totals.items()))
-    n_done = sum(1 for s in plan.stages if s.hash in done)
+    totals = dict(plan.totals)
+    if "requests" in totals:
+        totals["requests"] += sum(counts[s.id].get("requests", 0) - s.counts.get("requests", 0)
+                                  for s in plan.stages)
+    if totals:
+        lines.append("totals: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
+    n_done = sum(1 for s in plan.stages if s.hash in state.done)
     lines.append(f"{n_done} of {len(plan.stages)} stages done")
-    if note:
-        lines.append(note)
+    if state.note:
+        lines.append(state.note)
+    lines += [f"note: {key} answers one sample per request (it ignored n in an earlier run): "
+              "requests = samples" for key in one_by_one]
     lines += _notes(plan)
     return "\n".join(lines)
+
+
+def _counts(plan, state: StoreState) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """Each stage's counts, with the requests of endpoints seen ignoring `n` made one per
+    sample (as the generate stage will send them); and those endpoints' keys."""
+    from steerdsl.store.capabilities import model_key
+
+    out: dict[str, dict[str, int]] = {}
+    one_by_one: list[str] = []
+    for s in plan.stages:
+        counts = dict(s.counts)
+        if s.kind == "generate" and "samples" in counts and state.n_ignored:
+            key = model_key(plan.model(s.id.split(":", 1)[1].split("/", 1)[0]))
+            if key in state.n_ignored and counts["requests"] != counts["samples"]:
+                counts["requests"] = counts["samples"]
+                if key not in one_by_one:
+                    one_by_one.append(key)
+        out[s.id] = counts
+    return out, one_by_one
 
 
 def _notes(plan) -> list[str]:

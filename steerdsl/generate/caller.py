@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
@@ -26,6 +27,7 @@ BREAKER_SPAN_S = 2.0
 @dataclass
 class Outcome:
     contents: list[str] = field(default_factory=list)  # raw answers, none blank
+    finish_reasons: list[str | None] = field(default_factory=list)  # one per content
     completion: llm.Completion | None = None  # usage and cost of the successful request
     error: str | None = None  # the last failure, when the request was given up
     error_kind: str | None = None  # its llm.CallFailed kind
@@ -124,7 +126,10 @@ class Caller:
         self.pacer.on_success()
         used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
         self.pacer.used_tokens(estimate, used if completion.prompt_tokens is not None else None)
-        out.contents = [c for c in completion.contents if c is not None]
+        answered = [(c, r) for c, r in zip_longest(completion.contents, completion.finish_reasons)
+                    if c is not None]
+        out.contents = [c for c, _ in answered]
+        out.finish_reasons = [r for _, r in answered]
         out.completion = completion
         return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.utils
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from steerdsl.plan.model import ModelPlan, SamplingParams
@@ -40,6 +40,8 @@ class Completion:
     completion_tokens: int | None
     cost: float | None
     server_s: float | None = None  # time the server says it spent on the request
+    # One per choice, as litellm maps the provider's ('stop', 'length' = cut off, ...).
+    finish_reasons: list[str | None] = field(default_factory=list)
 
 
 class CallFailed(Exception):
@@ -134,6 +136,7 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         completion_tokens=getattr(usage, "completion_tokens", None),
         cost=_request_cost(litellm, model, resp, mid, usage),
         server_s=server_seconds(resp),
+        finish_reasons=[_finish_reason(c) for c in choices],
     )
 
 
@@ -152,6 +155,11 @@ def server_seconds(resp) -> float | None:
         return float(headers["llm_provider-openai-processing-ms"]) / 1000.0
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _finish_reason(choice) -> str | None:
+    reason = getattr(choice, "finish_reason", None)
+    return reason if isinstance(reason, str) and reason else None
 
 
 def _raw_answer(message) -> str | None:

@@ -120,7 +120,9 @@ def _provider_class():
             return self.tickets - 1
 
         def generate(self, model: str, messages: list, params: dict[str, Any],
-                     ticket: int) -> tuple[list[str], int, int]:
+                     ticket: int) -> tuple[list[str], list[str | None], int, int]:
+            """The answers, their finish reasons ('length': cut off at max_tokens or the
+            context), and the prompt and completion tokens of all of them."""
             llama = self.models[model]
             n = int(params.get("n") or 1)
             seed = int(params.get("seed") or 0)
@@ -131,7 +133,9 @@ def _provider_class():
             for key in ("top_p", "min_p"):
                 if params.get(key) is not None:
                     options[key] = params[key]
-            contents, prompt_tokens, completion_tokens = [], 0, 0
+            contents: list[str] = []
+            reasons: list[str | None] = []
+            prompt_tokens = completion_tokens = 0
             with self.lock:
                 llama.should_stop = lambda: ticket < self.stop_tickets_below
                 for i in range(n):  # llama.cpp has no n: one generation per sample
@@ -141,19 +145,21 @@ def _provider_class():
                     # One seed per sample: reproducible, and samples differ when sampling.
                     out = llama.create_chat_completion(messages=messages,
                                                        seed=(seed + i) % 2**31, **options)
-                    contents.append(out["choices"][0]["message"]["content"] or "")
+                    choice = out["choices"][0]
+                    contents.append(choice["message"]["content"] or "")
+                    reasons.append(choice.get("finish_reason"))
                     usage = out.get("usage") or {}
                     prompt_tokens += usage.get("prompt_tokens", 0)
                     completion_tokens += usage.get("completion_tokens", 0)
-            return contents, prompt_tokens, completion_tokens
+            return contents, reasons, prompt_tokens, completion_tokens
 
         @staticmethod
         def respond(model_response, generated):
-            contents, pt, ct = generated
+            contents, reasons, pt, ct = generated
             model_response.choices = [
                 Choices(index=i, message=Message(role="assistant", content=c),
-                        finish_reason="stop")
-                for i, c in enumerate(contents)]
+                        finish_reason=r or "stop")
+                for i, (c, r) in enumerate(zip(contents, reasons))]
             model_response.usage = Usage(prompt_tokens=pt, completion_tokens=ct,
                                          total_tokens=pt + ct)
             return model_response

@@ -109,6 +109,7 @@ class _Context:
     stop: bool = False  # the budget ran out (or writing failed): start no more requests
     write_error: BaseException | None = None
     last_progress: float = 0.0
+    n_honoured: bool | None = None  # what requests for several samples showed, if any
 
 
 def stage_names(stage: Stage) -> tuple[str, str]:
@@ -201,12 +202,15 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         raise budget.exceeded()
 
     from steerdsl.generate import llm
+    from steerdsl.store import capabilities
 
     api_key = api_key_for(model)
     ctx = _Context(
         stage_id=stage.id, model=model, prompt_plan=prompt_plan,
         params=llm.sampling_params(model, iv.sampling),
-        use_n=iv.samples > 1 and llm.supports_param(model, "n"),
+        # An endpoint seen ignoring n (an earlier run) is asked one sample per request.
+        use_n=iv.samples > 1 and llm.supports_param(model, "n")
+        and capabilities.honoured(con, model, "n") is not False,
         send_seed=llm.supports_param(model, "seed"),
         writer=CallWriter(con, gen_hash, stored={k for k, st in stored.items() if st != "ok"}),
         stats=stats, budget=budget, todo=todo, progress=progress)
@@ -223,6 +227,8 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
             stats.unreachable = describe_unreachable(model, breaker.last_error,
                                                      breaker.consecutive)
         ctx.writer.flush()
+        if ctx.n_honoured is not None:
+            capabilities.record(con, model, "n", ctx.n_honoured)
         stats.seconds = time.monotonic() - started
         _report(ctx, force=True)
     if ctx.stop and budget is not None:
@@ -328,17 +334,21 @@ async def _answer(ctx: _Context, item: _Work) -> None:
             _record_errors(ctx, item, remaining, out)
             return
         completion = out.completion
+        if k > 1:
+            _observe_n(ctx, len(completion.contents) >= k)
         got = out.contents[:len(remaining)]
         # One request's usage and cost are shared by the samples it produced.
         pt = _split(completion.prompt_tokens, len(got))
         ct = _split(completion.completion_tokens, len(got))
         cost = None if completion.cost is None else completion.cost / len(got)
+        reasons = out.finish_reasons
         for i, (sample, raw) in enumerate(zip(remaining, got)):
             ctx.writer.add(CallRecord(
                 row_id=item.row.row_id, sample=sample, prompt=item.prompt, status="ok",
                 raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
                 prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost,
-                latency_s=out.latency_s, server_s=completion.server_s, attempts=out.attempts))
+                latency_s=out.latency_s, server_s=completion.server_s, attempts=out.attempts,
+                finish_reason=reasons[i] if i < len(reasons) else None))
         stats.ok += len(got)
         stats.prompt_tokens += completion.prompt_tokens or 0
         stats.completion_tokens += completion.completion_tokens or 0
@@ -353,6 +363,15 @@ async def _answer(ctx: _Context, item: _Work) -> None:
         _report(ctx)
         if ctx.stop:
             return
+
+
+def _observe_n(ctx: _Context, honoured: bool) -> None:
+    """A request for several samples that brought fewer choices: the server ignores `n`.
+    Ask one sample per request from now on; the stage remembers it in the store."""
+    if not honoured:
+        ctx.use_n = False
+    if ctx.n_honoured is not False:
+        ctx.n_honoured = honoured
 
 
 def _record_errors(ctx: _Context, item: _Work, samples: list[int], out) -> None:

@@ -31,6 +31,7 @@ class CallRecord:
     server_s: float | None = None  # time the server says it spent, when it says
     attempts: int = 1
     finished_at: datetime | None = None
+    finish_reason: str | None = None  # 'length': the answer was cut off
 
 
 def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
@@ -99,6 +100,7 @@ class CallWriter:
             "server_s": pa.array([r.server_s for r in batch], pa.float64()),
             "attempts": pa.array([r.attempts for r in batch], pa.int32()),
             "finished_at": pa.array([r.finished_at for r in batch], pa.timestamp("us")),
+            "finish_reason": pa.array([r.finish_reason for r in batch], pa.string()),
         }
         answers = {h: r.answer for h, r in zip(hashes, batch) if h is not None}
         con = self.con

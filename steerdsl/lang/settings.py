@@ -41,7 +41,8 @@ class Flag:
 
 @dataclass(frozen=True)
 class Word:
-    """A keyword value the grammar already restricts (select nearest|first, no_explain on|off)."""
+    """A keyword value the grammar already restricts (select nearest|first, no_explain on|off,
+    truncated score|drop)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ MODEL: dict[str, Rule] = {
     "timeout": Number(0, None, lo_open=True),
     "retries": Number(0, 100, integer=True),
     "price": Prices(),
+    "truncated": Word(),
 }
 
 # python "module:function" timeout SECONDS: per text; a day is beyond any sane measure.
@@ -98,6 +100,7 @@ INTERVENTION: dict[str, Rule] = {
     "sample": COUNT,
     "select": Word(),
     **SAMPLING,
+    "truncated": Word(),
 }
 
 

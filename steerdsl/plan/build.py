@@ -85,6 +85,11 @@ def _str(s: ast.Setting | None, default=None):
     return s.value.value if s is not None and isinstance(s.value, ast.Str) else default
 
 
+def _word(s: ast.Setting | None, default=None):
+    """The keyword value of `select nearest`, `truncated drop` and the like."""
+    return s.value.value if s is not None and isinstance(s.value, ast.Name) else default
+
+
 def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
     e = sym.experiment
     assert e is not None, "checked specs have an experiment block"
@@ -124,6 +129,7 @@ def _model(m: ast.Model) -> pm.ModelPlan:
         timeout=_num(first(s, "timeout"), defaults["timeout"].default),
         retries=_int(first(s, "retries"), defaults["retries"].default),
         price=_price(first(s, "price")),
+        truncated=_word(first(s, "truncated"), defaults["truncated"].default),
     )
 
 
@@ -308,6 +314,7 @@ def _intervention(i: ast.Intervention) -> pm.InterventionPlan:
         samples=_int(first(s, "sample"), 1),
         sampling=_sampling(s),
         select=select.value.value if select else "nearest",
+        truncated=_word(first(s, "truncated")),
     )
 
 

@@ -185,6 +185,12 @@ class Price(Frozen):
     output_per_mtok: float
 
 
+# What the metrics do with answers cut off at max_tokens (or the context): 'score' scores them
+# and flags them (metrics.truncated), 'drop' leaves them out. A scoring decision: part of the
+# score stage's hash, not the generate stage's (the same requests are sent either way).
+Truncated = Literal["score", "drop"]
+
+
 class ModelPlan(Frozen):
     name: str
     provider: Literal["litellm", "local"]
@@ -198,6 +204,7 @@ class ModelPlan(Frozen):
     timeout: float = 120.0  # seconds per request
     retries: int = 5
     price: Price | None = None  # declared; None = litellm's price table (the local model: 0)
+    truncated: Truncated = "score"  # answers cut off at max_tokens: see truncated_policy
 
 
 class Phrase(Frozen):
@@ -237,6 +244,12 @@ class InterventionPlan(Frozen):
     samples: int = 1
     sampling: SamplingParams = SamplingParams()  # overrides the model's settings
     select: Literal["nearest", "first"] = "nearest"
+    truncated: Truncated | None = None  # None: the model's
+
+
+def truncated_policy(model: ModelPlan, intervention: InterventionPlan) -> Truncated:
+    """The intervention's setting, else the model's."""
+    return intervention.truncated or model.truncated
 
 
 class EvaluatePlan(Frozen):

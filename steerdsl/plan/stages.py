@@ -23,6 +23,7 @@ from steerdsl.plan.hashing import stable_hash
 TOKENS_PER_WORD = 1.3
 # Pacing and price decide how fast and at what cost answers come, never the answers.
 _PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries", "price"}
+_SCORING = {"truncated"}  # decides how answers count, not what is requested: the score stage's
 
 
 def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[str, int]]:
@@ -105,8 +106,8 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                         counts["prompt_tokens_est"] = round(n * est)
                 add(f"generate:{sid}", "generate", [f"probe:{probe.name}"],
                     _generate_content(plan, m, iv, prompt, probe), counts)
-                add(f"score:{sid}", "score", [f"generate:{sid}", "space"], {},
-                    {"answers": counts["samples"]} if counts else {})
+                add(f"score:{sid}", "score", [f"generate:{sid}", "space"],
+                    _score_content(m, iv), {"answers": counts["samples"]} if counts else {})
                 for key in ("requests", "samples", "prompt_tokens_est"):
                     _total(totals, key, counts.get(key))
     return stages, totals
@@ -153,11 +154,17 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
     return {
         "seed": plan.experiment.seed,
         "names": [m.name, iv.name],
-        "model": m.model_dump(mode="json", exclude=_PACING),
+        "model": m.model_dump(mode="json", exclude=_PACING | _SCORING),
         "model_versions": local_model_versions(m),
-        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"}),
+        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"} | _SCORING),
         "prompt": prompt_d,
     }
+
+
+def _score_content(m: pm.ModelPlan, iv: pm.InterventionPlan) -> dict:
+    # The default adds nothing, so stores scored before the setting existed stay done.
+    policy = pm.truncated_policy(m, iv)
+    return {} if policy == "score" else {"truncated": policy}
 
 
 def _prompt_tokens(prompt: pm.PromptPlan, iv: pm.InterventionPlan, probe,

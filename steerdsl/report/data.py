@@ -72,6 +72,8 @@ class CallCounts:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost: float | None = None
+    truncated: int = 0  # ok answers cut off at max_tokens or the context
+    dropped: bool = False  # truncated answers are left out of the metrics (truncated drop)
 
 
 @dataclass
@@ -231,16 +233,19 @@ def load_header(con, path: str) -> Header:
         con, f"SELECT intervention, max(sample) + 1 FROM {_METRICS} GROUP BY ALL ORDER BY ALL")}
 
     calls: dict[tuple[str, str], CallCounts] = {}
-    for m, i, ok, failed, pt, ct, cost in rows(con, """
-            SELECT model, intervention, ok, calls - ok, coalesce(prompt_tokens, 0),
-                   coalesce(completion_tokens, 0), cost
-            FROM calls_summary ORDER BY ALL"""):
-        calls[(m, i)] = CallCounts(ok, failed, int(pt), int(ct), cost)
+    for m, i, ok, failed, pt, ct, cost, truncated, policy in rows(con, """
+            SELECT c.model, c.intervention, c.ok, c.calls - c.ok, coalesce(c.prompt_tokens, 0),
+                   coalesce(c.completion_tokens, 0), c.cost, c.truncated, g.truncated_policy
+            FROM calls_summary c JOIN current_generations g USING (gen_hash)
+            ORDER BY c.model, c.intervention"""):
+        calls[(m, i)] = CallCounts(ok, failed, int(pt), int(ct), cost, int(truncated),
+                                   policy == "drop")
     costs = [c.cost for c in calls.values() if c.cost is not None]
     total = CallCounts(sum(c.ok for c in calls.values()), sum(c.failed for c in calls.values()),
                        sum(c.prompt_tokens for c in calls.values()),
                        sum(c.completion_tokens for c in calls.values()),
-                       sum(costs) if costs else None)
+                       sum(costs) if costs else None,
+                       sum(c.truncated for c in calls.values()))
     experiment = (plan.get("experiment") or {}).get("name")
     return Header(store=path, experiment=experiment, spec_path=spec_path, spec_hash=spec_hash,
                   run_status=status, started_at=started, finished_at=finished, probe=probe_name,

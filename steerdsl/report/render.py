@@ -113,7 +113,8 @@ def header_section(d: StoreData, anchor: str) -> str:
         ("probe", f"{_e(h.probe)}: {_e(h.probe_rows)} rows"
                   + (f", density-ratio AUC {svg.fmt(h.probe_auc)}" if h.probe_auc is not None
                      else "")),
-        ("calls", f"{h.total.ok:,} ok, {h.total.failed:,} failed"),
+        ("calls", f"{h.total.ok:,} ok ({h.total.truncated:,} truncated), "
+                  f"{h.total.failed:,} failed"),
         ("tokens", f"{h.total.prompt_tokens:,} prompt + {h.total.completion_tokens:,} "
                    f"completion"),
         ("cost", cost),
@@ -132,12 +133,15 @@ def header_section(d: StoreData, anchor: str) -> str:
                  + ", ".join(_e(g.name) for g in h.goals) + ".</p>")
     call_rows = "".join(
         f"<tr><td>{_e(m)}</td><td>{_e(i)}</td><td class='num'>{c.ok:,}</td>"
-        f"<td class='num'>{c.failed:,}</td><td class='num'>{c.prompt_tokens:,}</td>"
+        f"<td class='num'>{c.failed:,}</td>"
+        f"<td class='num'>{c.truncated:,}{' (dropped)' if c.dropped and c.truncated else ''}</td>"
+        f"<td class='num'>{c.prompt_tokens:,}</td>"
         f"<td class='num'>{c.completion_tokens:,}</td>"
         f"<td class='num'>{'–' if c.cost is None else f'${c.cost:,.4f}'}</td></tr>"
         for (m, i), c in h.calls.items())
     calls = ("<h3>Calls</h3><table><tr><th>model</th><th>intervention</th><th class='num'>ok</th>"
-             "<th class='num'>failed</th><th class='num'>prompt tokens</th>"
+             "<th class='num'>failed</th><th class='num'>truncated</th>"
+             "<th class='num'>prompt tokens</th>"
              "<th class='num'>completion tokens</th><th class='num'>cost</th></tr>"
              + call_rows + "</table>") if call_rows else ""
     versions = ", ".join(f"{_e(k)} {_e(v)}" for k, v in sorted(h.versions.items()))

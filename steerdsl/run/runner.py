@@ -454,11 +454,15 @@ class Runner:
         gen_hash = self.plan.stage(gen_id).hash
         if not self._bounds:
             self._stage_space(self.plan.stage("space"))
+        drop = self._record_scoring(stage, gen_hash) == "drop"
         todo = self.con.execute(
             "SELECT c.row_id, c.sample, c.answer FROM calls c WHERE c.gen_hash = ? "
             "AND c.status = 'ok' AND coalesce((SELECT bool_or(o.raw IS NULL) FROM outputs o "
             "WHERE o.gen_hash = c.gen_hash AND o.row_id = c.row_id AND o.sample = c.sample), "
-            "true) ORDER BY c.row_id, c.sample", [gen_hash]).fetchall()
+            "true) "
+            # dropped answers are not measured (an LLM judge would charge for them)
+            + ("AND NOT steer_truncated(c.finish_reason) " if drop else "")
+            + "ORDER BY c.row_id, c.sample", [gen_hash]).fetchall()
         if not todo and self._done(stage):
             self.result.stages_skipped.append(stage.id)
             return
@@ -492,6 +496,16 @@ class Runner:
         elif failed:  # a stage marked done by an older version with failed values
             self.con.execute("DELETE FROM stages_done WHERE stage_hash = ?", [stage.hash])
         self.result.stages_run.append(stage.id)
+
+    def _record_scoring(self, stage: Stage, gen_hash: str) -> str:
+        """Tell the views how this spec scores the generation's truncated answers (every run:
+        the setting may change back and forth without regenerating anything)."""
+        from steerdsl.plan.model import truncated_policy
+
+        model_name, iv_name = stage.id.split(":", 1)[1].split("/", 1)
+        policy = truncated_policy(self.plan.model(model_name), self.plan.intervention(iv_name))
+        self.con.execute("INSERT OR REPLACE INTO scorings VALUES (?, ?)", [gen_hash, policy])
+        return policy
 
     def _summary(self) -> str:
         if self.until is not None and STAGE_ORDER.index(self.until) < STAGE_ORDER.index("score"):

@@ -79,8 +79,8 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
                     # A read-only connection cannot (re)create the store's views, and a store
                     # written by an older steerdsl may hold older ones: TEMP objects are looked
                     # up first, so readers always see the installed version's views without
-                    # changing the file.
-                    con.execute(temporary_views_sql()).fetchall()  # DuckDB 2: finish it
+                    # changing the file (and stand-ins for what it lacks).
+                    con.execute(_stand_ins_sql(con) + temporary_views_sql()).fetchall()
                     drop_unchanged_temporary_views(con)
         except BaseException:
             con.close()
@@ -225,6 +225,32 @@ def _in_use_message(path: Path, message: str) -> str:
     else:
         advice = "wait for it to finish or to close the store, then try again"
     return f"the store {path} is in use by {who}: {advice}"
+
+
+_NEW_TABLE = re.compile(r"^CREATE TABLE IF NOT EXISTS (\w+) \((.*?)^\);", re.M | re.S)
+_NEW_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+) ([^;]+);", re.M)
+
+
+def _stand_ins_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """TEMP stand-ins for what schema.sql added since an older steerdsl wrote the store
+    (read-only connections cannot migrate it): empty tables, and views that read a missing
+    column as NULL. So the installed views bind, and old rows read as "not recorded"."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                     "WHERE schema_name = 'main' AND NOT internal").fetchall():
+        have.setdefault(table, set()).add(column)
+    db = con.execute("SELECT current_database()").fetchall()[0][0]
+    schema = _sql("schema.sql")
+    out = [f"CREATE TEMP TABLE {name} ({body});" for name, body in _NEW_TABLE.findall(schema)
+           if name not in have]
+    missing: dict[str, list[str]] = {}
+    for table, column, sql_type in _NEW_COLUMN.findall(schema):
+        if table in have and column not in have[table]:
+            missing.setdefault(table, []).append(f"CAST(NULL AS {sql_type}) AS {column}")
+    for table, nulls in missing.items():
+        out.append(f'CREATE TEMP VIEW {table} AS SELECT *, {", ".join(nulls)} '
+                   f'FROM "{db}".main.{table};')
+    return "\n".join(out) + "\n"
 
 
 def drop_unchanged_temporary_views(con: duckdb.DuckDBPyConnection) -> None:

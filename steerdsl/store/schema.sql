@@ -157,3 +157,25 @@ CREATE TABLE IF NOT EXISTS outputs (
     value DOUBLE,
     PRIMARY KEY (gen_hash, row_id, sample, goal)
 );
+
+-- Why the model stopped, as litellm reports it ('stop', 'length', ...; NULL for calls stored
+-- before it was recorded and for errors). 'length' = cut off at max_tokens or the context:
+-- a truncated answer.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS finish_reason VARCHAR;
+
+-- How the answers of a generation are scored, as the latest run's score stage set it (the
+-- spec's `truncated score|drop`). No row: 'score'.
+CREATE TABLE IF NOT EXISTS scorings (
+    gen_hash VARCHAR PRIMARY KEY,
+    truncated VARCHAR           -- 'score' (scored, flagged) | 'drop' (left out of the metrics)
+);
+
+-- What an endpoint was seen to do with a request parameter, so later runs plan for it (a
+-- server that ignores `n` is asked one sample per request from the start).
+CREATE TABLE IF NOT EXISTS model_capabilities (
+    model_key VARCHAR,          -- litellm model id, and ' @ ' api_base when one is set
+    param VARCHAR,              -- 'n'
+    honoured BOOLEAN,
+    observed_at TIMESTAMP,
+    PRIMARY KEY (model_key, param)
+);

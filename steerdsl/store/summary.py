@@ -19,12 +19,13 @@ GROUP BY ALL
 
 _SQL = """
 SELECT c.model, c.intervention, c.calls, c.errors,
-       coalesce(max(u.unscored), 0) AS unscored,
+       coalesce(max(u.unscored), 0) AS unscored, c.truncated, g.truncated_policy,
        max(s.n) FILTER (WHERE s.metric = 'steering_error') AS n,
        {cells}
 FROM calls_summary c
-LEFT JOIN summary s USING (model, intervention)
-LEFT JOIN ({unscored}) u USING (model, intervention)
+JOIN current_generations g USING (gen_hash)
+LEFT JOIN summary s ON s.model = c.model AND s.intervention = c.intervention
+LEFT JOIN ({unscored}) u ON u.model = c.model AND u.intervention = c.intervention
 GROUP BY ALL
 ORDER BY c.model, c.intervention
 """
@@ -32,8 +33,8 @@ ORDER BY c.model, c.intervention
 
 def summary_rows(con) -> list[dict]:
     """One dict per (model, intervention): calls, errors, unscored (answers without metrics),
-    n (scored, selected answers) and median / iqr of each headline metric (None when nothing
-    is scored yet)."""
+    truncated (answers cut off), truncated_policy ('score' | 'drop'), n (scored, selected
+    answers) and median / iqr of each headline metric (None when nothing is scored yet)."""
     cells = ", ".join(
         f"max(s.median) FILTER (WHERE s.metric = '{m}') AS {m}_median, "
         f"max(s.iqr) FILTER (WHERE s.metric = '{m}') AS {m}_iqr" for m, _ in HEADLINE)
@@ -48,19 +49,33 @@ def unscored_answers(con) -> int:
 
 
 def format_summary(con) -> str:
-    """A plain table: model, intervention, n, errors, unscored, then median (IQR) of the binned
-    steering error, miscalibration and orthogonality over the selected answers."""
+    """A plain table: model, intervention, n, errors, unscored, truncated answers, then median
+    (IQR) of the binned steering error, miscalibration and orthogonality over the selected
+    answers; then a note per model x intervention with truncated answers."""
     rows = summary_rows(con)
     if not rows:
         return "no results yet: no model x intervention in the store's current run"
-    columns = ["model", "intervention", "n", "errors/calls", "unscored"] + [
+    columns = ["model", "intervention", "n", "errors/calls", "unscored", "truncated"] + [
         f"{title} median (IQR)" for _, title in HEADLINE]
     body = []
     for r in rows:
         cells = [r["model"], r["intervention"], r["n"] or 0, f"{r['errors']}/{r['calls']}",
-                 r["unscored"]]
+                 r["unscored"], r["truncated"]]
         for m, _ in HEADLINE:
             median, iqr = r[f"{m}_median"], r[f"{m}_iqr"]
             cells.append("-" if median is None else f"{median:.3f} ({iqr:.3f})")
         body.append(tuple(cells))
-    return to_table(QueryResult(columns, body), footer=False)
+    table = to_table(QueryResult(columns, body), footer=False)
+    return "\n".join([table] + [truncation_note(r) for r in rows if r["truncated"]])
+
+
+def truncation_note(r: dict) -> str:
+    """What happened to the truncated answers of one model x intervention."""
+    from steerdsl.words import count
+
+    what = (f"{count(r['truncated'], 'answer')} of {r['model']}/{r['intervention']} cut off "
+            "(finish_reason 'length')")
+    if r["truncated_policy"] == "drop":
+        return f"note: {what}: left out of the metrics (truncated drop)"
+    return (f"note: {what}: scored, flagged in metrics.truncated; `truncated drop` in the "
+            "model or intervention leaves them out")

@@ -50,32 +50,51 @@ CREATE OR REPLACE MACRO steer_orthogonality(rej, mm, rr) AS (
         CAST(0 AS DOUBLE)), CAST(1 AS DOUBLE))
 );
 
+-- A call whose answer was cut off (at max_tokens or the context): litellm reports every
+-- provider's equivalent as 'length'.
+CREATE OR REPLACE MACRO steer_truncated(finish_reason) AS (
+    coalesce(finish_reason = 'length', false)
+);
+
 -- The generations the views count, with their probe's name. gen_id numbers them for this
 -- query only (integer keys make the metrics' joins and groupings cheaper than the hashes).
+-- truncated_policy: 'drop' leaves truncated answers out of answers and metrics.
 CREATE OR REPLACE VIEW current_generations AS
 SELECT g.gen_hash, g.model, g.intervention, p.name AS probe, g.probe_hash, g.settings,
-       CAST(row_number() OVER (ORDER BY g.gen_hash) AS INTEGER) AS gen_id
+       CAST(row_number() OVER (ORDER BY g.gen_hash) AS INTEGER) AS gen_id,
+       coalesce(sc.truncated, 'score') AS truncated_policy
 FROM generations g
 JOIN current cg ON cg.stage = 'generate:' || g.model || '/' || g.intervention
                AND cg.stage_hash = g.gen_hash
 JOIN probes p ON p.probe_hash = g.probe_hash
-JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash;
+JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash
+LEFT JOIN scorings sc ON sc.gen_hash = g.gen_hash;
+
+-- The calls that are not plain answers: failed, or cut off. They are few, so one join with
+-- them (rather than with every call) decides what counts and flags truncated answers.
+CREATE OR REPLACE VIEW flagged_calls AS
+SELECT gen_hash, row_id, sample, status IS DISTINCT FROM 'ok' AS failed,
+       status = 'ok' AND steer_truncated(finish_reason) AS truncated
+FROM calls
+WHERE status IS DISTINCT FROM 'ok' OR steer_truncated(finish_reason);
 
 -- One row per (answer, goal): what was asked (source, delta, target) and what came back.
--- Scored answers (rows in outputs) whose call did not fail; failed calls are few, so they are
--- excluded with an anti-join rather than a join with every call.
+-- Scored answers (rows in outputs) whose call did not fail. Truncated answers are flagged,
+-- or left out when their generation's truncated_policy is 'drop'.
 CREATE OR REPLACE VIEW answers AS
 SELECT cg.model, cg.intervention, cg.probe, o.gen_hash, o.row_id, o.sample, pg.goal,
        pg.delta IS NOT NULL AS active,
        pg.source_raw, pg.source, pg.delta, pg.target,
-       o.raw AS output_raw, o.value AS output
+       o.raw AS output_raw, o.value AS output,
+       coalesce(f.truncated, false) AS truncated
 FROM current_generations cg
 JOIN outputs o ON o.gen_hash = cg.gen_hash
 JOIN probe_goals pg ON pg.probe_hash = cg.probe_hash AND pg.row_id = o.row_id
                    AND pg.goal = o.goal
-WHERE NOT EXISTS (SELECT 1 FROM calls c
-                  WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = o.gen_hash
-                    AND c.row_id = o.row_id AND c.sample = o.sample);
+LEFT JOIN flagged_calls f ON f.gen_hash = o.gen_hash AND f.row_id = o.row_id
+                         AND f.sample = o.sample
+WHERE f.gen_hash IS NULL
+   OR NOT (f.failed OR (f.truncated AND cg.truncated_policy = 'drop'));
 
 -- One row per scored answer (METHOD.md section 4), computed from the long tables for any
 -- number of goals. An answer with a NULL source or output value (a failed measurement) or
@@ -147,7 +166,7 @@ dots AS (
     GROUP BY ALL
 ),
 scored AS (
-    SELECT d.gen_id, d.row_id, d.sample, d.n_active,
+    SELECT d.gen_id, d.row_id, d.sample, d.n_active, coalesce(f.truncated, false) AS truncated,
            d.missing OR d.n_scored <> s.n_goals AS incomplete,
            sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
            steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
@@ -157,10 +176,11 @@ scored AS (
     FROM dots d
     JOIN gens g ON g.gen_id = d.gen_id
     JOIN probe_sizes s ON s.probe_hash = g.probe_hash
-    -- as in `answers`: scored answers whose call did not fail
-    WHERE NOT EXISTS (SELECT 1 FROM calls c
-                      WHERE c.status IS DISTINCT FROM 'ok' AND c.gen_hash = g.gen_hash
-                        AND c.row_id = d.row_id AND c.sample = d.sample)
+    LEFT JOIN flagged_calls f ON f.gen_hash = g.gen_hash AND f.row_id = d.row_id
+                             AND f.sample = d.sample
+    -- as in `answers`: scored answers whose call did not fail, truncated ones unless dropped
+    WHERE f.gen_hash IS NULL
+       OR NOT (f.failed OR (f.truncated AND g.truncated_policy = 'drop'))
 ),
 picks AS (
     -- best-of-N: the smallest raw steering error (inactive goals' targets = their sources),
@@ -184,7 +204,7 @@ SELECT g.model, g.intervention, g.probe, g.gen_hash, s.row_id, s.sample, s.n_act
        CASE WHEN NOT s.incomplete THEN s.mis_raw END AS miscalibration_raw,
        CASE WHEN NOT s.incomplete THEN s.orth_raw END AS orthogonality_raw,
        CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
-       s.sample = p.best AS selected
+       s.sample = p.best AS selected, s.truncated
 FROM scored s
 JOIN picks p USING (gen_id, row_id)
 JOIN gens g USING (gen_id);
@@ -224,7 +244,9 @@ SELECT cg.model, cg.intervention, cg.probe, cg.gen_hash,
        sum(c.completion_tokens) AS completion_tokens,
        sum(c.cost) AS cost,
        avg(c.latency_s) AS latency_mean,
-       quantile_cont(c.latency_s, 0.95) AS latency_p95
+       quantile_cont(c.latency_s, 0.95) AS latency_p95,
+       count(*) FILTER (WHERE c.status = 'ok' AND steer_truncated(c.finish_reason))
+           AS truncated
 FROM current_generations cg
 LEFT JOIN calls c ON c.gen_hash = cg.gen_hash
 GROUP BY ALL;

@@ -33,6 +33,7 @@ class Reply:
     content: the choices' texts for "ok"; None = `default_answer` for each choice index.
     n: how many choices; None = the request's n (ignore_n=True: always 1).
     delay: seconds to wait before answering (longer than the client's timeout = a stall).
+    finish_reason: of every choice ("length": cut off at max_tokens, see `truncated`).
     """
 
     kind: str = "ok"
@@ -43,10 +44,16 @@ class Reply:
     ignore_n: bool = False
     n: int | None = None
     echo_key: bool = False  # error message quotes the key, like some providers do
+    finish_reason: str = "stop"
 
     @staticmethod
     def ok(*content: str, delay: float = 0.0, ignore_n: bool = False) -> Reply:
         return Reply(content=content or None, delay=delay, ignore_n=ignore_n)
+
+    @staticmethod
+    def truncated(*content: str, ignore_n: bool = False) -> Reply:
+        """An answer cut off at max_tokens (finish_reason "length")."""
+        return Reply(content=content or None, ignore_n=ignore_n, finish_reason="length")
 
     @staticmethod
     def rate_limited(retry_after: float | None = 1, header: str = "Retry-After") -> Reply:
@@ -285,7 +292,7 @@ class FakeOpenAI:
             "model": request.body.get("model", "fake"),
             "choices": [
                 {"index": i, "message": {"role": "assistant", "content": c},
-                 "finish_reason": "stop"}
+                 "finish_reason": reply.finish_reason}
                 for i, c in enumerate(contents)
             ],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,

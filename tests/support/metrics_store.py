@@ -46,8 +46,9 @@ def write_probe(con, goals: list[str], source: np.ndarray, delta: np.ndarray, *,
 def write_answers(con, goals: list[str], output: np.ndarray, *, gen_hash: str = "G1",
                   model: str = "m", intervention: str = "i", probe_hash: str = "P1",
                   status: np.ndarray | None = None, settings: str = "{}",
-                  current: bool = True) -> None:
-    """output: (rows, samples, goals); NaN = a failed measurement of that goal."""
+                  current: bool = True, truncated: np.ndarray | None = None) -> None:
+    """output: (rows, samples, goals); NaN = a failed measurement of that goal.
+    truncated: (rows, samples) booleans, finish_reason 'length' (else 'stop')."""
     rows, samples, d = output.shape
     n = rows * samples
     insert(con, "generations", {"gen_hash": [gen_hash], "model": [model],
@@ -61,6 +62,8 @@ def write_answers(con, goals: list[str], output: np.ndarray, *, gen_hash: str = 
         "answer": [f"answer {r}.{s}" for r, s in zip(row_id, sample)],
         "status": ["ok" if k else "error" for k in ok],
         "error": [None if k else "HTTP 500" for k in ok],
+        "finish_reason": [None if not k else "length" if t else "stop" for k, t in
+                          zip(ok, np.zeros(n, bool) if truncated is None else truncated.ravel())],
         "prompt_tokens": [100] * n, "completion_tokens": [50 if k else None for k in ok],
         "cost": [0.001 if k else None for k in ok], "latency_s": [1.0] * n})
     keep = np.repeat(ok, d)

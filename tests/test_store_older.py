@@ -1,0 +1,41 @@
+"""A store written by an older steerdsl, opened read-only (query, report): the installed views
+still work, and what the older version did not record reads as NULL."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from steerdsl.store.db import open_store
+from support.metrics_store import new_store, write_answers, write_probe
+
+
+def test_read_only_store_without_newer_tables_and_columns(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = new_store(path)
+    write_probe(con, ["x"], np.array([[0.5], [0.4]]), np.array([[0.3], [-0.2]]))
+    write_answers(con, ["x"], np.array([[[0.8]], [[0.2]]]))
+    # what the store looked like before finish_reason, scorings and model_capabilities
+    con.execute("DROP VIEW calls_summary; DROP VIEW flagged_calls; DROP VIEW answers; "
+                "DROP VIEW summary; DROP VIEW metrics; DROP VIEW current_generations; "
+                "ALTER TABLE calls DROP COLUMN finish_reason; DROP TABLE scorings; "
+                "DROP TABLE model_capabilities")
+    con.close()
+
+    ro = open_store(path, read_only=True)
+    try:
+        assert ro.execute("SELECT calls, ok, truncated FROM calls_summary").fetchall() == [
+            (2, 2, 0)]
+        assert ro.execute("SELECT row_id, truncated, selected FROM metrics "
+                          "ORDER BY row_id").fetchall() == [(0, False, True), (1, False, True)]
+        assert ro.execute("SELECT DISTINCT finish_reason FROM calls").fetchall() == [(None,)]
+        assert ro.execute("SELECT truncated_policy FROM current_generations").fetchall() == [
+            ("score",)]
+    finally:
+        ro.close()
+    # the file itself is unchanged: a writer migrates it
+    rw = open_store(path)
+    try:
+        assert rw.execute("SELECT count(*) FROM calls WHERE finish_reason IS NULL").fetchall() \
+            == [(2,)]
+    finally:
+        rw.close()
