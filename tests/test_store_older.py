@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from steerdsl.store.db import open_store
+from steerdsl.store.db import is_store, open_store
+from steerdsl.store.query import open_for_query
 from support.metrics_store import new_store, write_answers, write_probe
 
 
@@ -30,8 +31,15 @@ def test_read_only_store_without_newer_tables_and_columns(tmp_path):
         assert ro.execute("SELECT DISTINCT finish_reason FROM calls").fetchall() == [(None,)]
         assert ro.execute("SELECT truncated_policy FROM current_generations").fetchall() == [
             ("score",)]
+        assert is_store(ro)  # the stand-in `calls` view does not hide the real table
     finally:
         ro.close()
+    # what query and report open: an older store is still a store
+    q = open_for_query(path)
+    try:
+        assert q.execute("SELECT count(*) FROM metrics").fetchall() == [(2,)]
+    finally:
+        q.close()
     # the file itself is unchanged: a writer migrates it
     rw = open_store(path)
     try:

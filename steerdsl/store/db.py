@@ -164,8 +164,12 @@ def _close_abandoned_runs(con: duckdb.DuckDBPyConnection) -> None:
 
 def is_store(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the database holds steerdsl's tables (any DuckDB file can be opened)."""
+    # The file's own tables only: a reader of an older store has TEMP stand-ins (a `calls`
+    # view with newer columns) that must not count.
     row = con.execute("SELECT count(*) FROM information_schema.tables "
-                      "WHERE table_name IN ('calls', 'probe_goals', 'outputs')").fetchall()[0]
+                      "WHERE table_catalog = current_database() AND table_schema = 'main' "
+                      "AND table_type = 'BASE TABLE' "
+                      "AND table_name IN ('calls', 'probe_goals', 'outputs')").fetchall()[0]
     return row[0] == 3
 
 
