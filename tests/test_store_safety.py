@@ -20,6 +20,7 @@ import steerdsl
 from steerdsl.cli import main
 from steerdsl.store.db import open_store
 from support.fake_openai import FakeOpenAI, Reply
+from support.stores import read_rows
 from support.synthetic_store import write_synthetic_store
 
 SPEC = """
@@ -67,14 +68,6 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def steerdsl_cli(*args: str) -> subprocess.Popen:
@@ -131,11 +124,11 @@ def test_store_without_the_marker_is_adopted_and_an_empty_file_becomes_a_store(t
     con.close()
     spec = write_spec(tmp_path)
     assert cli(capsys, "run", spec, "--until", "corpus", "-q")[0] == 0
-    assert rows(old, "SELECT value FROM meta WHERE key = 'format'") == [("steerdsl-store/1",)]
+    assert read_rows(old, "SELECT value FROM meta WHERE key = 'format'") == [("steerdsl-store/1",)]
     empty = tmp_path / "empty.duckdb"
     empty.touch()
     assert cli(capsys, "measure", "--db", empty, "Some text.")[0] == 0
-    assert rows(empty, "SELECT value FROM meta WHERE key = 'format'") == [("steerdsl-store/1",)]
+    assert read_rows(empty, "SELECT value FROM meta WHERE key = 'format'") == [("steerdsl-store/1",)]
 
 
 # --- item 8: one store, one spec -------------------------------------------------------------
@@ -146,15 +139,15 @@ def test_a_second_spec_is_refused_and_reads_are_scoped(tmp_path, capsys):
     b = write_spec(tmp_path, "b.steer", name="b", requests=1)
     db = tmp_path / "runs" / "shared.duckdb"
     assert cli(capsys, "run", a, "--until", "probe", "-q")[0] == 0
-    before = rows(db, "SELECT * FROM current ORDER BY ALL")
+    before = read_rows(db, "SELECT * FROM current ORDER BY ALL")
 
     refused = (f"the store {db} holds the results of spec {a} (experiment a); two specs in one "
                f"store would show each other's results: give {b} a store of its own "
                "(`store \"runs/b.duckdb\"` in its experiment block), or run the spec that owns "
                "this one")
     assert cli(capsys, "run", b, "--until", "probe", "-q") == (1, "", f"error: {refused}\n")
-    assert rows(db, "SELECT * FROM current ORDER BY ALL") == before
-    assert rows(db, "SELECT count(*) FROM runs") == [(1,)]
+    assert read_rows(db, "SELECT * FROM current ORDER BY ALL") == before
+    assert read_rows(db, "SELECT count(*) FROM runs") == [(1,)]
     assert cli(capsys, "query", b, "SELECT count(*) FROM probe_goals") == \
         (1, "", f"error: {refused}\n")
     code, out, _ = cli(capsys, "compile", b)
@@ -168,7 +161,7 @@ def test_a_second_spec_is_refused_and_reads_are_scoped(tmp_path, capsys):
     assert cli(capsys, "run", a, "--until", "probe", "-q")[0] == 0
     moved = a.rename(tmp_path / "a-moved.steer")
     assert cli(capsys, "run", moved, "--until", "probe", "-q")[0] == 0
-    assert rows(db, "SELECT key, value FROM meta WHERE key LIKE 'owner_%' ORDER BY key") == [
+    assert read_rows(db, "SELECT key, value FROM meta WHERE key LIKE 'owner_%' ORDER BY key") == [
         ("owner_experiment", "a2"), ("owner_spec", str(moved)), ("owner_store", str(db))]
 
 
@@ -233,25 +226,25 @@ def test_sigterm_stops_like_ctrl_c_and_kill_9_is_closed_at_the_next_open(tmp_pat
         # (litellm may warn first about its logging tasks cut short, as on Ctrl-C)
         assert err.endswith("terminated; rerun the same command to continue where it "
                             "stopped\n") and "Traceback" not in err, err
-        assert rows(db, "SELECT status, pid, finished_at IS NOT NULL FROM runs") == \
+        assert read_rows(db, "SELECT status, pid, finished_at IS NOT NULL FROM runs") == \
             [("interrupted", proc.pid, True)]
-        kept = rows(db, "SELECT count(*) FROM calls WHERE status = 'ok'")[0][0]
+        kept = read_rows(db, "SELECT count(*) FROM calls WHERE status = 'ok'")[0][0]
         assert kept > 0  # the answers before the signal were written
 
         proc = _start_generating(server, spec)
         proc.kill()
         proc.wait()
-        assert rows(db, "SELECT status FROM runs WHERE pid = ?".replace("?", str(proc.pid))) \
+        assert read_rows(db, "SELECT status FROM runs WHERE pid = ?".replace("?", str(proc.pid))) \
             == [("running",)]
         open_store(db).close()  # the next writer: the killed run's process is gone
-        assert rows(db, "SELECT status, finished_at FROM runs WHERE pid = %d" % proc.pid) == \
+        assert read_rows(db, "SELECT status, finished_at FROM runs WHERE pid = %d" % proc.pid) == \
             [("interrupted", None)]
         server.default = Reply.ok()
         done = steerdsl_cli("run", spec, "-q")
         assert done.wait(timeout=300) == 0, done.communicate()
-    assert rows(db, "SELECT status, count(*) FROM runs GROUP BY ALL ORDER BY ALL") == \
+    assert read_rows(db, "SELECT status, count(*) FROM runs GROUP BY ALL ORDER BY ALL") == \
         [("interrupted", 2), ("ok", 1)]
-    assert rows(db, "SELECT count(*) FROM calls WHERE status = 'ok'") == [(4 * 25,)]
+    assert read_rows(db, "SELECT count(*) FROM calls WHERE status = 'ok'") == [(4 * 25,)]
 
 
 # --- item 12: damaged stores -----------------------------------------------------------------
