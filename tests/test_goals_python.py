@@ -148,3 +148,25 @@ def test_a_module_that_prints_or_exits_while_loading_is_contained(tmp_path, caps
         measure_texts(["x"], [goal("exits_e:f", name="h")], base_dir=tmp_path)
     assert str(e.value) == (f"goal 'h': cannot import module 'exits_e' (SystemExit: 4); "
                             f"searched {tmp_path} and the Python path")
+
+
+def test_goal_errors_reach_the_terminal_without_control_characters(tmp_path):
+    # A goal's exception text is user text: printed raw, an escape sequence could retitle the
+    # terminal or hide what follows.
+    (tmp_path / "escapes_d.py").write_text(
+        "def f(t):\n    raise ValueError('bad \\x1b]0;owned\\x07 value')\n", encoding="utf-8")
+    spec = write_spec(tmp_path, "escapes_d:f")
+    done = subprocess.run(
+        [sys.executable, "-m", "steerdsl.cli", "measure", "--spec", str(spec), "talk"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "error: arg1: g: escapes_d:f raised ValueError: bad \\x1b]0;owned\\x07 value" \
+        in done.stderr
+
+
+def test_run_messages_escape_control_characters(capsys):
+    from steerdsl.run.progress import Display
+
+    Display(quiet=True).warn("model m: \x1b[2Jgone\nsecond line")
+    assert capsys.readouterr().err == "model m: \\x1b[2Jgone\nsecond line\n"

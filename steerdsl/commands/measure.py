@@ -210,6 +210,7 @@ def _print(items, goals, measured, bounds, as_json: bool) -> int:
     import sys
 
     from steerdsl.goals.normalize import normalize
+    from steerdsl.lang.diagnostics import printable
 
     ok_index = {}
     for it in items:
@@ -251,7 +252,7 @@ def _print(items, goals, measured, bounds, as_json: bool) -> int:
     for text_id, _, _, errs in rows:
         for goal, message in errs.items():
             failed += 1
-            print(f"error: {text_id}: {goal}: {message}", file=sys.stderr)
+            print(printable(f"error: {text_id}: {goal}: {message}"), file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -96,7 +96,11 @@ class Display:
 
     def warn(self, text: str) -> None:
         """A message on stderr, also when quiet: a warning, or what failed and what to do,
-        is not progress."""
+        is not progress. Messages quote servers, goals and files: never raw control
+        characters on the terminal."""
+        from steerdsl.lang.diagnostics import printable
+
+        text = printable(text, keep="\n")
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
         else:
