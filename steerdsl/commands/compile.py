@@ -139,7 +139,7 @@ def _counts(plan, state: StoreState) -> tuple[dict[str, dict[str, int]], list[st
     for s in plan.stages:
         counts = dict(s.counts)
         if s.kind == "generate" and "samples" in counts and state.n_ignored:
-            key = model_key(plan.model(s.id.split(":", 1)[1].split("/", 1)[0]))
+            key = model_key(plan.model(s.model_and_intervention[0]))
             if key in state.n_ignored and counts["requests"] != counts["samples"]:
                 counts["requests"] = counts["samples"]
                 if key not in one_by_one:

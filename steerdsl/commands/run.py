@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from steerdsl.run.runner import STAGE_ORDER
+from steerdsl.words import count
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,7 +27,6 @@ def run(args: argparse.Namespace) -> int:
     import steerdsl
     from steerdsl.run.runner import run_plan
     from steerdsl.store.db import store_errors
-    from steerdsl.words import count
 
     plan = steerdsl.load(args.spec).plan()
     with store_errors(plan.experiment.store):
@@ -58,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
 
 def unscored_message(result) -> str:
     """Why answers have no scores, and what to do about it."""
-    from steerdsl.words import count
-
     text = f"incomplete: {count(result.unscored, 'answer')} without scores"
     if result.failed_measurements:
         return text + (f": {count(result.failed_measurements, 'value')} could not be measured "

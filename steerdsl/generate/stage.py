@@ -113,9 +113,8 @@ class _Context:
 
 
 def stage_names(stage: Stage) -> tuple[str, str]:
-    kind, _, rest = stage.id.partition(":")
-    model, _, intervention = rest.partition("/")
-    if kind != "generate" or not model or not intervention:
+    model, intervention = stage.model_and_intervention
+    if stage.kind != "generate" or not model or not intervention:
         raise RunError(f"not a generate stage id: {stage.id!r} (expected generate:MODEL/INTERVENTION)")
     return model, intervention
 

@@ -281,6 +281,18 @@ class Stage(Frozen):
     hash: str
     counts: dict[str, int] = {}
 
+    @property
+    def subject(self) -> str:
+        """What the stage is of: "seeds" of "corpus:seeds", "llama/direct" of
+        "generate:llama/direct" ("" for "space")."""
+        return self.id.partition(":")[2]
+
+    @property
+    def model_and_intervention(self) -> tuple[str, str]:
+        """The names of a generate or score stage's model and intervention."""
+        model, _, intervention = self.subject.partition("/")
+        return model, intervention
+
 
 class Plan(Frozen):
     format: int = PLAN_FORMAT

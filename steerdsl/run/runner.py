@@ -143,12 +143,13 @@ class Runner:
             return
         for stage in self.plan.stages:
             if stage.kind == "generate" and (self.retry_errors or not self._done(stage)):
-                api_key_for(self.plan.model(stage.id.split(":", 1)[1].split("/", 1)[0]))
+                api_key_for(self.plan.model(stage.model_and_intervention[0]))
 
     def _outcome(self) -> str:
+        """A run that leaves any answer unasked, failed or without scores is not 'ok'."""
         if self.result.unreachable:
             return "failed"
-        if self.result.failed_calls:
+        if self.result.failed_calls or self.result.unscored:
             return "incomplete"
         return self.result.status
 
@@ -168,12 +169,10 @@ class Runner:
             self._count_unscored()
 
     def _count_unscored(self) -> None:
-        """A run that leaves any answer without scores is incomplete, whatever the cause."""
+        """Answers without scores, whatever the cause (they make the run incomplete)."""
         from steerdsl.store.summary import unscored_answers
 
         self.result.unscored = unscored_answers(self.con)
-        if self.result.unscored and self.result.status == "ok":
-            self.result.status = "incomplete"
 
     # --- corpus and goal space -------------------------------------------------------------
 
@@ -184,7 +183,7 @@ class Runner:
         return self._corpus[name]
 
     def _stage_corpus(self, stage: Stage) -> None:
-        name = stage.id.split(":", 1)[1]
+        name = stage.subject
         if name in self._corpus:
             return
         if self._done(stage):
@@ -220,7 +219,7 @@ class Runner:
         return self._raw[name]
 
     def _stage_measure(self, stage: Stage) -> None:
-        name = stage.id.split(":", 1)[1]
+        name = stage.subject
         if name in self._raw:
             return
         from steerdsl.goals.measure import measure_texts
@@ -303,7 +302,7 @@ class Runner:
     # --- probe ------------------------------------------------------------------------------
 
     def _stage_probe(self, stage: Stage) -> None:
-        name = stage.id.split(":", 1)[1]
+        name = stage.subject
         if self._done(stage):
             self._set_current(stage)
             self.result.stages_skipped.append(stage.id)
@@ -373,7 +372,7 @@ class Runner:
     def _model_given_up(self, stage: Stage) -> bool:
         """A generate stage of a model found unreachable earlier in this run is not run (its
         score stages are: they score the answers stored, without a request to it)."""
-        model = stage.id.split(":", 1)[1].split("/", 1)[0]
+        model, _ = stage.model_and_intervention
         if model not in self.result.unreachable:
             return False
         self.result.stages_not_run.append(stage.id)
@@ -387,7 +386,7 @@ class Runner:
             self._set_current(stage)
             self.result.stages_skipped.append(stage.id)
             return
-        model_name, intervention = stage.id.split(":", 1)[1].split("/", 1)
+        model_name, intervention = stage.model_and_intervention
         self._set_current(stage)
         if self._model_given_up(stage):
             return
@@ -450,7 +449,7 @@ class Runner:
         from steerdsl.goals.normalize import normalize
         from steerdsl.store.bulk import insert_rows
 
-        gen_id = "generate:" + stage.id.split(":", 1)[1]
+        gen_id = "generate:" + stage.subject
         gen_hash = self.plan.stage(gen_id).hash
         if not self._bounds:
             self._stage_space(self.plan.stage("space"))
@@ -466,7 +465,7 @@ class Runner:
         if not todo and self._done(stage):
             self.result.stages_skipped.append(stage.id)
             return
-        label = f"score {stage.id.split(':', 1)[1]}"
+        label = f"score {stage.subject}"
         bar = self.display.stage(label, len(todo) * len(self.plan.goals))
         failed = 0
         if todo:
@@ -502,7 +501,7 @@ class Runner:
         the setting may change back and forth without regenerating anything)."""
         from steerdsl.plan.model import truncated_policy
 
-        model_name, iv_name = stage.id.split(":", 1)[1].split("/", 1)
+        model_name, iv_name = stage.model_and_intervention
         policy = truncated_policy(self.plan.model(model_name), self.plan.intervention(iv_name))
         self.con.execute("INSERT OR REPLACE INTO scorings VALUES (?, ?)", [gen_hash, policy])
         return policy

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from steerdsl.errors import StoreError
+from steerdsl.lang.diagnostics import printable
 
 _SQL_FILES = ("schema.sql", "views.sql")
 
@@ -293,6 +294,5 @@ def _command_line(pid: str, width: int = 300) -> str | None:
         if a == "steerdsl.cli" or (i == 0 and Path(a).name == "steerdsl"):
             args = ["steerdsl", *args[i + 1:]]
             break
-    text = " ".join(shlex.quote(a) for a in args)
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = printable(" ".join(shlex.quote(a) for a in args))
     return text if len(text) <= width else text[: width - 3] + "..."
