@@ -17,8 +17,8 @@ import numpy as np
 
 from steerdsl.plan.model import SampledProbePlan
 from steerdsl.probe.draw import draw_probe
-from steerdsl.probe.reference_csv import read_reference_csv, write_reference_csv
-from steerdsl.probe.store import load_probe, save_probe
+from steerdsl.reference.layout import read_reference_csv, write_reference_csv
+from steerdsl.store.probes import load_probe, save_probe
 from steerdsl.probe.table import table_from_drawn
 from steerdsl.probe.weights import density_ratio_weights
 from steerdsl.store.db import open_store

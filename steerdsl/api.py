@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from steerdsl.lang import ast, load_tree
+from steerdsl.lang import load_tree, syntax
 from steerdsl.lang.diagnostics import Diagnostic, SourceText
 from steerdsl.plan.model import Plan
 
@@ -19,7 +19,7 @@ class Spec:
     """A parsed and checked spec. Building the plan hashes the corpus files, so it is done
     on first use and kept."""
 
-    def __init__(self, path: Path, tree: ast.Spec, source: SourceText,
+    def __init__(self, path: Path, tree: syntax.Spec, source: SourceText,
                  warnings: list[Diagnostic]):
         self.path = path
         self.tree = tree

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import steerdsl
-from steerdsl.generate.budget import BudgetExceeded, usd
+from steerdsl.llm.budget import BudgetExceeded, usd
 from steerdsl.lang.diagnostics import SpecError
 from support.fake_openai import FakeOpenAI
 

@@ -15,9 +15,9 @@ import time
 import pytest
 
 from steerdsl.errors import RunError
-from steerdsl.generate import llm
-from steerdsl.generate.local import model_path
-from steerdsl.generate.stage import run_generate
+from steerdsl.llm import completion as llm
+from steerdsl.llm.local import model_path
+from steerdsl.stages.generate import run_generate
 from steerdsl.plan.model import ModelPlan, SamplingParams
 from steerdsl.store.db import open_store
 from support.gen_plans import intervention, make_plan, make_rows
@@ -88,7 +88,7 @@ def test_missing_model_package_says_run_setup(monkeypatch):
 
 
 def test_stop_generating_stops_requests_made_before_it_only():
-    from steerdsl.generate import local
+    from steerdsl.llm import local
 
     local.ensure_registered("smollm2")
     provider = local._provider

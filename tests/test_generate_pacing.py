@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from steerdsl.generate import llm
-from steerdsl.generate.pacing import Pacer, TokenBucket, retry_pause
+from steerdsl.llm import completion as llm
+from steerdsl.llm.pacing import Pacer, TokenBucket, retry_pause
 from steerdsl.plan.model import ModelPlan, SamplingParams
 
 
@@ -172,7 +172,7 @@ def test_slots_follow_the_limit_and_resumption_is_spread():
 
 
 def test_breaker_trips_on_failures_in_a_row_over_two_seconds():
-    from steerdsl.generate.caller import Breaker
+    from steerdsl.llm.caller import Breaker
 
     b = Breaker(failures=5, span_s=2.0)
     for _ in range(8):  # a burst at one instant (a restart dropping kept-alive connections)

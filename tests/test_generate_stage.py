@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from steerdsl.errors import RunError
-from steerdsl.generate.budget import Budget, BudgetExceeded
-from steerdsl.generate.stage import GenProgress, run_generate
+from steerdsl.llm.budget import Budget, BudgetExceeded
+from steerdsl.stages.generate import GenProgress, run_generate
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.prompts.render import render_prompt
 from steerdsl.store.db import open_store

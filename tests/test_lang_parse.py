@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 from steerdsl.lang.diagnostics import Diagnostic, SourceText, Span, SpecError, caret_line
 from steerdsl.lang.grammar import grammar_path, parser
 from steerdsl.lang.parser import parse_text
@@ -28,9 +28,9 @@ def test_values_numbers_percentages_ranges_and_spans():
     assert diags == []
     (goals,) = spec.blocks
     a, b = goals.goals
-    assert a.name == ast.Name("a", Span("t.steer", 2, 3, 2, 4))
+    assert a.name == syntax.Name("a", Span("t.steer", 2, 3, 2, 4))
     q = a.normalize
-    assert isinstance(q, ast.QuantileNorm)
+    assert isinstance(q, syntax.QuantileNorm)
     assert (q.range.lo.value, q.range.lo.percent, q.range.lo.text) == (2.5, True, "2.5%")
     assert (q.range.hi.value, q.range.hi.span) == (97.5, Span("t.steer", 2, 43, 2, 48))
     assert q.corpus.value == "c"
@@ -47,7 +47,7 @@ def test_expressions_keep_precedence_and_associativity():
     assert e.op == "+" and e.right.op == "-"
     assert e.left.op == "-" and e.left.left.value == 1.0
     mul = e.left.right
-    assert mul.op == "*" and mul.left.op == "/" and isinstance(mul.right, ast.NegExpr)
+    assert mul.op == "*" and mul.left.op == "/" and isinstance(mul.right, syntax.NegExpr)
 
 
 def test_layout_does_not_matter():
@@ -137,7 +137,7 @@ def test_literal_api_keys_are_masked_in_every_message():
     text = 'model m {\n  litellm "x" api_key "sk-SECRET"\n}\n'
     spec, diags, secrets = parse(text)
     assert diags == [] and secrets == [Span("t.steer", 2, 23, 2, 34)]
-    assert isinstance(spec.blocks[0].api_keys[0], ast.ApiKeyLiteral)
+    assert isinstance(spec.blocks[0].api_keys[0], syntax.ApiKeyLiteral)
     assert "SECRET" not in repr(spec)
 
 

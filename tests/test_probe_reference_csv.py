@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from steerdsl.errors import RunError
-from steerdsl.probe.reference_csv import read_reference_csv, write_reference_csv
+from steerdsl.reference.layout import read_reference_csv, write_reference_csv
 from steerdsl.probe.table import ProbeTable
 
 GOALS = ["reading_difficulty", "formality", "text_length"]

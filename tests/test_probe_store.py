@@ -9,8 +9,8 @@ from steerdsl.cli import main
 from steerdsl.errors import StoreError
 from steerdsl.plan.model import SampledProbePlan
 from steerdsl.probe.draw import draw_probe
-from steerdsl.probe.reference_csv import read_reference_csv
-from steerdsl.probe.store import load_probe, save_drawn_probe, save_probe
+from steerdsl.reference.layout import read_reference_csv
+from steerdsl.store.probes import load_probe, save_drawn_probe, save_probe
 from steerdsl.probe.table import ProbeTable, table_from_drawn
 from steerdsl.store.db import open_store
 from steerdsl.texts import text_hash

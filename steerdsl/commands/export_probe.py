@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from steerdsl.errors import UsageError
     from steerdsl.outputs import check_output
-    from steerdsl.probe.export import PROBE_CSV, STORE_SUFFIXES, export_current_probe
+    from steerdsl.reference.export import PROBE_CSV, STORE_SUFFIXES, export_current_probe
     from steerdsl.store.db import store_errors
     from steerdsl.words import count
 

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from steerdsl.errors import StoreError
     from steerdsl.store.db import open_store
     from steerdsl.store.owner import IMPORTS, claim, conflict
-    from steerdsl.store.reference_import import import_reference
+    from steerdsl.reference.imports import import_reference
     from steerdsl.store.summary import format_summary
     from steerdsl.words import count
 
@@ -67,7 +67,7 @@ def _model_from_file_name(results: str) -> str:
     from pathlib import Path
 
     from steerdsl.errors import UsageError
-    from steerdsl.store.reference_import import NAME, NAME_RULE
+    from steerdsl.reference.imports import NAME, NAME_RULE
 
     stem = Path(results).stem
     if not NAME.match(stem):

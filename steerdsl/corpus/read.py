@@ -4,7 +4,7 @@ Order is deterministic: the corpus's `read` sources in plan order, each source's
 by path, rows in file order. Texts are stripped of surrounding whitespace; a missing, null or
 empty text is skipped (and counted). A text that is not a string (a number, a list, an
 object in JSON; a typed parquet column) is an error listing the records, never cast into one.
-JSON and JSON Lines are read with the standard library (steerdsl.corpus.records), csv, parquet
+JSON and JSON Lines are read with the standard library (steerdsl.records), csv, parquet
 and txt through DuckDB's readers. The filters then run in this order:
 1. chunking into paragraphs of N sentences (steerdsl.corpus.chunk), when asked;
 2. length in words (whitespace-separated), min and max inclusive;
@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from steerdsl.corpus import records
-from steerdsl.corpus.records import MAX_LISTED
+from steerdsl import records
+from steerdsl.records import MAX_LISTED
 from steerdsl.errors import RunError
 from steerdsl.plan.model import CorpusPlan, CorpusSource
 from steerdsl.words import count

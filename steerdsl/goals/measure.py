@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from steerdsl.errors import RunError
-from steerdsl.goals import cache
+from steerdsl.store import measurements as cache
 from steerdsl.goals.builtins import IMPLEMENTED
 from steerdsl.goals.custom import eval_expr, expr_refs, load_python_measure
 from steerdsl.goals.engine import compute_groups

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 from steerdsl.lang import settings as rules
 from steerdsl.lang.diagnostics import Diagnostic, Span
 from steerdsl.lang.suggest import closest
@@ -25,7 +25,7 @@ from steerdsl.prices import price_known
 
 @dataclass
 class Context:
-    spec: ast.Spec
+    spec: syntax.Spec
     sym: Symbols
     spec_dir: Path
     diags: list[Diagnostic] = field(default_factory=list)
@@ -36,7 +36,7 @@ class Context:
     def warn(self, message: str, span: Span) -> None:
         self.diags.append(Diagnostic("warning", message, span))
 
-    def unknown(self, kind: str, name: ast.Name, known, failed_kind: str | None = None) -> bool:
+    def unknown(self, kind: str, name: syntax.Name, known, failed_kind: str | None = None) -> bool:
         """Report `name` unless it is known; True when it is known (or excused)."""
         if name.value in known:
             return True
@@ -49,7 +49,7 @@ class Context:
         return False
 
 
-def _whole_file(spec: ast.Spec) -> Span:
+def _whole_file(spec: syntax.Spec) -> Span:
     return Span(spec.path, 1, 1, 1, 1)
 
 
@@ -58,14 +58,14 @@ def _whole_file(spec: ast.Spec) -> Span:
 
 def check_blocks(cx: Context) -> None:
     """One experiment, one goals block, at most one evaluate; a probe needs goals."""
-    for kind, label in ((ast.Experiment, "experiment"), (ast.Goals, "goals"),
-                        (ast.Evaluate, "evaluate")):
+    for kind, label in ((syntax.Experiment, "experiment"), (syntax.Goals, "goals"),
+                        (syntax.Evaluate, "evaluate")):
         found = cx.spec.of(kind)
         for extra in found[1:]:
             cx.error(f"a spec has one {label} block (first at line {found[0].span.line}); "
                      "merge them", Span(extra.span.file, extra.span.line, extra.span.col,
                                         extra.span.line, extra.span.col + len(label)))
-    if not cx.spec.of(ast.Experiment) and not cx.sym.is_failed("experiment"):
+    if not cx.spec.of(syntax.Experiment) and not cx.sym.is_failed("experiment"):
         cx.error("the spec has no experiment block (experiment NAME { seed 42 store "
                  "\"runs/NAME.duckdb\" })", _whole_file(cx.spec))
     if cx.sym.goals_block is None and not cx.sym.is_failed("goals"):
@@ -77,7 +77,7 @@ def check_blocks(cx: Context) -> None:
 def check_names(cx: Context) -> None:
     """Duplicate names, per kind; custom prompts may not reuse the built-in names."""
     seen: dict[tuple[str, str], Span] = {}
-    def define(kind: str, name: ast.Name) -> None:
+    def define(kind: str, name: syntax.Name) -> None:
         key = (kind, name.value)
         if key in seen:
             cx.error(f"duplicate {kind} '{name.value}' (first defined at line "
@@ -86,26 +86,26 @@ def check_names(cx: Context) -> None:
             seen[key] = name.span
 
     for b in cx.spec.blocks:
-        if isinstance(b, ast.Goals):
+        if isinstance(b, syntax.Goals):
             for g in b.goals:
                 define("goal", g.name)
-        elif isinstance(b, (ast.Probe, ast.CsvProbe)):
+        elif isinstance(b, (syntax.Probe, syntax.CsvProbe)):
             define("probe", b.name)
-        elif isinstance(b, ast.Prompt):
+        elif isinstance(b, syntax.Prompt):
             if b.name.value in catalog.BUILTIN_PROMPTS:
                 cx.error(f"'{b.name.value}' is a built-in prompt; give yours another name "
                          f"(prompt NAME extends {b.name.value} {{ ... }})", b.name.span)
             define("prompt", b.name)
-        elif not isinstance(b, (ast.Experiment, ast.Evaluate)):
+        elif not isinstance(b, (syntax.Experiment, syntax.Evaluate)):
             define(type(b).__name__.lower(), b.name)
 
 
 def check_settings(cx: Context) -> None:
     """Each setting's type, unit and bounds; duplicates; required settings."""
     for b in cx.spec.blocks:
-        if isinstance(b, ast.Experiment):
+        if isinstance(b, syntax.Experiment):
             _settings(cx, b.settings, rules.EXPERIMENT, f"experiment {b.name.value}")
-        elif isinstance(b, ast.Corpus):
+        elif isinstance(b, syntax.Corpus):
             _settings(cx, b.settings, rules.CORPUS, f"corpus {b.name.value}")
             if not b.reads:
                 cx.error(f"corpus '{b.name.value}' reads nothing: add read \"PATH\" text "
@@ -115,9 +115,9 @@ def check_settings(cx: Context) -> None:
                 if files.format_of(r.pattern.value) is None:
                     cx.error(f"cannot tell the format of '{r.pattern.value}' from its "
                              f"extension (known: {', '.join(files.FORMATS)})", r.pattern.span)
-        elif isinstance(b, ast.Model):
+        elif isinstance(b, syntax.Model):
             _check_model(cx, b)
-        elif isinstance(b, ast.Intervention):
+        elif isinstance(b, syntax.Intervention):
             _settings(cx, b.settings, rules.INTERVENTION, f"intervention {b.name.value}")
             for extra in b.prompt[1:]:
                 cx.error(f"'prompt' is set twice in intervention {b.name.value}", extra.span)
@@ -126,19 +126,19 @@ def check_settings(cx: Context) -> None:
             if select and not sample:
                 cx.error("'select' picks one of several samples: add 'sample N'",
                          select.key_span)
-        elif isinstance(b, ast.Probe):
+        elif isinstance(b, syntax.Probe):
             _check_probe_settings(cx, b)
-        elif isinstance(b, ast.Evaluate):
+        elif isinstance(b, syntax.Evaluate):
             _check_evaluate_settings(cx, b)
 
 
-def _settings(cx: Context, settings: list[ast.Setting], table: dict, where: str) -> None:
+def _settings(cx: Context, settings: list[syntax.Setting], table: dict, where: str) -> None:
     cx.diags.extend(rules.duplicates(settings, where))
     for s in settings:
         cx.diags.extend(rules.check_setting(s, table[s.key], where))
 
 
-def _check_model(cx: Context, m: ast.Model) -> None:
+def _check_model(cx: Context, m: syntax.Model) -> None:
     where = f"model {m.name.value}"
     _settings(cx, m.settings, rules.MODEL, where)
     providers = [s for s in m.settings if s.key in ("litellm", "local")]
@@ -148,7 +148,7 @@ def _check_model(cx: Context, m: ast.Model) -> None:
     for extra in providers[1:]:
         cx.error(f"model '{m.name.value}' has two providers; keep one", extra.key_span)
     for k in m.api_keys:
-        if isinstance(k, ast.ApiKeyLiteral):
+        if isinstance(k, syntax.ApiKeyLiteral):
             cx.error("API keys must not be written in a spec (the key is not shown here): "
                      "use api_key env VARIABLE and set the variable", k.span)
     for extra in m.api_keys[1:]:
@@ -159,31 +159,31 @@ def _check_model(cx: Context, m: ast.Model) -> None:
                 cx.error("a local model has no api_base", s.key_span)
 
 
-def _check_probe_settings(cx: Context, p: ast.Probe) -> None:
+def _check_probe_settings(cx: Context, p: syntax.Probe) -> None:
     where = f"probe {p.name.value}"
-    seen: dict[type, ast.ProbeItem] = {}
-    keyword = {ast.Sources: "sources", ast.Requests: "requests", ast.Active: "active",
-               ast.Delta: "delta", ast.ProbeGoals: "goals"}
+    seen: dict[type, syntax.ProbeItem] = {}
+    keyword = {syntax.Sources: "sources", syntax.Requests: "requests", syntax.Active: "active",
+               syntax.Delta: "delta", syntax.ProbeGoals: "goals"}
     for item in p.items:
         if type(item) in seen:
             cx.error(f"'{keyword[type(item)]}' is set twice in {where} (first at line "
                      f"{seen[type(item)].span.line})", item.span)
             continue
         seen[type(item)] = item
-        if isinstance(item, (ast.Sources, ast.Requests)):
+        if isinstance(item, (syntax.Sources, syntax.Requests)):
             cx.diags.extend(rules.check_number(item.count, rules.COUNT,
                                                f"'{keyword[type(item)]}'"))
-        elif isinstance(item, ast.Delta):
+        elif isinstance(item, syntax.Delta):
             _check_delta(cx, item)
-    for needed in (ast.Sources, ast.Requests, ast.Active):
+    for needed in (syntax.Sources, syntax.Requests, syntax.Active):
         if needed not in seen:
-            example = {ast.Sources: "sources 64 weighted uniform",
-                       ast.Requests: "requests 32 per source", ast.Active: "active 3"}[needed]
+            example = {syntax.Sources: "sources 64 weighted uniform",
+                       syntax.Requests: "requests 32 per source", syntax.Active: "active 3"}[needed]
             cx.error(f"probe '{p.name.value}' needs '{keyword[needed]}' (e.g. {example})",
                      p.name.span)
 
 
-def _check_delta(cx: Context, d: ast.Delta) -> None:
+def _check_delta(cx: Context, d: syntax.Delta) -> None:
     lo, hi = d.range.lo, d.range.hi
     ok = True
     for n in (lo, hi):
@@ -205,15 +205,15 @@ def _check_delta(cx: Context, d: ast.Delta) -> None:
                      f"{lo.text}..{hi.text}", d.deadzone.span)
 
 
-def _check_evaluate_settings(cx: Context, e: ast.Evaluate) -> None:
-    seen: dict[str, ast.NameList] = {}
+def _check_evaluate_settings(cx: Context, e: syntax.Evaluate) -> None:
+    seen: dict[str, syntax.NameList] = {}
     for item in e.items:
         if item.key in seen:
             cx.error(f"'{item.key}' is set twice in evaluate (first at line "
                      f"{seen[item.key].span.line})", item.key_span)
             continue
         seen[item.key] = item
-        names: dict[str, ast.Name] = {}
+        names: dict[str, syntax.Name] = {}
         for n in item.names:
             if n.value in names:
                 cx.error(f"'{n.value}' is listed twice", n.span)
@@ -230,39 +230,39 @@ def check_references(cx: Context) -> None:
     sym = cx.sym
     goals_known = sym.goals if not sym.is_failed("goals") else _Everything()
     for b in cx.spec.blocks:
-        if isinstance(b, ast.Probe):
+        if isinstance(b, syntax.Probe):
             cx.unknown("corpus", b.corpus, sym.corpora, "corpus")
             for item in b.items:
-                if isinstance(item, ast.ProbeGoals):
+                if isinstance(item, syntax.ProbeGoals):
                     listed: set[str] = set()
                     for n in item.names:
                         cx.unknown("goal", n, goals_known, "goal")
                         if n.value in listed:
                             cx.error(f"goal '{n.value}' is listed twice", n.span)
                         listed.add(n.value)
-        elif isinstance(b, ast.Intervention):
+        elif isinstance(b, syntax.Intervention):
             for p in b.prompt:
                 cx.unknown("prompt", p.name, sym.prompt_names(), "prompt")
-        elif isinstance(b, ast.Prompt):
+        elif isinstance(b, syntax.Prompt):
             if b.base is not None:
                 cx.unknown("prompt", b.base, sym.prompt_names(), "prompt")
             for item in b.items:
-                if isinstance(item, ast.PhraseDef):
+                if isinstance(item, syntax.PhraseDef):
                     cx.unknown("goal", item.goal, goals_known, "goal")
-        elif isinstance(b, ast.Evaluate):
+        elif isinstance(b, syntax.Evaluate):
             tables = {"probe": (sym.probes, "probe"), "models": (sym.models, "model"),
                       "interventions": (sym.interventions, "intervention")}
             for item in b.items:
                 table, kind = tables[item.key]
                 for n in item.names:
                     cx.unknown(kind, n, table, kind)
-        elif isinstance(b, ast.Goals):
+        elif isinstance(b, syntax.Goals):
             for g in b.goals:
-                if isinstance(g.normalize, ast.QuantileNorm):
+                if isinstance(g.normalize, syntax.QuantileNorm):
                     cx.unknown("corpus", g.normalize.corpus, sym.corpora, "corpus")
-                if isinstance(g.measure, ast.JudgeMeasure):
+                if isinstance(g.measure, syntax.JudgeMeasure):
                     cx.unknown("model", g.measure.model, sym.models, "model")
-                if isinstance(g.measure, ast.ExprMeasure):
+                if isinstance(g.measure, syntax.ExprMeasure):
                     for ref in _refs(g.measure.expr):
                         _check_measure_ref(cx, ref)
 
@@ -275,20 +275,20 @@ class _Everything:
         return iter(())
 
 
-def _refs(expr: ast.Expr) -> list[ast.MeasureRef]:
+def _refs(expr: syntax.Expr) -> list[syntax.MeasureRef]:
     out, stack = [], [expr]
     while stack:
         e = stack.pop()
-        if isinstance(e, ast.MeasureRef):
+        if isinstance(e, syntax.MeasureRef):
             out.append(e)
-        elif isinstance(e, ast.NegExpr):
+        elif isinstance(e, syntax.NegExpr):
             stack.append(e.arg)
-        elif isinstance(e, ast.BinExpr):
+        elif isinstance(e, syntax.BinExpr):
             stack += [e.right, e.left]
     return out
 
 
-def _check_measure_ref(cx: Context, ref: ast.MeasureRef) -> None:
+def _check_measure_ref(cx: Context, ref: syntax.MeasureRef) -> None:
     name = ref.name.value
     if name in catalog.MEASURES:
         return
@@ -302,10 +302,10 @@ def check_goals(cx: Context) -> None:
     """Normalizations, judge scales, python references."""
     for g in cx.sym.goals.values():
         m, norm = g.measure, g.normalize
-        if norm is None and not isinstance(m, ast.JudgeMeasure):
+        if norm is None and not isinstance(m, syntax.JudgeMeasure):
             cx.error(f"goal '{g.name.value}' needs a normalization: normalize LO..HI or "
                      "normalize quantile 2.5%..97.5% of CORPUS", g.name.span)
-        if isinstance(norm, ast.FixedNorm):
+        if isinstance(norm, syntax.FixedNorm):
             lo, hi = norm.range.lo, norm.range.hi
             bad = [n for n in (lo, hi) if n.percent]
             for n in bad:
@@ -314,7 +314,7 @@ def check_goals(cx: Context) -> None:
             if not bad and not lo.value < hi.value:
                 cx.error(f"normalize {lo.text}..{hi.text}: the lower bound must be below the "
                          "upper one", norm.range.span)
-        elif isinstance(norm, ast.QuantileNorm):
+        elif isinstance(norm, syntax.QuantileNorm):
             lo, hi = norm.range.lo, norm.range.hi
             bad = False
             for n in (lo, hi):
@@ -328,21 +328,21 @@ def check_goals(cx: Context) -> None:
             if not bad and not lo.value < hi.value:
                 cx.error(f"quantiles {lo.text}..{hi.text}: the lower must be below the upper",
                          norm.range.span)
-        if isinstance(m, ast.JudgeMeasure):
+        if isinstance(m, syntax.JudgeMeasure):
             lo, hi = m.scale.lo, m.scale.hi
             if lo.percent or hi.percent or not lo.value < hi.value:
                 cx.error(f"scale {lo.text}..{hi.text} must be two plain numbers, lower first",
                          m.scale.span)
             if not m.rubric.value.strip():
                 cx.error("the rubric must not be empty", m.rubric.span)
-        if isinstance(m, ast.PythonMeasure):
+        if isinstance(m, syntax.PythonMeasure):
             _check_python(cx, m)
             if m.timeout is not None:
                 cx.diags.extend(rules.check_number(m.timeout, rules.PYTHON_TIMEOUT,
                                                    "'timeout'"))
 
 
-def _check_python(cx: Context, m: ast.PythonMeasure) -> None:
+def _check_python(cx: Context, m: syntax.PythonMeasure) -> None:
     parts = files.split_python_ref(m.ref.value)
     if parts is None:
         cx.error(f"'{m.ref.value}' is not of the form \"module:function\"", m.ref.span)
@@ -382,22 +382,22 @@ def _defines(path: Path, name: str) -> bool:
 def check_probes(cx: Context) -> None:
     """`active` fits the goals the probe may move; csv probes' files exist."""
     for p in cx.sym.probes.values():
-        if cx.sym.goals_block is None and isinstance(p, ast.Probe):
+        if cx.sym.goals_block is None and isinstance(p, syntax.Probe):
             continue  # reported once by check_blocks
-        if isinstance(p, ast.CsvProbe):
+        if isinstance(p, syntax.CsvProbe):
             path = files.resolve(cx.spec_dir, p.path.value)
             if not files.is_file(path):
                 cx.error(f"probe file not found: {p.path.value} (looked at {path})", p.path.span)
             continue
         goals = cx.sym.probe_goal_names(p)
         d = len(goals)
-        listed = [n for i in p.items if isinstance(i, ast.ProbeGoals) for n in i.names]
+        listed = [n for i in p.items if isinstance(i, syntax.ProbeGoals) for n in i.names]
         if any(n.value not in cx.sym.goals for n in listed):
             continue  # already reported as unknown goals; a count now would mislead
         for item in p.items:
-            if not isinstance(item, ast.Active) or cx.sym.is_failed("goals"):
+            if not isinstance(item, syntax.Active) or cx.sym.is_failed("goals"):
                 continue
-            values = [item.value] if isinstance(item.value, ast.Num) else \
+            values = [item.value] if isinstance(item.value, syntax.Num) else \
                 [item.value.lo, item.value.hi]
             errors = []
             for n in values:
@@ -407,7 +407,7 @@ def check_probes(cx: Context) -> None:
                         "error", f"'active' is {n.text} but probe '{p.name.value}' may move "
                         f"only {d} goal{'s' if d != 1 else ''}", n.span))
             cx.diags.extend(errors)
-            if not errors and isinstance(item.value, ast.Range) and \
+            if not errors and isinstance(item.value, syntax.Range) and \
                     item.value.lo.value > item.value.hi.value:
                 cx.error(f"active {item.value.lo.text}..{item.value.hi.text}: the lower bound "
                          "must not exceed the upper", item.value.span)
@@ -427,19 +427,19 @@ def check_prompts(cx: Context) -> None:
         seen_kinds: dict[type, object] = {}
         phrases: set[str] = set()
         for item in p.items:
-            if isinstance(item, (ast.Template, ast.Modifiers)):
+            if isinstance(item, (syntax.Template, syntax.Modifiers)):
                 if type(item) in seen_kinds:
-                    word = "template" if isinstance(item, ast.Template) else "modifiers"
+                    word = "template" if isinstance(item, syntax.Template) else "modifiers"
                     cx.error(f"'{word}' is set twice in prompt {p.name.value}", item.span)
                 seen_kinds[type(item)] = item
-            if isinstance(item, ast.Template):
+            if isinstance(item, syntax.Template):
                 _check_template(cx, item)
-            elif isinstance(item, ast.PhraseDef):
+            elif isinstance(item, syntax.PhraseDef):
                 if item.goal.value in phrases:
                     cx.error(f"goal '{item.goal.value}' has two phrases in prompt "
                              f"{p.name.value}", item.goal.span)
                 phrases.add(item.goal.value)
-            elif isinstance(item, ast.Modifiers):
+            elif isinstance(item, syntax.Modifiers):
                 words: set[str] = set()
                 for mod in item.items:
                     cx.diags.extend(rules.check_number(mod.threshold, rules.Number(0, 1),
@@ -450,7 +450,7 @@ def check_prompts(cx: Context) -> None:
     _check_phrase_coverage(cx)
 
 
-def _check_template(cx: Context, t: ast.Template) -> None:
+def _check_template(cx: Context, t: syntax.Template) -> None:
     text = t.text.value
     found = _PLACEHOLDER.findall(text)
     for name in found:
@@ -522,7 +522,7 @@ def check_prices(cx: Context) -> None:
         if m is None:
             continue  # reported as unknown
         provider = next((s for s in m.settings if s.key in ("litellm", "local")), None)
-        if provider is None or not isinstance(provider.value, ast.Str):
+        if provider is None or not isinstance(provider.value, syntax.Str):
             continue  # reported as missing
         declared = rules.first(m.settings, "price") is not None
         if not price_known(provider.key, provider.value.value, declared):
@@ -545,7 +545,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
 )
 
 
-def check(spec: ast.Spec, spec_dir: Path) -> list[Diagnostic]:
+def check(spec: syntax.Spec, spec_dir: Path) -> list[Diagnostic]:
     cx = Context(spec, Symbols.of(spec), spec_dir)
     for run_pass in PASSES:
         run_pass(cx)

@@ -1,4 +1,4 @@
-"""Parsing: spec text -> syntax tree (steerdsl.lang.ast) plus syntax diagnostics.
+"""Parsing: spec text -> syntax tree (steerdsl.lang.syntax) plus syntax diagnostics.
 
 Every top-level block is parsed on its own (steerdsl.lang.blocks), so each broken block gives
 its own error and the intact ones still reach the checker.
@@ -15,7 +15,7 @@ from pathlib import Path
 import lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 from steerdsl.lang.blocks import Chunk, split_blocks
 from steerdsl.lang.diagnostics import Diagnostic, SourceText, Span
 from steerdsl.lang.suggest import closest
@@ -46,9 +46,9 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[SourceTex
     return SourceText(shown, text.removeprefix("\ufeff")), []
 
 
-def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[Span]]:
+def parse_text(text: str, path: str) -> tuple[syntax.Spec, list[Diagnostic], list[Span]]:
     """Returns the tree, syntax diagnostics, and the spans of literal API keys (to mask)."""
-    spec = ast.Spec(path=path)
+    spec = syntax.Spec(path=path)
     diags: list[Diagnostic] = []
     secrets: list[Span] = []
     for chunk in split_blocks(text):
@@ -67,13 +67,13 @@ def parse_text(text: str, path: str) -> tuple[ast.Spec, list[Diagnostic], list[S
                 spec.failed += broken
                 continue
             diags.append(_syntax_diagnostic(e, chunk, path, padded))
-            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
+            spec.failed.append(syntax.FailedBlock(chunk.kind or "?", chunk.name,
                                                Span(path, chunk.line, chunk.col, chunk.line,
                                                     chunk.col + len(chunk.kind or "?"))))
             continue
         blocks, block_diags, block_secrets = _build(tree, path)
         if blocks is None:
-            spec.failed.append(ast.FailedBlock(chunk.kind or "?", chunk.name,
+            spec.failed.append(syntax.FailedBlock(chunk.kind or "?", chunk.name,
                                                block_diags[0].span))
         else:
             spec.blocks += blocks
@@ -114,9 +114,9 @@ def _salvage_goals(text: str, chunk: Chunk, path: str):
               if not inner[:m.start()].strip() or _line_start(inner, m.start())]
     if not starts or _strip_comments(inner[:starts[0]]).strip():
         return None
-    goals: list[ast.Goal] = []
+    goals: list[syntax.Goal] = []
     diags: list[Diagnostic] = []
-    broken: list[ast.FailedBlock] = []
+    broken: list[syntax.FailedBlock] = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(inner)
         offset = inner_start + start
@@ -146,20 +146,20 @@ def _salvage_goals(text: str, chunk: Chunk, path: str):
             else:
                 piece_chunk = Chunk(offset, offset, line, col, "goals", None)
                 diags.append(_syntax_diagnostic(e, piece_chunk, path, piece))
-            broken.append(ast.FailedBlock("goal", name, Span(path, line, col, line,
+            broken.append(syntax.FailedBlock("goal", name, Span(path, line, col, line,
                                                               col + len(name))))
             continue
         blocks, piece_diags, _ = _build(tree, path)
         diags += piece_diags
         if blocks is None:
-            broken.append(ast.FailedBlock("goal", name, piece_diags[0].span))
+            broken.append(syntax.FailedBlock("goal", name, piece_diags[0].span))
         else:
             goals += blocks[0].goals
     if not broken:
         return None  # the goals are fine: the error is elsewhere in the block
     end_line, end_col = _place(text, chunk.start + close_at)
     span = Span(path, chunk.line, chunk.col, end_line, end_col + 1)
-    return ast.Goals(goals, span), diags, broken
+    return syntax.Goals(goals, span), diags, broken
 
 
 def _place(text: str, pos: int) -> tuple[int, int]:
@@ -381,10 +381,10 @@ class _Builder:
 
     # values
 
-    def name(self, tok: lark.Token) -> ast.Name:
-        return ast.Name(str(tok), self.span(tok))
+    def name(self, tok: lark.Token) -> syntax.Name:
+        return syntax.Name(str(tok), self.span(tok))
 
-    def num(self, tree: lark.Tree) -> ast.Num:
+    def num(self, tree: lark.Tree) -> syntax.Num:
         toks = tree.children
         text = "".join(str(t) for t in toks)
         digits = next(t for t in toks if t.type == "NUMBER")
@@ -395,71 +395,71 @@ class _Builder:
             value = 0.0
         if any(t.type == "MINUS" for t in toks):
             value = -value
-        return ast.Num(value, text, any(t.type == "PERCENT" for t in toks), self.span(tree))
+        return syntax.Num(value, text, any(t.type == "PERCENT" for t in toks), self.span(tree))
 
-    def range(self, tree: lark.Tree) -> ast.Range:
+    def range(self, tree: lark.Tree) -> syntax.Range:
         lo, hi = tree.children
-        return ast.Range(self.num(lo), self.num(hi), self.span(tree))
+        return syntax.Range(self.num(lo), self.num(hi), self.span(tree))
 
-    def amount(self, tree: lark.Tree) -> ast.Num | ast.Range:
+    def amount(self, tree: lark.Tree) -> syntax.Num | syntax.Range:
         return self.num(tree) if tree.data == "num" else self.range(tree)
 
-    def string(self, tree: lark.Tree) -> ast.Str:
-        return ast.Str(unquote(tree.children[0]), self.span(tree))
+    def string(self, tree: lark.Tree) -> syntax.Str:
+        return syntax.Str(unquote(tree.children[0]), self.span(tree))
 
-    def names(self, tree: lark.Tree) -> list[ast.Name]:
+    def names(self, tree: lark.Tree) -> list[syntax.Name]:
         return [self.name(t) for t in tree.children]
 
-    def value(self, node) -> ast.Value:
+    def value(self, node) -> syntax.Value:
         if isinstance(node, lark.Token):
             return self.name(node)
         return {"num": self.num, "range": self.range, "string": self.string}[node.data](node)
 
-    def setting(self, tree: lark.Tree) -> ast.Setting:
+    def setting(self, tree: lark.Tree) -> syntax.Setting:
         """A `!rule`: keyword tokens first, then at most one value."""
         keys = [c for c in tree.children if isinstance(c, lark.Token) and keyword_of(c.type)]
         rest = [c for c in tree.children if not (isinstance(c, lark.Token) and keyword_of(c.type))]
         value = self.value(rest[0]) if rest else None
         if value is None and len(keys) > 1:
             value = self.name(keys[1])  # no_explain on, select nearest
-        return ast.Setting(str(keys[0]), value, self.span(keys[0]), self.span(tree))
+        return syntax.Setting(str(keys[0]), value, self.span(keys[0]), self.span(tree))
 
     # blocks
 
-    def experiment(self, tree: lark.Tree) -> ast.Experiment:
+    def experiment(self, tree: lark.Tree) -> syntax.Experiment:
         name, *items = tree.children
-        return ast.Experiment(self.name(name), [self.setting(i) for i in items], self.span(tree))
+        return syntax.Experiment(self.name(name), [self.setting(i) for i in items], self.span(tree))
 
-    def corpus(self, tree: lark.Tree) -> ast.Corpus:
+    def corpus(self, tree: lark.Tree) -> syntax.Corpus:
         name, *items = tree.children
         reads = [self.read(i) for i in items if i.data == "read"]
         settings = [self.setting(i) for i in items if i.data == "corpus_setting"]
-        return ast.Corpus(self.name(name), reads, settings, self.span(tree))
+        return syntax.Corpus(self.name(name), reads, settings, self.span(tree))
 
-    def read(self, tree: lark.Tree) -> ast.Read:
+    def read(self, tree: lark.Tree) -> syntax.Read:
         pattern, *fields = tree.children
-        return ast.Read(self.string(pattern), [self.setting(f) for f in fields], self.span(tree))
+        return syntax.Read(self.string(pattern), [self.setting(f) for f in fields], self.span(tree))
 
-    def goals(self, tree: lark.Tree) -> ast.Goals:
-        return ast.Goals([self.goal(g) for g in tree.children], self.span(tree))
+    def goals(self, tree: lark.Tree) -> syntax.Goals:
+        return syntax.Goals([self.goal(g) for g in tree.children], self.span(tree))
 
-    def goal(self, tree: lark.Tree) -> ast.Goal:
+    def goal(self, tree: lark.Tree) -> syntax.Goal:
         name, measure, *norm = tree.children
-        return ast.Goal(self.name(name), self.measure(measure),
+        return syntax.Goal(self.name(name), self.measure(measure),
                         self.normalization(norm[0]) if norm else None, self.span(tree))
 
-    def measure(self, tree: lark.Tree) -> ast.MeasureDef:
+    def measure(self, tree: lark.Tree) -> syntax.MeasureDef:
         if tree.data == "python_measure":
             ref, *timeout = tree.children
-            return ast.PythonMeasure(self.string(ref), self.span(tree),
+            return syntax.PythonMeasure(self.string(ref), self.span(tree),
                                      self.num(timeout[0]) if timeout else None)
         if tree.data == "judge_measure":
             model, rubric, scale = tree.children
-            return ast.JudgeMeasure(self.name(model), self.string(rubric), self.range(scale),
+            return syntax.JudgeMeasure(self.name(model), self.string(rubric), self.range(scale),
                                     self.span(tree))
-        return ast.ExprMeasure(self.expr(tree.children[0]), self.span(tree))
+        return syntax.ExprMeasure(self.expr(tree.children[0]), self.span(tree))
 
-    def expr(self, node) -> ast.Expr:
+    def expr(self, node) -> syntax.Expr:
         span = self.span(node)
         if node.data == "number":
             tok = node.children[0]
@@ -467,69 +467,69 @@ class _Builder:
             if not math.isfinite(value):
                 self.diags.append(Diagnostic("error", f"number out of range: {tok}", span))
                 value = 0.0
-            return ast.NumberExpr(value, str(tok), span)
+            return syntax.NumberExpr(value, str(tok), span)
         if node.data == "measure_ref":
-            return ast.MeasureRef(self.name(node.children[0]), span)
+            return syntax.MeasureRef(self.name(node.children[0]), span)
         if node.data == "neg":
-            return ast.NegExpr(self.expr(node.children[0]), span)
+            return syntax.NegExpr(self.expr(node.children[0]), span)
         ops = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
         left, right = node.children
-        return ast.BinExpr(ops[node.data], self.expr(left), self.expr(right), span)
+        return syntax.BinExpr(ops[node.data], self.expr(left), self.expr(right), span)
 
-    def normalization(self, tree: lark.Tree) -> ast.Norm:
+    def normalization(self, tree: lark.Tree) -> syntax.Norm:
         if tree.data == "fixed_norm":
-            return ast.FixedNorm(self.range(tree.children[0]), self.span(tree))
+            return syntax.FixedNorm(self.range(tree.children[0]), self.span(tree))
         rng, corpus = tree.children
-        return ast.QuantileNorm(self.range(rng), self.name(corpus), self.span(tree))
+        return syntax.QuantileNorm(self.range(rng), self.name(corpus), self.span(tree))
 
-    def probe(self, tree: lark.Tree) -> ast.Probe:
+    def probe(self, tree: lark.Tree) -> syntax.Probe:
         name, corpus, *items = tree.children
-        return ast.Probe(self.name(name), self.name(corpus),
+        return syntax.Probe(self.name(name), self.name(corpus),
                          [self.probe_item(i) for i in items], self.span(tree))
 
-    def probe_item(self, tree: lark.Tree) -> ast.ProbeItem:
+    def probe_item(self, tree: lark.Tree) -> syntax.ProbeItem:
         span = self.span(tree)
         c = tree.children
         if tree.data == "sources":
             weighting = None
             if len(c) > 1:
                 weighting = "none" if str(c[1].children[0]) == "unweighted" else "uniform"
-            return ast.Sources(self.num(c[0]), weighting, span)
+            return syntax.Sources(self.num(c[0]), weighting, span)
         if tree.data == "requests":
-            return ast.Requests(self.num(c[0]), span)
+            return syntax.Requests(self.num(c[0]), span)
         if tree.data == "active":
-            return ast.Active(self.amount(c[0]), span)
+            return syntax.Active(self.amount(c[0]), span)
         if tree.data == "delta":
-            return ast.Delta(self.range(c[0]), self.num(c[1]) if len(c) > 1 else None, span)
-        return ast.ProbeGoals(self.names(c[0]), span)
+            return syntax.Delta(self.range(c[0]), self.num(c[1]) if len(c) > 1 else None, span)
+        return syntax.ProbeGoals(self.names(c[0]), span)
 
-    def csv_probe(self, tree: lark.Tree) -> ast.CsvProbe:
+    def csv_probe(self, tree: lark.Tree) -> syntax.CsvProbe:
         name, path = tree.children
-        return ast.CsvProbe(self.name(name), self.string(path), self.span(tree))
+        return syntax.CsvProbe(self.name(name), self.string(path), self.span(tree))
 
-    def model(self, tree: lark.Tree) -> ast.Model:
+    def model(self, tree: lark.Tree) -> syntax.Model:
         name, *items = tree.children
         settings, keys = [], []
         for i in items:
             if i.data == "api_key_env":
-                keys.append(ast.ApiKeyEnv(self.name(i.children[0]), self.span(i)))
+                keys.append(syntax.ApiKeyEnv(self.name(i.children[0]), self.span(i)))
             elif i.data == "api_key_literal":
                 self.secrets.append(self.span(i.children[0]))
-                keys.append(ast.ApiKeyLiteral(self.span(i)))
+                keys.append(syntax.ApiKeyLiteral(self.span(i)))
             elif i.data == "price":
                 settings.append(self.price(i))
             else:
                 settings.append(self.setting(i))
-        return ast.Model(self.name(name), settings, keys, self.span(tree))
+        return syntax.Model(self.name(name), settings, keys, self.span(tree))
 
-    def price(self, tree: lark.Tree) -> ast.Setting:
+    def price(self, tree: lark.Tree) -> syntax.Setting:
         span = self.span(tree)
         # The keyword is filtered out of the tree; its place is the item's start.
         key_span = Span(self.path, span.line, span.col, span.line, span.col + len("price"))
-        value = ast.Price(self.num(tree.children[0]), self.num(tree.children[1]), span)
-        return ast.Setting("price", value, key_span, span)
+        value = syntax.Price(self.num(tree.children[0]), self.num(tree.children[1]), span)
+        return syntax.Setting("price", value, key_span, span)
 
-    def prompt(self, tree: lark.Tree) -> ast.Prompt:
+    def prompt(self, tree: lark.Tree) -> syntax.Prompt:
         name, *rest = tree.children
         base = None
         if rest and rest[0].data == "extends":
@@ -538,26 +538,26 @@ class _Builder:
         for i in rest:
             span = self.span(i)
             if i.data == "template":
-                items.append(ast.Template(self.string(i.children[0]), span))
+                items.append(syntax.Template(self.string(i.children[0]), span))
             elif i.data == "phrase":
                 goal, up, down = i.children
-                items.append(ast.PhraseDef(self.name(goal), self.string(up), self.string(down),
+                items.append(syntax.PhraseDef(self.name(goal), self.string(up), self.string(down),
                                            span))
             else:
-                mods = [ast.ModifierDef(self.name(m.children[0]), str(m.children[1]),
+                mods = [syntax.ModifierDef(self.name(m.children[0]), str(m.children[1]),
                                         self.num(m.children[2]), self.span(m))
                         for m in i.children]
-                items.append(ast.Modifiers(mods, span))
-        return ast.Prompt(self.name(name), base, items, self.span(tree))
+                items.append(syntax.Modifiers(mods, span))
+        return syntax.Prompt(self.name(name), base, items, self.span(tree))
 
-    def intervention(self, tree: lark.Tree) -> ast.Intervention:
+    def intervention(self, tree: lark.Tree) -> syntax.Intervention:
         name, *items = tree.children
-        prompts = [ast.UsePrompt(self.name(i.children[0]), self.span(i))
+        prompts = [syntax.UsePrompt(self.name(i.children[0]), self.span(i))
                    for i in items if i.data == "use_prompt"]
         settings = [self.setting(i) for i in items if i.data == "intervention_setting"]
-        return ast.Intervention(self.name(name), prompts, settings, self.span(tree))
+        return syntax.Intervention(self.name(name), prompts, settings, self.span(tree))
 
-    def evaluate(self, tree: lark.Tree) -> ast.Evaluate:
+    def evaluate(self, tree: lark.Tree) -> syntax.Evaluate:
         items = []
         for i in tree.children:
             key = i.data.removeprefix("evaluate_")
@@ -566,5 +566,5 @@ class _Builder:
             # The keyword itself is filtered out of the tree; its place is the item's start.
             s = self.span(i)
             key_span = Span(self.path, s.line, s.col, s.line, s.col + len(key))
-            items.append(ast.NameList(key, names, key_span, s))
-        return ast.Evaluate(items, self.span(tree))
+            items.append(syntax.NameList(key, names, key_span, s))
+        return syntax.Evaluate(items, self.span(tree))

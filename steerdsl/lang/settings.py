@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from steerdsl import catalog
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 from steerdsl.lang.diagnostics import Diagnostic
 
 
@@ -108,7 +108,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
 
 
-def check_number(num: ast.Num, rule: Number, what: str) -> list[Diagnostic]:
+def check_number(num: syntax.Num, rule: Number, what: str) -> list[Diagnostic]:
     """Type, unit and bounds of one number; `what` names it in messages ("'sources'")."""
     if num.percent:
         return [Diagnostic("error", f"{what} takes a plain number, not a percentage", num.span,
@@ -124,12 +124,12 @@ def check_number(num: ast.Num, rule: Number, what: str) -> list[Diagnostic]:
     return []
 
 
-def check_setting(s: ast.Setting, rule: Rule, block: str) -> list[Diagnostic]:
+def check_setting(s: syntax.Setting, rule: Rule, block: str) -> list[Diagnostic]:
     what = f"'{s.key}'"
     v = s.value
-    if isinstance(rule, Number) and isinstance(v, ast.Num):
+    if isinstance(rule, Number) and isinstance(v, syntax.Num):
         return check_number(v, rule, what)
-    if isinstance(rule, Text) and isinstance(v, ast.Str):
+    if isinstance(rule, Text) and isinstance(v, syntax.Str):
         if rule.choices and v.value not in rule.choices:
             from steerdsl.lang.suggest import closest
 
@@ -139,10 +139,10 @@ def check_setting(s: ast.Setting, rule: Rule, block: str) -> list[Diagnostic]:
         if not v.value.strip():
             return [Diagnostic("error", f"{what} must not be empty", v.span)]
         return []
-    if isinstance(rule, Prices) and isinstance(v, ast.Price):
+    if isinstance(rule, Prices) and isinstance(v, syntax.Price):
         return check_number(v.input, Number(0), "the input price") + \
             check_number(v.output, Number(0), "the output price")
-    if isinstance(rule, WordRange) and isinstance(v, ast.Range):
+    if isinstance(rule, WordRange) and isinstance(v, syntax.Range):
         out = []
         for n in (v.lo, v.hi):
             out += check_number(n, Number(0, None, integer=True), "word counts")
@@ -153,8 +153,8 @@ def check_setting(s: ast.Setting, rule: Rule, block: str) -> list[Diagnostic]:
     return []
 
 
-def duplicates(settings: list[ast.Setting], where: str) -> list[Diagnostic]:
-    seen: dict[str, ast.Setting] = {}
+def duplicates(settings: list[syntax.Setting], where: str) -> list[Diagnostic]:
+    seen: dict[str, syntax.Setting] = {}
     out = []
     for s in settings:
         if s.key in seen:
@@ -165,5 +165,5 @@ def duplicates(settings: list[ast.Setting], where: str) -> list[Diagnostic]:
     return out
 
 
-def first(settings: list[ast.Setting], key: str) -> ast.Setting | None:
+def first(settings: list[syntax.Setting], key: str) -> syntax.Setting | None:
     return next((s for s in settings if s.key == key), None)

@@ -7,35 +7,35 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from steerdsl import catalog
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 
 
 @dataclass
 class Symbols:
-    spec: ast.Spec
-    experiment: ast.Experiment | None = None
-    goals_block: ast.Goals | None = None
-    evaluate: ast.Evaluate | None = None
-    corpora: dict[str, ast.Corpus] = field(default_factory=dict)
-    goals: dict[str, ast.Goal] = field(default_factory=dict)  # in spec order
-    probes: dict[str, ast.Probe | ast.CsvProbe] = field(default_factory=dict)
-    models: dict[str, ast.Model] = field(default_factory=dict)
-    prompts: dict[str, ast.Prompt] = field(default_factory=dict)
-    interventions: dict[str, ast.Intervention] = field(default_factory=dict)
+    spec: syntax.Spec
+    experiment: syntax.Experiment | None = None
+    goals_block: syntax.Goals | None = None
+    evaluate: syntax.Evaluate | None = None
+    corpora: dict[str, syntax.Corpus] = field(default_factory=dict)
+    goals: dict[str, syntax.Goal] = field(default_factory=dict)  # in spec order
+    probes: dict[str, syntax.Probe | syntax.CsvProbe] = field(default_factory=dict)
+    models: dict[str, syntax.Model] = field(default_factory=dict)
+    prompts: dict[str, syntax.Prompt] = field(default_factory=dict)
+    interventions: dict[str, syntax.Intervention] = field(default_factory=dict)
     failed: dict[str, set[str | None]] = field(default_factory=dict)  # kind -> names
 
     @classmethod
-    def of(cls, spec: ast.Spec) -> "Symbols":
+    def of(cls, spec: syntax.Spec) -> "Symbols":
         s = cls(spec)
         for b in spec.blocks:
-            if isinstance(b, ast.Experiment):
+            if isinstance(b, syntax.Experiment):
                 s.experiment = s.experiment or b
-            elif isinstance(b, ast.Goals):
+            elif isinstance(b, syntax.Goals):
                 if s.goals_block is None:
                     s.goals_block = b
                     for g in b.goals:
                         s.goals.setdefault(g.name.value, g)
-            elif isinstance(b, ast.Evaluate):
+            elif isinstance(b, syntax.Evaluate):
                 s.evaluate = s.evaluate or b
             else:
                 table = s.table(b)
@@ -45,13 +45,13 @@ class Symbols:
         return s
 
     def table(self, block) -> dict:
-        if isinstance(block, ast.Corpus):
+        if isinstance(block, syntax.Corpus):
             return self.corpora
-        if isinstance(block, (ast.Probe, ast.CsvProbe)):
+        if isinstance(block, (syntax.Probe, syntax.CsvProbe)):
             return self.probes
-        if isinstance(block, ast.Model):
+        if isinstance(block, syntax.Model):
             return self.models
-        if isinstance(block, ast.Prompt):
+        if isinstance(block, syntax.Prompt):
             return self.prompts
         return self.interventions
 
@@ -68,10 +68,10 @@ class Symbols:
     def prompt_names(self) -> list[str]:
         return [*catalog.BUILTIN_PROMPTS, *self.prompts]
 
-    def prompt_chain(self, name: str) -> list[ast.Prompt] | None:
+    def prompt_chain(self, name: str) -> list[syntax.Prompt] | None:
         """The custom prompts from `name` up to its built-in base, nearest first; None when
         the chain has a cycle or an undefined link."""
-        chain: list[ast.Prompt] = []
+        chain: list[syntax.Prompt] = []
         while name not in catalog.BUILTIN_PROMPTS:
             p = self.prompts.get(name)
             if p is None or p in chain:
@@ -89,19 +89,19 @@ class Symbols:
         last = chain[-1]
         return last.base.value if last.base else "direct"
 
-    def probe_goal_names(self, probe: ast.Probe | ast.CsvProbe) -> list[str]:
+    def probe_goal_names(self, probe: syntax.Probe | syntax.CsvProbe) -> list[str]:
         """Goals a probe may move, in goal order: its `goals` list, default all goals."""
-        if isinstance(probe, ast.Probe):
-            listed = [i for i in probe.items if isinstance(i, ast.ProbeGoals)]
+        if isinstance(probe, syntax.Probe):
+            listed = [i for i in probe.items if isinstance(i, syntax.ProbeGoals)]
             if listed:
                 wanted = {n.value for n in listed[0].names}
                 return [g for g in self.goals if g in wanted]
         return list(self.goals)
 
-    def measure_name(self, goal: ast.Goal) -> str | None:
+    def measure_name(self, goal: syntax.Goal) -> str | None:
         """The built-in measure of a goal that is just `= measure`, else None."""
         m = goal.measure
-        if isinstance(m, ast.ExprMeasure) and isinstance(m.expr, ast.MeasureRef):
+        if isinstance(m, syntax.ExprMeasure) and isinstance(m.expr, syntax.MeasureRef):
             return m.expr.name.value
         return None
 
@@ -117,6 +117,6 @@ class Symbols:
                 out[name] = (ph.up, ph.down)
         for p in reversed(self.prompt_chain(prompt) or []):
             for item in p.items:
-                if isinstance(item, ast.PhraseDef):
+                if isinstance(item, syntax.PhraseDef):
                     out[item.goal.value] = (item.up.value, item.down.value)
         return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import ast
+from steerdsl.lang import syntax
 from steerdsl.lang.settings import first
 from steerdsl.lang.symbols import Symbols
 from steerdsl.plan import files, model as pm
@@ -18,13 +18,13 @@ from steerdsl.plan.prompts import (
     COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
     VAGUE_REQUESTS, base_template,
 )
-from steerdsl.plan.stages import build_stages
+from steerdsl.plan.graph import build_stages
 
 DEFAULT_SEED = 0
 DEFAULT_TEXT_FIELD = "text"
 
 
-def build_plan(tree: ast.Spec, spec_path: Path) -> pm.Plan:
+def build_plan(tree: syntax.Spec, spec_path: Path) -> pm.Plan:
     spec_path = spec_path.resolve()
     spec_dir = spec_path.parent
     sym = Symbols.of(tree)
@@ -72,22 +72,22 @@ def local_model_versions(m: pm.ModelPlan) -> dict[str, str]:
 # --- blocks ----------------------------------------------------------------------------------
 
 
-def _num(s: ast.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, ast.Num) else default
+def _num(s: syntax.Setting | None, default=None):
+    return s.value.value if s is not None and isinstance(s.value, syntax.Num) else default
 
 
-def _int(s: ast.Setting | None, default=None):
+def _int(s: syntax.Setting | None, default=None):
     v = _num(s)
     return int(v) if v is not None else default
 
 
-def _str(s: ast.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, ast.Str) else default
+def _str(s: syntax.Setting | None, default=None):
+    return s.value.value if s is not None and isinstance(s.value, syntax.Str) else default
 
 
-def _word(s: ast.Setting | None, default=None):
+def _word(s: syntax.Setting | None, default=None):
     """The keyword value of `select nearest`, `truncated drop` and the like."""
-    return s.value.value if s is not None and isinstance(s.value, ast.Name) else default
+    return s.value.value if s is not None and isinstance(s.value, syntax.Name) else default
 
 
 def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
@@ -102,7 +102,7 @@ def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
     )
 
 
-def _sampling(settings: list[ast.Setting]) -> pm.SamplingParams:
+def _sampling(settings: list[syntax.Setting]) -> pm.SamplingParams:
     return pm.SamplingParams(
         temperature=_num(first(settings, "temperature")),
         top_p=_num(first(settings, "top_p")),
@@ -111,10 +111,10 @@ def _sampling(settings: list[ast.Setting]) -> pm.SamplingParams:
     )
 
 
-def _model(m: ast.Model) -> pm.ModelPlan:
+def _model(m: syntax.Model) -> pm.ModelPlan:
     s = m.settings
     provider = next(x for x in s if x.key in ("litellm", "local"))
-    env = next((k.var.value for k in m.api_keys if isinstance(k, ast.ApiKeyEnv)), None)
+    env = next((k.var.value for k in m.api_keys if isinstance(k, syntax.ApiKeyEnv)), None)
     defaults = pm.ModelPlan.model_fields
     return pm.ModelPlan(
         name=m.name.value,
@@ -133,8 +133,8 @@ def _model(m: ast.Model) -> pm.ModelPlan:
     )
 
 
-def _price(s: ast.Setting | None) -> pm.Price | None:
-    if s is None or not isinstance(s.value, ast.Price):
+def _price(s: syntax.Setting | None) -> pm.Price | None:
+    if s is None or not isinstance(s.value, syntax.Price):
         return None
     return pm.Price(input_per_mtok=s.value.input.value, output_per_mtok=s.value.output.value)
 
@@ -144,15 +144,15 @@ def judge_identity(m: pm.ModelPlan) -> dict:
     return m.model_dump(mode="json", include={"provider", "model", "api_base", "sampling"})
 
 
-def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
+def _goal(g: syntax.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
     m = g.measure
     measure: pm.BuiltinMeasure | pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
-    if isinstance(m, ast.ExprMeasure) and isinstance(m.expr, ast.MeasureRef):
+    if isinstance(m, syntax.ExprMeasure) and isinstance(m.expr, syntax.MeasureRef):
         measure = pm.BuiltinMeasure(name=m.expr.name.value)
         measure_id, versions = builtin_measure_id(measure.name)
     else:
         identity: dict
-        if isinstance(m, ast.ExprMeasure):
+        if isinstance(m, syntax.ExprMeasure):
             node = _expr(m.expr)
             measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
             versions = {}
@@ -163,7 +163,7 @@ def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.Go
             versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
                              for n in sorted(_measures_in(node))})
             identity = {"measure": measure.model_dump(mode="json")}
-        elif isinstance(m, ast.PythonMeasure):
+        elif isinstance(m, syntax.PythonMeasure):
             module, _ = files.split_python_ref(m.ref.value)
             path = files.find_module_file(module, spec_dir)
             sha = files.file_ref(path).sha256 if path is not None else None
@@ -184,23 +184,23 @@ def _goal(g: ast.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.Go
                        measure_id=measure_id, versions=versions)
 
 
-def _norm(g: ast.Goal) -> pm.FixedNorm | pm.QuantileNorm:
+def _norm(g: syntax.Goal) -> pm.FixedNorm | pm.QuantileNorm:
     n = g.normalize
     if n is None:  # a judge's scale is its natural range
-        assert isinstance(g.measure, ast.JudgeMeasure)
+        assert isinstance(g.measure, syntax.JudgeMeasure)
         return pm.FixedNorm(lo=g.measure.scale.lo.value, hi=g.measure.scale.hi.value)
-    if isinstance(n, ast.FixedNorm):
+    if isinstance(n, syntax.FixedNorm):
         return pm.FixedNorm(lo=n.range.lo.value, hi=n.range.hi.value)
     return pm.QuantileNorm(lo_pct=n.range.lo.value, hi_pct=n.range.hi.value,
                            corpus=n.corpus.value)
 
 
-def _expr(e: ast.Expr):
-    if isinstance(e, ast.NumberExpr):
+def _expr(e: syntax.Expr):
+    if isinstance(e, syntax.NumberExpr):
         return pm.Num(value=e.value)
-    if isinstance(e, ast.MeasureRef):
+    if isinstance(e, syntax.MeasureRef):
         return pm.Ref(measure=e.name.value)
-    if isinstance(e, ast.NegExpr):
+    if isinstance(e, syntax.NegExpr):
         return pm.Neg(arg=_expr(e.arg))
     return pm.BinOp(op=e.op, left=_expr(e.left), right=_expr(e.right))
 
@@ -225,7 +225,7 @@ def _measures_in(e) -> set[str]:
     return set()
 
 
-def _corpus(c: ast.Corpus, spec_dir: Path) -> pm.CorpusPlan:
+def _corpus(c: syntax.Corpus, spec_dir: Path) -> pm.CorpusPlan:
     sources = []
     for r in c.reads:
         pattern = r.pattern.value
@@ -247,18 +247,18 @@ def _corpus(c: ast.Corpus, spec_dir: Path) -> pm.CorpusPlan:
     )
 
 
-def _probe(p: ast.Probe | ast.CsvProbe, sym: Symbols, seed: int, spec_dir: Path):
+def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir: Path):
     goals = sym.probe_goal_names(p)
-    if isinstance(p, ast.CsvProbe):
+    if isinstance(p, syntax.CsvProbe):
         path = files.resolve(spec_dir, p.path.value)
         return pm.CsvProbePlan(name=p.name.value, path=str(path),
                                file=files.file_ref(path) if files.is_file(path) else None,
                                goals=goals)
     items = {type(i): i for i in reversed(p.items)}  # first one wins
-    sources, requests, active = items[ast.Sources], items[ast.Requests], items[ast.Active]
-    delta = items.get(ast.Delta)
+    sources, requests, active = items[syntax.Sources], items[syntax.Requests], items[syntax.Active]
+    delta = items.get(syntax.Delta)
     fields = pm.SampledProbePlan.model_fields
-    if isinstance(active.value, ast.Range):
+    if isinstance(active.value, syntax.Range):
         k_min, k_max = int(active.value.lo.value), int(active.value.hi.value)
     else:
         k_min = k_max = int(active.value.value)
@@ -284,9 +284,9 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
     template, modifiers = base_template(base), list(DEFAULT_MODIFIERS)
     for p in reversed(sym.prompt_chain(name)):  # the built-in base first, `name` last
         for item in p.items:
-            if isinstance(item, ast.Template):
+            if isinstance(item, syntax.Template):
                 template = item.text.value
-            elif isinstance(item, ast.Modifiers):
+            elif isinstance(item, syntax.Modifiers):
                 modifiers = [pm.Modifier(word=m.word.value, when=m.when,
                                          threshold=m.threshold.value) for m in item.items]
     # In goal order: the runtime lists a row's intents in this order before shuffling them.
@@ -302,7 +302,7 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
     )
 
 
-def _intervention(i: ast.Intervention) -> pm.InterventionPlan:
+def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
     s = i.settings
     no_explain = first(s, "no_explain")
     select = first(s, "select")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from steerdsl.corpus import records
+from steerdsl import records
 from steerdsl.plan.model import CorpusSource
 
 MAX_SCAN_BYTES = 32 * 1024 * 1024

@@ -137,7 +137,7 @@ class Runner:
     def _check_keys(self) -> None:
         """The API keys of the models still to generate, before anything runs: a variable
         that is unset or malformed is a RunError now, not after other stages spent money."""
-        from steerdsl.generate.stage import api_key_for
+        from steerdsl.stages.generate import api_key_for
 
         if not self._wanted("generate"):
             return
@@ -307,7 +307,7 @@ class Runner:
             self._set_current(stage)
             self.result.stages_skipped.append(stage.id)
             return
-        from steerdsl.probe import store as probe_store
+        from steerdsl.store import probes as probe_store
 
         probe = self.plan.probe(name)
         space_hash = self.plan.stage("space").hash
@@ -342,7 +342,7 @@ class Runner:
                                  f"{drawn.auc:.3f} (0.5 = corpus already uniform)")
         else:
             assert isinstance(probe, CsvProbePlan)
-            from steerdsl.probe.reference_csv import read_reference_csv
+            from steerdsl.reference.layout import read_reference_csv
 
             imported = read_reference_csv(probe.path, goals)
             probe_store.save_imported_probe(self.con, stage.hash, probe.name, space_hash,
@@ -356,7 +356,7 @@ class Runner:
     # --- generate and score -----------------------------------------------------------------
 
     def _gen_rows(self, probe_name: str):
-        from steerdsl.generate.stage import GenRow
+        from steerdsl.stages.generate import GenRow
 
         probe_hash = self.plan.stage(f"probe:{probe_name}").hash
         rows = self.con.execute(
@@ -379,8 +379,8 @@ class Runner:
         return True
 
     def _stage_generate(self, stage: Stage) -> None:
-        from steerdsl.generate.failures import describe_failures, describe_timeouts
-        from steerdsl.generate.stage import BudgetExceeded, run_generate
+        from steerdsl.stages.generate_failures import describe_failures, describe_timeouts
+        from steerdsl.stages.generate import BudgetExceeded, run_generate
 
         if self._done(stage) and not self.retry_errors:
             self._set_current(stage)
@@ -415,7 +415,7 @@ class Runner:
         self.result.stages_run.append(stage.id)
 
     def _budget(self):
-        from steerdsl.generate.stage import Budget
+        from steerdsl.stages.generate import Budget
 
         limit = self.plan.experiment.budget_usd
         if limit is None:
@@ -427,7 +427,7 @@ class Runner:
 
     def _warn_unpriced(self) -> None:
         """A budget counts only calls with a known price: name the models without one."""
-        from steerdsl.generate.budget import usd
+        from steerdsl.llm.budget import usd
         from steerdsl.prices import price_known
 
         limit = self.plan.experiment.budget_usd

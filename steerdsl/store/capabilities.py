@@ -15,7 +15,7 @@ from steerdsl.plan.model import ModelPlan
 
 
 def model_key(model: ModelPlan) -> str:
-    from steerdsl.generate.llm import model_id  # light: litellm itself is imported lazily
+    from steerdsl.llm.completion import model_id  # light: litellm itself is imported lazily
 
     mid = model_id(model)
     return f"{mid} @ {model.api_base}" if model.api_base else mid

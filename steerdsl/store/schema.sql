@@ -139,7 +139,7 @@ CREATE TABLE IF NOT EXISTS calls (
     PRIMARY KEY (gen_hash, row_id, sample)
 );
 
--- The kind of a failed call's error (steerdsl.generate.llm.CallFailed: 'connection',
+-- The kind of a failed call's error (steerdsl.llm.completion.CallFailed: 'connection',
 -- 'timeout', 'server', 'malformed', 'rate_limit', 'context', 'fatal', 'retry'), and the
 -- seconds the server says it spent on an answer (llama.cpp's `timings`, OpenAI's
 -- openai-processing-ms header; NULL when it does not say): latency_s - server_s is the time

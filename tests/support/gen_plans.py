@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steerdsl.generate.stage import GenRow
+from steerdsl.stages.generate import GenRow
 from steerdsl.plan.hashing import stable_hash
 from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan, SamplingParams,
                                  Stage)

@@ -104,7 +104,7 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
     """Send one request; raise CallFailed with a message free of the key."""
     litellm = litellm_module()
     if model.provider == "local":
-        from steerdsl.generate.local import ensure_registered
+        from steerdsl.llm.local import ensure_registered
 
         ensure_registered(model.model)
     kwargs: dict[str, Any] = dict(params)

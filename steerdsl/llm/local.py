@@ -45,7 +45,7 @@ def ensure_registered(name: str) -> None:
         path = model_path(name)
         if importlib.util.find_spec("llama_cpp") is None:
             raise RunError("the local model needs llama-cpp-python: run scripts/setup")
-        from steerdsl.generate.llm import LOCAL_PROVIDER, litellm_module
+        from steerdsl.llm.completion import LOCAL_PROVIDER, litellm_module
 
         litellm = litellm_module()
         if _provider is None:

@@ -23,7 +23,7 @@ class CallRecord:
     raw_answer: str | None = None
     answer: str | None = None
     error: str | None = None
-    error_kind: str | None = None  # steerdsl.generate.llm.CallFailed kind of `error`
+    error_kind: str | None = None  # steerdsl.llm.completion.CallFailed kind of `error`
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost: float | None = None

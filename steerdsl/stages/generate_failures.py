@@ -11,7 +11,7 @@ TOP_KINDS = 3
 EXAMPLE_CHARS = 200
 RETRY = "rerun with --retry-errors"
 
-# kind (steerdsl.generate.llm.CallFailed) -> (what happened, what to do)
+# kind (steerdsl.llm.completion.CallFailed) -> (what happened, what to do)
 KINDS: dict[str, tuple[str, str]] = {
     "connection": ("could not connect",
                    "check that the server is running and the model's api_base is right, "

@@ -26,9 +26,9 @@ import numpy as np
 
 from steerdsl.errors import RunError, UsageError
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.probe.reference_csv import (Problems, parse_number, parse_reference_rows,
+from steerdsl.reference.layout import (Problems, parse_number, parse_reference_rows,
                                           read_csv_records)
-from steerdsl.probe.store import current_probe_hash, save_probe
+from steerdsl.store.probes import current_probe_hash, save_probe
 from steerdsl.probe.table import ProbeTable
 from steerdsl.store.bulk import insert_columns
 from steerdsl.texts import text_hash

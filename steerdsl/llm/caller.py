@@ -10,8 +10,8 @@ from itertools import zip_longest
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
-from steerdsl.generate import llm
-from steerdsl.generate.pacing import Pacer, retry_pause
+from steerdsl.llm import completion as llm
+from steerdsl.llm.pacing import Pacer, retry_pause
 from steerdsl.plan.model import ModelPlan
 
 DEFAULT_MAX_TOKENS_ESTIMATE = 512  # tpm estimate of an answer when max_tokens is not set
@@ -150,7 +150,7 @@ class Caller:
             try:
                 return await call
             except asyncio.CancelledError:
-                from steerdsl.generate.local import stop_generating
+                from steerdsl.llm.local import stop_generating
 
                 stop_generating()
                 raise

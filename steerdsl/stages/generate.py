@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
-from steerdsl.generate.budget import Budget, BudgetExceeded
-from steerdsl.generate.caller import Caller
-from steerdsl.generate.writer import CallRecord, CallWriter, done_samples
+from steerdsl.llm.budget import Budget, BudgetExceeded
+from steerdsl.llm.caller import Caller
+from steerdsl.store.calls import CallRecord, CallWriter, done_samples
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
 from steerdsl.prompts.clean import clean_answer
@@ -200,7 +200,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
     if budget is not None and budget.exhausted:
         raise budget.exceeded()
 
-    from steerdsl.generate import llm
+    from steerdsl.llm import completion as llm
     from steerdsl.store import capabilities
 
     api_key = api_key_for(model)
@@ -220,7 +220,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         stats.requests = ctx.caller.requests
         stats.timeouts = ctx.caller.timeouts
         if ctx.caller.breaker.tripped:
-            from steerdsl.generate.failures import describe_unreachable
+            from steerdsl.stages.generate_failures import describe_unreachable
 
             breaker = ctx.caller.breaker
             stats.unreachable = describe_unreachable(model, breaker.last_error,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from steerdsl.errors import RunError, UsageError
 from steerdsl.outputs import OutputKind, head_text, write_output
-from steerdsl.probe.reference_csv import reference_columns, write_reference_csv
-from steerdsl.probe.store import StoredProbe, current_probe_hash, load_probe
+from steerdsl.reference.layout import reference_columns, write_reference_csv
+from steerdsl.store.probes import StoredProbe, current_probe_hash, load_probe
 
 STORE_SUFFIXES = (".duckdb", ".db")
 
