@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.gen_plans import fake_model, intervention, make_plan, make_rows  # noqa: E402
 
 from steerdsl.llm import completion as llm  # noqa: E402
-from steerdsl.stages.generate import run_generate  # noqa: E402
+from steerdsl.stages.generate.engine import run_generate  # noqa: E402
 from steerdsl.plan.hashing import derive_seed  # noqa: E402
 from steerdsl.prompts.render import render_prompt  # noqa: E402
 from steerdsl.store.db import open_store  # noqa: E402

@@ -17,7 +17,7 @@ import pytest
 from steerdsl.errors import RunError
 from steerdsl.llm import completion as llm
 from steerdsl.llm.local import model_path
-from steerdsl.stages.generate import run_generate
+from steerdsl.stages.generate.engine import run_generate
 from steerdsl.plan.model import ModelPlan, SamplingParams
 from steerdsl.store.db import open_store
 from support.gen_plans import intervention, make_plan, make_rows

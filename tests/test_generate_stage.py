@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from steerdsl.errors import RunError
-from steerdsl.llm.budget import Budget, BudgetExceeded
-from steerdsl.stages.generate import GenProgress, run_generate
+from steerdsl.llm.budget import BudgetExceeded, Ledger
+from steerdsl.stages.generate.engine import GenProgress, run_generate
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.prompts.render import render_prompt
 from steerdsl.store.db import open_store
@@ -303,19 +303,19 @@ def test_budget_stops_cleanly_and_resumes(server, con):
     plan, stage = setup(server, model="openai/gpt-4o-mini", concurrency=1)
     rows = make_rows(6)
     with pytest.raises(BudgetExceeded) as e:
-        run_generate(con, plan, stage, rows, budget=Budget(1e-9))
+        run_generate(con, plan, stage, rows, ledger=Ledger(1e-9))
     assert e.value.spent > 1e-9
     got = calls(con, stage)
     assert len(got) == 1 and got[0]["status"] == "ok" and got[0]["cost"] > 0
     assert server.count() == 1
-    budget = Budget(1.0, spent_usd=e.value.spent)
-    stats = run_generate(con, plan, stage, rows, budget=budget)
+    budget = Ledger(1.0, spent_usd=e.value.spent)
+    stats = run_generate(con, plan, stage, rows, ledger=budget)
     assert (stats.already_ok, stats.ok) == (1, 5)
     assert server.count() == 6 and set(server.counts().values()) == {1}
     assert budget.spent == pytest.approx(sum(c["cost"] for c in calls(con, stage)))
     # An exhausted budget stops before any request.
     with pytest.raises(BudgetExceeded):
-        run_generate(con, plan, stage, make_rows(2, start=6), budget=Budget(0.0))
+        run_generate(con, plan, stage, make_rows(2, start=6), ledger=Ledger(0.0))
     assert server.count() == 6
 
 
@@ -345,7 +345,7 @@ def test_two_stages_in_one_process(server, con):
 
 
 def test_progress_object_like_the_runners(server, con):
-    from steerdsl.run.progress import StageProgress
+    from steerdsl.progress import StageProgress
 
     plan, stage = setup(server, retries=0)
     server.script("source text 2 ", Reply.error(500))

@@ -166,7 +166,7 @@ def test_goal_errors_reach_the_terminal_without_control_characters(tmp_path):
 
 
 def test_run_messages_escape_control_characters(capsys):
-    from steerdsl.run.progress import Display
+    from steerdsl.progress import Display
 
     Display(quiet=True).warn("model m: \x1b[2Jgone\nsecond line")
     assert capsys.readouterr().err == "model m: \\x1b[2Jgone\nsecond line\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from steerdsl.stages.generate import run_generate
+from steerdsl.stages.generate.engine import run_generate
 from steerdsl.store.db import open_store
 from support.fake_openai import FakeOpenAI, Reply, unused_port
 from support.gen_plans import fake_model, intervention, make_plan, make_rows

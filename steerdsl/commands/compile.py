@@ -139,7 +139,7 @@ def _counts(plan, state: StoreState) -> tuple[dict[str, dict[str, int]], list[st
     for s in plan.stages:
         counts = dict(s.counts)
         if s.kind == "generate" and "samples" in counts and state.n_ignored:
-            key = model_key(plan.model(s.model_and_intervention[0]))
+            key = model_key(plan.model(s.key.model))
             if key in state.n_ignored and counts["requests"] != counts["samples"]:
                 counts["requests"] = counts["samples"]
                 if key not in one_by_one:
@@ -150,6 +150,7 @@ def _counts(plan, state: StoreState) -> tuple[dict[str, dict[str, int]], list[st
 
 def _notes(plan) -> list[str]:
     """Problems the counts already show, before anything runs."""
+    from steerdsl.plan.keys import CorpusKey
     from steerdsl.plan.model import SampledProbePlan
     from steerdsl.words import count
 
@@ -157,7 +158,7 @@ def _notes(plan) -> list[str]:
     for p in plan.probes:
         if not isinstance(p, SampledProbePlan):
             continue
-        texts = plan.stage(f"corpus:{p.corpus}").counts.get("texts")
+        texts = plan.stage(CorpusKey(corpus=p.corpus)).counts.get("texts")
         if texts is not None and texts < p.sources:
             out.append(f"note: probe {p.name} draws {count(p.sources, 'source')} but corpus "
                        f"{p.corpus} has {count(texts, 'text')} (before filters)")

@@ -113,73 +113,66 @@ def _spec_goals(spec: str):
 
 
 def _spec_bounds(plan, goals, con, db, workers, base_dir) -> dict[str, tuple[float, float]]:
-    """Fixed bounds as written; quantile bounds from the spec's store when a run resolved
-    them, else from measuring the corpus now (through the --db cache, if given)."""
+    """Bounds resolved as the space stage resolves them: fixed bounds as written; quantile
+    bounds from the spec's store when a run resolved them, else from measuring the corpus
+    now (through the --db cache, if given)."""
     import sys
 
-    from steerdsl.goals.normalize import resolve_bounds
+    from steerdsl.goals.normalize import space_bounds
     from steerdsl.plan.model import QuantileNorm
     from steerdsl.words import count
 
     stored = _stored_bounds(plan, con, db)
-    bounds: dict[str, tuple[float, float]] = {}
     corpus_raw: dict[str, dict] = {}
-    for goal in goals:
-        norm = goal.normalize
-        if not isinstance(norm, QuantileNorm):
-            bounds[goal.name] = resolve_bounds(goal, None)
-            continue
-        if goal.name in stored:
-            bounds[goal.name] = stored[goal.name]
-            continue
-        if norm.corpus not in corpus_raw:
+
+    def raw_of(corpus: str) -> dict:
+        if corpus not in corpus_raw:
             from steerdsl.corpus.read import read_corpus
             from steerdsl.goals.measure import measure_texts
 
-            texts = read_corpus(plan.corpus(norm.corpus))
-            print(f"note: measuring corpus '{norm.corpus}' ({count(len(texts), 'text')}) for "
+            texts = read_corpus(plan.corpus(corpus))
+            print(f"note: measuring corpus '{corpus}' ({count(len(texts), 'text')}) for "
                   "quantile bounds (run the spec once to store them, or pass --db to cache "
                   "measurements)", file=sys.stderr)
             quantile_goals = [g for g in goals if isinstance(g.normalize, QuantileNorm)
-                              and g.normalize.corpus == norm.corpus]
-            corpus_raw[norm.corpus] = measure_texts(
+                              and g.normalize.corpus == corpus]
+            corpus_raw[corpus] = measure_texts(
                 [t.text for t in texts], quantile_goals, con=con, workers=workers,
                 ids=[t.text_id for t in texts], base_dir=base_dir, retry_errors=True).raw
-        bounds[goal.name] = resolve_bounds(goal, corpus_raw[norm.corpus][goal.name])
-    return bounds
+        return corpus_raw[corpus]
+
+    bounds = space_bounds([g for g in goals if g.name not in stored], raw_of)
+    return {g.name: stored.get(g.name) or bounds[g.name] for g in goals}
 
 
 def _stored_bounds(plan, cache_con, db: str | None) -> dict[str, tuple[float, float]]:
-    """Bounds a run of this very plan resolved, if its store has them and can be read."""
+    """Bounds a run of this very plan resolved (the same space hash: the same measures and
+    normalizations), if its store has them and can be read."""
     from pathlib import Path
 
     import duckdb
 
     from steerdsl.errors import StoreError
+    from steerdsl.plan.keys import SpaceKey
     from steerdsl.store.db import open_store
+    from steerdsl.store.space import load_bounds
 
     store = Path(plan.experiment.store)
     if not store.is_file():
         return {}
-    try:
-        space = plan.stage("space").hash
-    except KeyError:
-        return {}
+    space = plan.stage(SpaceKey()).hash
     same = db is not None and Path(db).resolve() == store.resolve()
     try:
         con = cache_con if same else open_store(store, read_only=True)
     except (StoreError, duckdb.Error):
         return {}  # in use by a run, or not a store: measure the corpus instead
     try:
-        rows = con.execute("SELECT goal, measure_id, lo, hi FROM goal_space WHERE space_hash = ?",
-                           [space]).fetchall()
+        return load_bounds(con, space)
     except duckdb.Error:  # a file without the table: measure the corpus instead
         return {}
     finally:
         if not same:
             con.close()
-    ids = {g.name: g.measure_id for g in plan.goals}
-    return {goal: (lo, hi) for goal, mid, lo, hi in rows if ids.get(goal) == mid}
 
 
 def _open_cache(db: str | None):
@@ -192,7 +185,7 @@ def _open_cache(db: str | None):
 
 def _measure(items, goals, con, workers, base_dir):
     from steerdsl.goals.measure import measure_texts
-    from steerdsl.run.progress import Display
+    from steerdsl.progress import Display
 
     ok = [it for it in items if it.text is not None]
     display = Display(quiet=len(ok) < PROGRESS_MIN_TEXTS)

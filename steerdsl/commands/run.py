@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from steerdsl.run.runner import STAGE_ORDER
+from steerdsl.plan.keys import STAGE_KINDS
 from steerdsl.words import count
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="a .steer file")
-    p.add_argument("--until", choices=STAGE_ORDER,
+    p.add_argument("--until", choices=STAGE_KINDS,
                    help="stop after this stage kind (e.g. --until probe calls no model)")
     p.add_argument("--retry-errors", action="store_true",
                    help="request again the calls that failed in earlier runs, and measure "

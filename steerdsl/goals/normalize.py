@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from steerdsl.errors import RunError
@@ -34,6 +36,20 @@ def resolve_bounds(goal: GoalPlan, corpus_raw: np.ndarray | None) -> tuple[float
             f"'{norm.corpus}' are both {float(lo)!r}; widen the quantiles or give fixed bounds"
         )
     return float(lo), float(hi)
+
+
+def space_bounds(goals: list[GoalPlan],
+                 raw_of: Callable[[str], dict[str, np.ndarray]]) -> dict[str, tuple[float, float]]:
+    """goal -> (lo, hi) for every goal; `raw_of(corpus)` gives a corpus's raw values per goal
+    and is asked only for the corpora of quantile bounds (the space stage and `steerdsl
+    measure --spec` both resolve bounds here)."""
+    bounds = {}
+    for goal in goals:
+        corpus_raw = None
+        if isinstance(goal.normalize, QuantileNorm):
+            corpus_raw = raw_of(goal.normalize.corpus)[goal.name]
+        bounds[goal.name] = resolve_bounds(goal, corpus_raw)
+    return bounds
 
 
 def normalize(raw: np.ndarray, lo: float, hi: float) -> np.ndarray:

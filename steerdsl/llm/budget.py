@@ -28,21 +28,22 @@ class BudgetExceeded(RunError):
         self.limit = limit
 
 
-class Budget:
-    """Calls without a price (NULL cost: litellm does not know the model and the spec
-    declares no price) count as zero."""
+class Ledger:
+    """The run's spending: every call's cost, against the spec's `budget` (None: no limit).
+    Calls without a price (NULL cost: litellm does not know the model and the spec declares
+    no price) count as zero."""
 
-    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
-        self.limit = float(limit_usd)
+    def __init__(self, limit_usd: float | None = None, spent_usd: float = 0.0) -> None:
+        self.limit = None if limit_usd is None else float(limit_usd)
         self.spent = float(spent_usd)
 
-    def add(self, cost: float | None) -> None:
+    def charge(self, cost: float | None) -> None:
         if cost:
             self.spent += cost
 
     @property
     def exhausted(self) -> bool:
-        return self.spent >= self.limit
+        return self.limit is not None and self.spent >= self.limit
 
     def exceeded(self) -> BudgetExceeded:
-        return BudgetExceeded(self.spent, self.limit)
+        return BudgetExceeded(self.spent, self.limit or 0.0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from steerdsl.plan import model as pm
+from steerdsl.plan import keys, model as pm
 from steerdsl.plan.counts import csv_rows, source_word_counts
 from steerdsl.plan.hashing import stable_hash
 
@@ -31,11 +31,12 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
     totals: dict[str, int] = {}
     measure_ids = sorted({g.measure_id for g in plan.goals})
 
-    def add(stage_id: str, kind: str, inputs: list[str], content: dict,
+    def add(key: keys.StageKey, inputs: list[keys.StageKey], content: dict,
             counts: dict[str, int]) -> str:
-        inputs_hashes = {i: next(s.hash for s in stages if s.id == i) for i in inputs}
-        h = stable_hash({"kind": kind, "inputs": sorted(inputs_hashes.values()), **content})
-        stages.append(pm.Stage(id=stage_id, kind=kind, inputs=inputs, hash=h, counts=counts))
+        ids = [i.id for i in inputs]
+        inputs_hashes = [next(s.hash for s in stages if s.id == i) for i in ids]
+        h = stable_hash({"kind": key.kind, "inputs": sorted(inputs_hashes), **content})
+        stages.append(pm.Stage(key=key, inputs=ids, hash=h, counts=counts))
         return h
 
     # corpus and measure
@@ -45,9 +46,10 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
         counts: dict[str, int] = {"files": sum(len(s.files) for s in c.sources)}
         if words[c.name] is not None:
             counts["texts"] = len(words[c.name])
-        add(f"corpus:{c.name}", "corpus", [], {"corpus": _corpus_content(c, spec_dir)}, counts)
+        corpus = keys.CorpusKey(corpus=c.name)
+        add(corpus, [], {"corpus": _corpus_content(c, spec_dir)}, counts)
         n = counts.get("texts")
-        add(f"measure:{c.name}", "measure", [f"corpus:{c.name}"], {"measures": measure_ids},
+        add(keys.MeasureKey(corpus=c.name), [corpus], {"measures": measure_ids},
             {"measurements": n * len(measure_ids)} if n is not None else {})
         _total(totals, "texts", n)
         _total(totals, "measurements", n * len(measure_ids) if n is not None else None)
@@ -59,7 +61,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
     # list), not to the space.
     space = {g.name: {"measure_id": g.measure_id,
                       "normalize": g.normalize.model_dump(mode="json")} for g in plan.goals}
-    add("space", "space", [f"measure:{c}" for c in quantile_corpora], {"goals": space},
+    add(keys.SpaceKey(), [keys.MeasureKey(corpus=c) for c in quantile_corpora], {"goals": space},
         {"goals": len(plan.goals)})
 
     # probes
@@ -73,7 +75,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
             if w is not None and c.min_words is not None:
                 w = [x for x in w if c.min_words <= x <= c.max_words]
             mean_words[p.name] = sum(w) / len(w) if w else None
-            add(f"probe:{p.name}", "probe", ["space", f"measure:{p.corpus}"],
+            add(keys.ProbeKey(probe=p.name), [keys.SpaceKey(), keys.MeasureKey(corpus=p.corpus)],
                 {"probe": p.model_dump(mode="json", exclude={"name", "corpus"})},
                 {"rows": rows[p.name], "goals": len(p.goals)})
         else:
@@ -83,7 +85,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
             content = {"csv": p.file.sha256 if p.file else None, "goals": p.goals}
             if p.file is None:
                 content["path"] = _relative(p.path, spec_dir)
-            add(f"probe:{p.name}", "probe", ["space"], content,
+            add(keys.ProbeKey(probe=p.name), [keys.SpaceKey()], content,
                 {"rows": rows[p.name]} if rows[p.name] is not None else {})
         _total(totals, "probe_rows", rows[p.name])
 
@@ -96,7 +98,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
             for iv_name in e.interventions:
                 iv = plan.intervention(iv_name)
                 prompt = plan.prompt(iv.prompt)
-                sid = f"{m.name}/{iv.name}"
+                gen = keys.GenerateKey(model=m.name, intervention=iv.name, probe=probe.name)
                 n = rows[probe.name]
                 counts = {}
                 if n is not None:
@@ -104,9 +106,9 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                     est = _prompt_tokens(prompt, iv, probe, mean_words[probe.name])
                     if est is not None:
                         counts["prompt_tokens_est"] = round(n * est)
-                add(f"generate:{sid}", "generate", [f"probe:{probe.name}"],
+                add(gen, [keys.ProbeKey(probe=probe.name)],
                     _generate_content(plan, m, iv, prompt, probe), counts)
-                add(f"score:{sid}", "score", [f"generate:{sid}", "space"],
+                add(gen.score, [gen, keys.SpaceKey()],
                     _score_content(m, iv), {"answers": counts["samples"]} if counts else {})
                 for key in ("requests", "samples", "prompt_tokens_est"):
                     _total(totals, key, counts.get(key))

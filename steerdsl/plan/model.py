@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from steerdsl.plan.keys import StageKey, StageKind
 
 PLAN_FORMAT = 1
 
@@ -267,13 +269,13 @@ class ExperimentPlan(Frozen):
 
 # --- stages --------------------------------------------------------------------------------
 
-StageKind = Literal["corpus", "measure", "space", "probe", "generate", "score"]
-
 
 class Stage(Frozen):
     """One unit of work. `hash` covers the stage's own semantics and its inputs' hashes, so a
-    change to the spec changes exactly the hashes downstream of it."""
+    change to the spec changes exactly the hashes downstream of it. `id` and `kind` are the
+    key's (kept as fields so `steerdsl compile --json` shows them)."""
 
+    key: StageKey
     id: str  # "corpus:seeds", "measure:seeds", "space", "probe:steerbench",
     #          "generate:llama/direct", "score:llama/direct"
     kind: StageKind
@@ -281,17 +283,19 @@ class Stage(Frozen):
     hash: str
     counts: dict[str, int] = {}
 
-    @property
-    def subject(self) -> str:
-        """What the stage is of: "seeds" of "corpus:seeds", "llama/direct" of
-        "generate:llama/direct" ("" for "space")."""
-        return self.id.partition(":")[2]
+    @model_validator(mode="before")
+    @classmethod
+    def _from_key(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("key"), BaseModel):
+            data = {"id": data["key"].id, "kind": data["key"].kind, **data}
+        return data
 
-    @property
-    def model_and_intervention(self) -> tuple[str, str]:
-        """The names of a generate or score stage's model and intervention."""
-        model, _, intervention = self.subject.partition("/")
-        return model, intervention
+    @model_validator(mode="after")
+    def _agrees_with_key(self) -> Stage:
+        if (self.id, self.kind) != (self.key.id, self.key.kind):
+            raise ValueError(f"stage {self.id!r} ({self.kind}) does not match its key "
+                             f"{self.key.id!r} ({self.key.kind})")
+        return self
 
 
 class Plan(Frozen):
@@ -310,11 +314,16 @@ class Plan(Frozen):
     versions: dict[str, str]  # library versions the plan's hashes depend on
     totals: dict[str, int] = {}  # texts, measurements, probe_rows, requests, samples, ...
 
-    def stage(self, stage_id: str) -> Stage:
+    def stage(self, key: StageKey | str) -> Stage:
+        """The stage of a key (or of an id, as people write them)."""
+        stage_id = key if isinstance(key, str) else key.id
         for s in self.stages:
             if s.id == stage_id:
                 return s
         raise KeyError(stage_id)
+
+    def stages_of(self, kind: str) -> list[Stage]:
+        return [s for s in self.stages if s.kind == kind]
 
     def goal(self, name: str) -> GoalPlan:
         return next(g for g in self.goals if g.name == name)

@@ -170,3 +170,17 @@ def current_probe_hash(con, name: str) -> str | None:
     row = con.execute("SELECT stage_hash FROM current WHERE stage = ?",
                       [f"probe:{name}"]).fetchone()
     return row[0] if row else None
+
+
+def requests_of(con, probe_hash: str) -> list[tuple[int, str, dict[str, float | None]]]:
+    """(row_id, source text, goal -> delta (None: not asked to move)) of every probe row, in
+    row order: what the generate stage asks for."""
+    rows = con.execute(
+        "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
+        "WHERE r.probe_hash = ? ORDER BY r.row_id", [probe_hash]).fetchall()
+    deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
+    for row_id, goal, delta in con.execute(
+            "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ?",
+            [probe_hash]).fetchall():
+        deltas[row_id][goal] = delta
+    return [(row_id, text, deltas[row_id]) for row_id, text in rows]

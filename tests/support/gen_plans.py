@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from steerdsl.stages.generate import GenRow
+from steerdsl.stages.generate.engine import GenRow
+from steerdsl.plan import keys
 from steerdsl.plan.hashing import stable_hash
 from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan, SamplingParams,
                                  Stage)
@@ -21,12 +22,13 @@ def fake_model(url: str, name: str = "fake", **kw) -> ModelPlan:
 def make_plan(models: list[ModelPlan], interventions: list[InterventionPlan],
               store: str = "unused.duckdb", seed: int = 7) -> Plan:
     prompts = {iv.prompt for iv in interventions}
-    probe = Stage(id="probe:p", kind="probe", inputs=[], hash="probe-hash-0001")
+    probe = Stage(key=keys.ProbeKey(probe="p"), inputs=[], hash="probe-hash-0001")
     stages = [probe]
     for m in models:
         for iv in interventions:
-            sid = f"generate:{m.name}/{iv.name}"
-            stages.append(Stage(id=sid, kind="generate", inputs=["probe:p"],
+            key = keys.GenerateKey(model=m.name, intervention=iv.name, probe="p")
+            sid = key.id
+            stages.append(Stage(key=key, inputs=["probe:p"],
                                 hash=stable_hash([sid, m.model_dump(mode="json"),
                                                   iv.model_dump(mode="json")])))
     return Plan(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from steerdsl.plan import model as pm
+from steerdsl.plan import keys, model as pm
 from steerdsl.plan.hashing import builtin_measure_id, stable_hash
 from steerdsl.store.bulk import insert_columns
 from steerdsl.store.db import open_store
@@ -100,20 +100,20 @@ def _plan(path: Path, name: str, seed: int, goals: dict[str, tuple[str, float, f
                                        sampling=pm.SamplingParams(temperature=1.0 if n > 1
                                                                   else None))
                    for i, n in interventions.items()]
-    stages = [pm.Stage(id="corpus:seeds", kind="corpus", inputs=[], hash=stable_hash(["c", seed])),
-              pm.Stage(id="measure:seeds", kind="measure", inputs=["corpus:seeds"],
+    stages = [pm.Stage(key=keys.CorpusKey(corpus="seeds"), inputs=[],
+                       hash=stable_hash(["c", seed])),
+              pm.Stage(key=keys.MeasureKey(corpus="seeds"), inputs=["corpus:seeds"],
                        hash=stable_hash(["m", seed])),
-              pm.Stage(id="space", kind="space", inputs=["measure:seeds"],
+              pm.Stage(key=keys.SpaceKey(), inputs=["measure:seeds"],
                        hash=stable_hash(["s", seed, list(goals)])),
-              pm.Stage(id="probe:steerbench", kind="probe", inputs=["space"],
+              pm.Stage(key=keys.ProbeKey(probe="steerbench"), inputs=["space"],
                        hash=stable_hash(["p", seed, n_sources, per_source]))]
     for m in models:
         for i in interventions:
-            stages.append(pm.Stage(id=f"generate:{m}/{i}", kind="generate",
-                                   inputs=["probe:steerbench"],
+            gen = keys.GenerateKey(model=m, intervention=i, probe="steerbench")
+            stages.append(pm.Stage(key=gen, inputs=["probe:steerbench"],
                                    hash=stable_hash(["g", seed, m, i, interventions[i]])))
-            stages.append(pm.Stage(id=f"score:{m}/{i}", kind="score",
-                                   inputs=[f"generate:{m}/{i}"],
+            stages.append(pm.Stage(key=gen.score, inputs=[gen.id],
                                    hash=stable_hash(["sc", seed, m, i])))
     return pm.Plan(spec_path=str(path.with_suffix(".steer")),
                    spec_hash=stable_hash(["spec", name, seed]),

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from steerdsl.errors import RunError
-from steerdsl.llm.budget import Budget, BudgetExceeded
+from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.llm.caller import Caller
-from steerdsl.store.calls import CallRecord, CallWriter, done_samples
+from steerdsl.store.calls import CallRecord, CallWriter, done_samples, register_generation
 from steerdsl.plan.hashing import canonical_json, derive_seed
+from steerdsl.plan.keys import ProbeKey
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
 from steerdsl.prompts.clean import clean_answer
 from steerdsl.prompts.render import render_prompt
 
-__all__ = ["Budget", "BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
+__all__ = ["BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
 PROGRESS_EVERY_S = 0.1
 
@@ -99,7 +100,7 @@ class _Context:
     send_seed: bool
     writer: CallWriter
     stats: GenStats
-    budget: Budget | None
+    ledger: Ledger | None
     todo: int
     caller: Caller | None = None
     progress: Any = None
@@ -110,13 +111,6 @@ class _Context:
     write_error: BaseException | None = None
     last_progress: float = 0.0
     n_honoured: bool | None = None  # what requests for several samples showed, if any
-
-
-def stage_names(stage: Stage) -> tuple[str, str]:
-    model, intervention = stage.model_and_intervention
-    if stage.kind != "generate" or not model or not intervention:
-        raise RunError(f"not a generate stage id: {stage.id!r} (expected generate:MODEL/INTERVENTION)")
-    return model, intervention
 
 
 def api_key_for(model: ModelPlan) -> str | None:
@@ -149,22 +143,21 @@ def _malformed(key: str) -> str:
 
 
 def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
-                 progress: ProgressFn | None = None, retry_errors: bool = False,
-                 budget: Budget | float | None = None, retry_base_s: float = 0.5) -> GenStats:
+                 model: ModelPlan | None = None, progress: ProgressFn | None = None,
+                 retry_errors: bool = False, ledger: Ledger | None = None,
+                 retry_base_s: float = 0.5) -> GenStats:
     """Answer every (row, sample) of `stage` not yet stored as 'ok'; write `calls` rows (and
-    answer texts) in batches. Raises BudgetExceeded (after storing everything answered) when
-    `budget` runs out, RunError when the model refuses the key. `retry_base_s` is the first
-    pause before retrying a failed request (doubling, with jitter)."""
+    answer texts) in batches. `model` is the model to ask, as the intervention resolved it
+    (by default the stage's declared model). Raises BudgetExceeded (after storing everything
+    answered) when the `ledger`'s budget runs out, RunError when the model refuses the key.
+    `retry_base_s` is the first pause before retrying a failed request (doubling, with
+    jitter)."""
     started = time.monotonic()
-    model_name, iv_name = stage_names(stage)
-    try:
-        model = plan.model(model_name)
-        iv = plan.intervention(iv_name)
-        prompt_plan = plan.prompt(iv.prompt)
-    except StopIteration:
-        raise RunError(f"stage {stage.id}: its model, intervention or prompt is not in the plan") from None
-    if isinstance(budget, (int, float)):
-        budget = Budget(budget)
+    key = stage.key
+    iv = plan.intervention(key.intervention)
+    prompt_plan = plan.prompt(iv.prompt)
+    if model is None:
+        model = plan.model(key.model)
     gen_hash = stage.hash
     _register_generation(con, plan, stage, model, iv, prompt_plan)
 
@@ -187,7 +180,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
                 text = render_prompt(prompt_plan, iv, row.deltas, row.text, seed)
             except ValueError as e:
                 raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
-            sample_seed = derive_seed(plan.experiment.seed, "sample", model.name, iv.name,
+            sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
                                       str(row.row_id))
             work.append(_Work(row, text, samples, sample_seed))
     todo = sum(len(w.samples) for w in work)
@@ -197,8 +190,8 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         if progress is not None:
             _emit(progress, stage.id, stats, 0, "")
         return stats
-    if budget is not None and budget.exhausted:
-        raise budget.exceeded()
+    if ledger is not None and ledger.exhausted:
+        raise ledger.exceeded()
 
     from steerdsl.llm import completion as llm
     from steerdsl.store import capabilities
@@ -212,7 +205,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         and capabilities.honoured(con, model, "n") is not False,
         send_seed=llm.supports_param(model, "seed"),
         writer=CallWriter(con, gen_hash, stored={k for k, st in stored.items() if st != "ok"}),
-        stats=stats, budget=budget, todo=todo, progress=progress)
+        stats=stats, ledger=ledger, todo=todo, progress=progress)
     ctx.caller = Caller(model, api_key, retry_base_s=retry_base_s, stopped=lambda: ctx.stop)
     try:
         asyncio.run(_generate(ctx, work))
@@ -230,20 +223,18 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
             capabilities.record(con, model, "n", ctx.n_honoured)
         stats.seconds = time.monotonic() - started
         _report(ctx, force=True)
-    if ctx.stop and budget is not None:
-        raise budget.exceeded()
+    if ctx.stop and ledger is not None and ledger.exhausted:
+        raise ledger.exceeded()
     return stats
 
 
 def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: InterventionPlan,
                          prompt: PromptPlan) -> None:
-    probe_hash = next((plan.stage(i).hash for i in stage.inputs if i.startswith("probe:")), None)
     settings = canonical_json({"model": model.model_dump(mode="json"),
                                "intervention": iv.model_dump(mode="json"),
                                "prompt": prompt.model_dump(mode="json")})
-    con.execute("INSERT OR IGNORE INTO generations (gen_hash, model, intervention, probe_hash, "
-                "settings) VALUES (?, ?, ?, ?, ?)",
-                [stage.hash, model.name, iv.name, probe_hash, settings])
+    register_generation(con, stage.hash, stage.key.model, iv.name,
+                        plan.stage(ProbeKey(probe=stage.key.probe)).hash, settings)
 
 
 async def _generate(ctx: _Context, work: list[_Work]) -> None:
@@ -355,9 +346,9 @@ async def _answer(ctx: _Context, item: _Work) -> None:
         remaining = remaining[len(got):]
         if completion.cost:
             stats.cost += completion.cost
-            if ctx.budget is not None:
-                ctx.budget.add(completion.cost)
-                if ctx.budget.exhausted:
+            if ctx.ledger is not None:
+                ctx.ledger.charge(completion.cost)
+                if ctx.ledger.exhausted:
                     ctx.stop = True
         _report(ctx)
         if ctx.stop:

@@ -1,0 +1,145 @@
+"""What every stage gets: the plan, the store, the display, the run-wide budget ledger, the
+result being built, and the run state (inputs loaded or computed on demand).
+
+Stages hand nothing to each other directly: a stage asks the state for a corpus's texts, its
+raw measurements or the space's bounds, and the state keeps what this process already has,
+or reads it from the store (the stage that produced it finished in this run or an earlier
+one: the runner runs kinds in order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from steerdsl.plan import keys
+from steerdsl.plan.model import Plan, Stage
+from steerdsl.progress import Display
+from steerdsl.store import corpus as corpus_store
+from steerdsl.store import runs
+from steerdsl.store import space as space_store
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    # 'ok' (everything asked was done), 'incomplete' (some calls failed, or answers were left
+    # without scores), 'failed' (a model was given up as unreachable), 'budget'; runs.status
+    # also has 'interrupted', and 'failed' for a run that ended with an error.
+    status: str
+    stages_run: list[str] = field(default_factory=list)
+    stages_skipped: list[str] = field(default_factory=list)  # already done
+    stages_not_run: list[str] = field(default_factory=list)  # generate stages of a model
+    # found unreachable
+    failed_calls: int = 0
+    unreachable: dict[str, str] = field(default_factory=dict)  # model -> what failed
+    failed_measurements: int = 0  # values of answers this run's score stages could not measure
+    unscored: int = 0  # answers of the current generations without scores: run 'incomplete'
+    summary: str = ""
+    budget_message: str = ""  # why the budget stopped the run; the CLI prints it once
+
+
+@dataclass
+class Outcome:
+    """What a stage did. `done` is recorded in `stages_done` (with this info); `not_done`
+    removes a stage recorded done earlier (its results turned out incomplete)."""
+
+    ran: Literal["run", "skipped", "not_run"] = "run"
+    done: dict | None = None
+    not_done: bool = False
+
+
+SKIPPED = Outcome(ran="skipped")
+
+
+class RunState:
+    """Inputs of stages, kept in memory for the rest of the run once loaded or computed."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self._ctx = ctx
+        self._corpus: dict[str, list] = {}  # corpus -> [(text_id, text, label, text_hash)]
+        self._raw: dict[str, dict[str, np.ndarray]] = {}  # corpus -> goal -> raw values
+        self._bounds: dict[str, tuple[float, float]] | None = None
+
+    def corpus(self, name: str) -> list:
+        if name not in self._corpus:
+            stage = self._ctx.plan.stage(keys.CorpusKey(corpus=name))
+            self._corpus[name] = corpus_store.load_corpus(self._ctx.con, stage.hash)
+        return self._corpus[name]
+
+    def keep_corpus(self, name: str, rows: list) -> None:
+        self._corpus[name] = rows
+
+    def raw(self, name: str) -> dict[str, np.ndarray]:
+        """Raw values of every goal for a corpus's texts (through the measurement cache)."""
+        if name not in self._raw:
+            rows = self.corpus(name)
+            measured = self._ctx.measure([r[1] for r in rows], ids=[r[0] for r in rows])
+            self._raw[name] = measured.raw
+        return self._raw[name]
+
+    def keep_raw(self, name: str, raw: dict[str, np.ndarray]) -> None:
+        self._raw[name] = raw
+
+    def bounds(self) -> dict[str, tuple[float, float]]:
+        if self._bounds is None:
+            space = self._ctx.plan.stage(keys.SpaceKey())
+            self._bounds = space_store.load_bounds(self._ctx.con, space.hash)
+        return self._bounds
+
+    def keep_bounds(self, bounds: dict[str, tuple[float, float]]) -> None:
+        self._bounds = bounds
+
+    def normalized(self, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from steerdsl.goals.normalize import normalize
+
+        bounds = self.bounds()
+        return {g.name: normalize(raw[g.name], *bounds[g.name]) for g in self._ctx.plan.goals}
+
+
+@dataclass
+class RunContext:
+    plan: Plan
+    con: object  # the store's DuckDB connection
+    result: RunResult
+    display: Display = field(default_factory=lambda: Display(quiet=True))
+    retry_errors: bool = False
+    ledger: object = None  # steerdsl.llm.budget.Ledger: every call's cost, the budget
+    state: RunState = field(init=False)
+    _judge: object = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.state = RunState(self)
+
+    def done(self, stage: Stage) -> bool:
+        return runs.is_done(self.con, stage.hash)
+
+    def measure(self, texts: list[str], *, ids: list[str], progress=None):
+        """measure_texts with what measuring needs beyond texts: where `python "mod:fn"`
+        goals are imported from (the spec's folder), the LLM judge for `judge` goals (charged
+        to the run's ledger), and whether stored failures are measured again."""
+        from steerdsl.goals.measure import measure_texts
+
+        return measure_texts(texts, self.plan.goals, con=self.con, progress=progress, ids=ids,
+                             base_dir=Path(self.plan.spec_path).parent, judge=self.judge(),
+                             retry_errors=self.retry_errors)
+
+    def judge(self):
+        if self._judge is None and any(g.measure.kind == "judge" for g in self.plan.goals):
+            from steerdsl.goals.judge import make_judge
+
+            self._judge = make_judge(self.plan)
+        return self._judge
+
+    def say_measure_errors(self, what: str, measured) -> None:
+        for _, text_id, goal, message in measured.errors[:5]:
+            self.display.say(f"  {what}: {text_id}: {goal}: {message}")
+        if len(measured.errors) > 5:
+            self.display.say(f"  ... and {len(measured.errors) - 5} more measurement errors "
+                             "(see the measurements table)")
+        if measured.retryable:
+            self.display.say(f"  {what}: `steerdsl run SPEC --retry-errors` measures the "
+                             f"{measured.retryable} failed Python or judge values again")

@@ -1,0 +1,62 @@
+"""generate:M/I — every (probe row, sample) of one model x intervention, answered once.
+
+- engine.py: prompts, the requests (through steerdsl.llm), resumable batched writes of calls.
+- failures.py: what the console says about failed, timed-out and unreachable models.
+
+The intervention's kind decides which model is asked (`resolve_model`): a prompt
+intervention asks the declared model; a kind that changes the model (fine-tuning) resolves to
+its own model here, and the engine takes whatever model it is handed.
+"""
+
+from __future__ import annotations
+
+from steerdsl.errors import RunError
+from steerdsl.plan.keys import GenerateKey, ProbeKey
+from steerdsl.plan.model import ModelPlan, Plan, Stage
+from steerdsl.stages.context import SKIPPED, Outcome, RunContext
+
+KIND = "generate"
+NEEDS = ("probe",)
+CURRENT = True  # set before requests start: the views show answers as they arrive
+
+
+def resolve_model(plan: Plan, key: GenerateKey) -> ModelPlan:
+    """The model a generation asks, by the kind of its intervention."""
+    iv = plan.intervention(key.intervention)
+    kind = getattr(iv, "kind", "prompt")
+    if kind == "prompt":
+        return plan.model(key.model)
+    raise RunError(f"intervention {iv.name}: kind {kind!r} cannot generate in this version")
+
+
+def run(ctx: RunContext, stage: Stage) -> Outcome:
+    from steerdsl.stages.generate.engine import GenRow, run_generate
+    from steerdsl.stages.generate.failures import describe_failures, describe_timeouts
+    from steerdsl.store.probes import requests_of
+
+    if ctx.done(stage) and not ctx.retry_errors:
+        return SKIPPED
+    key: GenerateKey = stage.key
+    if key.model in ctx.result.unreachable:
+        # found unreachable earlier in this run: no more requests to it (its score stages
+        # still run: they score the answers stored, without a request to it)
+        return Outcome(ran="not_run")
+    probe_hash = ctx.plan.stage(ProbeKey(probe=key.probe)).hash
+    rows = [GenRow(row_id=r, text=t, deltas=d) for r, t, d in requests_of(ctx.con, probe_hash)]
+    samples = ctx.plan.intervention(key.intervention).samples
+    bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * samples)
+    model = resolve_model(ctx.plan, key)
+    stats = run_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
+                         retry_errors=ctx.retry_errors, ledger=ctx.ledger)
+    slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
+    if slow:
+        ctx.display.warn(f"  {stage.id}: {slow}")
+    failed, failures = describe_failures(ctx.con, stage.hash, stage.id, stats.total)
+    if failures:
+        ctx.display.warn(failures)
+    ctx.result.failed_calls += failed
+    if stats.unreachable:
+        ctx.result.unreachable[key.model] = stats.unreachable
+        ctx.display.warn(stats.unreachable)
+        return Outcome()
+    return Outcome(done=None if stats.failed else {"requests": stats.ok})

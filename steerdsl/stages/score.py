@@ -1,0 +1,60 @@
+"""score:M/I — measure a generation's answers and write their per-goal values.
+
+Idempotent: scores the ok answers that have no values yet (so it also completes a stage cut
+short) or a failed value (read again from the measurement cache, so they are reported on every
+run, and measured again with --retry-errors). Done only when every answer has all its values
+and its generation is done.
+"""
+
+from __future__ import annotations
+
+from steerdsl.plan.keys import ScoreKey
+from steerdsl.plan.model import Stage, truncated_policy
+from steerdsl.stages.context import SKIPPED, Outcome, RunContext
+
+KIND = "score"
+NEEDS = ("generate", "space")
+CURRENT = False
+
+
+def run(ctx: RunContext, stage: Stage) -> Outcome:
+    from steerdsl.goals.normalize import normalize
+    from steerdsl.store import calls, outputs
+
+    key: ScoreKey = stage.key
+    gen = ctx.plan.stage(key.generate)
+    # Every run: the setting may change back and forth without regenerating anything.
+    policy = truncated_policy(ctx.plan.model(key.model), ctx.plan.intervention(key.intervention))
+    outputs.record_scoring(ctx.con, gen.hash, policy)
+    todo = outputs.answers_to_score(ctx.con, gen.hash, drop_truncated=policy == "drop")
+    if not todo and ctx.done(stage):
+        return SKIPPED
+    label = f"score {key.model}/{key.intervention}"
+    bar = ctx.display.stage(label, len(todo) * len(ctx.plan.goals))
+    failed = 0
+    if todo:
+        measured = ctx.measure([t[2] for t in todo], progress=bar,
+                               ids=[f"{gen.id}:{t[0]}:{t[1]}" for t in todo])
+        bounds = ctx.state.bounds()
+        rows = []
+        for g in ctx.plan.goals:
+            raw = measured.raw[g.name]
+            val = normalize(raw, *bounds[g.name])
+            for (row_id, sample, _), r, v in zip(todo, raw, val):
+                rows.append((gen.hash, row_id, sample, g.name, _none_if_nan(r),
+                             _none_if_nan(v)))
+        outputs.save_outputs(ctx.con, rows)
+        failed = len(measured.errors)
+        if failed:
+            bar.error(failed)
+            ctx.say_measure_errors(label, measured)
+        ctx.result.failed_measurements += failed
+    if failed:  # also undoes a stage marked done by an older version with failed values
+        return Outcome(not_done=True)
+    if not calls.failed_calls(ctx.con, gen.hash) and ctx.done(gen):
+        return Outcome(done={})
+    return Outcome()
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if x != x else float(x)
