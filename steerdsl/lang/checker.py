@@ -25,7 +25,7 @@ from steerdsl.prices import price_known
 
 @dataclass
 class Context:
-    spec: syntax.Spec
+    spec: syntax.SpecTree
     sym: Symbols
     spec_dir: Path
     diags: list[Diagnostic] = field(default_factory=list)
@@ -49,7 +49,7 @@ class Context:
         return False
 
 
-def _whole_file(spec: syntax.Spec) -> Span:
+def _whole_file(spec: syntax.SpecTree) -> Span:
     return Span(spec.path, 1, 1, 1, 1)
 
 
@@ -545,7 +545,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
 )
 
 
-def check(spec: syntax.Spec, spec_dir: Path) -> list[Diagnostic]:
+def check(spec: syntax.SpecTree, spec_dir: Path) -> list[Diagnostic]:
     cx = Context(spec, Symbols.of(spec), spec_dir)
     for run_pass in PASSES:
         run_pass(cx)

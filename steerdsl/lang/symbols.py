@@ -12,7 +12,7 @@ from steerdsl.lang import syntax
 
 @dataclass
 class Symbols:
-    spec: syntax.Spec
+    spec: syntax.SpecTree
     experiment: syntax.Experiment | None = None
     goals_block: syntax.Goals | None = None
     evaluate: syntax.Evaluate | None = None
@@ -25,7 +25,7 @@ class Symbols:
     failed: dict[str, set[str | None]] = field(default_factory=dict)  # kind -> names
 
     @classmethod
-    def of(cls, spec: syntax.Spec) -> "Symbols":
+    def of(cls, spec: syntax.SpecTree) -> "Symbols":
         s = cls(spec)
         for b in spec.blocks:
             if isinstance(b, syntax.Experiment):

@@ -24,7 +24,7 @@ DEFAULT_SEED = 0
 DEFAULT_TEXT_FIELD = "text"
 
 
-def build_plan(tree: syntax.Spec, spec_path: Path) -> pm.Plan:
+def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     spec_path = spec_path.resolve()
     spec_dir = spec_path.parent
     sym = Symbols.of(tree)
