@@ -13,13 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import syntax
+from steerdsl.lang import files, syntax
 from steerdsl.lang import settings as rules
 from steerdsl.lang.diagnostics import Diagnostic, Span
 from steerdsl.lang.suggest import closest
 from steerdsl.lang.symbols import Symbols
-from steerdsl.plan import files
-from steerdsl.plan.prompts import PLACEHOLDERS, needs_phrases
 from steerdsl.prices import price_known
 
 
@@ -453,12 +451,13 @@ def check_prompts(cx: Context) -> None:
 def _check_template(cx: Context, t: syntax.Template) -> None:
     text = t.text.value
     found = _PLACEHOLDER.findall(text)
+    known = catalog.PLACEHOLDERS
     for name in found:
-        if name not in PLACEHOLDERS:
+        if name not in known:
+            near = closest(name, known)
             cx.error(f"unknown placeholder '{{{name}}}' in template (known: "
-                     + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + ")", t.text.span,
-                     "{" + (closest(name, PLACEHOLDERS) or "") + "}"
-                     if closest(name, PLACEHOLDERS) else None)
+                     + ", ".join(f"{{{p}}}" for p in known) + ")", t.text.span,
+                     "{" + near + "}" if near else None)
     if "text" not in found:
         cx.error("the template must contain {text} (where the source text goes)", t.text.span)
 
@@ -481,7 +480,7 @@ def _check_phrase_coverage(cx: Context) -> None:
             continue
         prompt = iv.prompt[0].name.value if iv.prompt else "direct"
         base = sym.prompt_base(prompt)
-        if base is None or not needs_phrases(base):
+        if base is None or not catalog.needs_phrases(base):
             continue
         have = sym.phrases(prompt)
         for g in goals:

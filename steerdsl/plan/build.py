@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import syntax
+from steerdsl.lang import files, syntax
 from steerdsl.lang.settings import first
 from steerdsl.lang.symbols import Symbols
-from steerdsl.plan import files, model as pm
-from steerdsl.plan.hashing import builtin_measure_id, derive_seed, stable_hash
+from steerdsl.plan import model as pm
+from steerdsl.plan.hashing import (
+    builtin_measure_id, derive_seed, file_ref, local_model_versions, stable_hash,
+)
 from steerdsl.plan.prompts import (
     COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
     VAGUE_REQUESTS, base_template,
@@ -58,15 +60,6 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
         "evaluate": evaluate.model_dump(mode="json") if evaluate else None,
     })
     return plan.model_copy(update={"stages": stages, "totals": totals, "spec_hash": spec_hash})
-
-
-def local_model_versions(m: pm.ModelPlan) -> dict[str, str]:
-    """A local model's answers depend on its weights' package and the inference library."""
-    if m.provider != "local":
-        return {}
-    dist, _ = catalog.LOCAL_MODELS[m.model]
-    return {dist: catalog.distribution_version(dist),
-            "llama-cpp-python": catalog.distribution_version("llama-cpp-python")}
 
 
 # --- blocks ----------------------------------------------------------------------------------
@@ -166,7 +159,7 @@ def _goal(g: syntax.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm
         elif isinstance(m, syntax.PythonMeasure):
             module, _ = files.split_python_ref(m.ref.value)
             path = files.find_module_file(module, spec_dir)
-            sha = files.file_ref(path).sha256 if path is not None else None
+            sha = file_ref(path).sha256 if path is not None else None
             timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
             measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
             versions = {}
@@ -234,7 +227,7 @@ def _corpus(c: syntax.Corpus, spec_dir: Path) -> pm.CorpusPlan:
             format=files.format_of(pattern),
             text_field=_str(first(r.fields, "text"), DEFAULT_TEXT_FIELD),
             label_field=_str(first(r.fields, "label")),
-            files=[files.file_ref(p) for p in files.expand(spec_dir, pattern)],
+            files=[file_ref(p) for p in files.expand(spec_dir, pattern)],
         ))
     keep = first(c.settings, "keep")
     return pm.CorpusPlan(
@@ -252,7 +245,7 @@ def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir:
     if isinstance(p, syntax.CsvProbe):
         path = files.resolve(spec_dir, p.path.value)
         return pm.CsvProbePlan(name=p.name.value, path=str(path),
-                               file=files.file_ref(path) if files.is_file(path) else None,
+                               file=file_ref(path) if files.is_file(path) else None,
                                goals=goals)
     items = {type(i): i for i in reversed(p.items)}  # first one wins
     sources, requests, active = items[syntax.Sources], items[syntax.Requests], items[syntax.Active]
