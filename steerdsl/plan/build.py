@@ -299,7 +299,7 @@ def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
     s = i.settings
     no_explain = first(s, "no_explain")
     select = first(s, "select")
-    return pm.InterventionPlan(
+    return pm.PromptIntervention(
         name=i.name.value,
         prompt=i.prompt[0].name.value if i.prompt else "direct",
         negative=first(s, "negative") is not None,

@@ -149,12 +149,14 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
     # Only the phrases this probe can ask for shape the prompts.
     prompt_d["phrases"] = {g: p.model_dump(mode="json") for g, p in prompt.phrases.items()
                            if g in probe.goals}
+    # Not `kind`: prompt interventions were hashed before kinds existed, and their stores must
+    # stay done. A new kind should put its kind into its content.
     return {
         "seed": plan.experiment.seed,
         "names": [m.name, iv.name],
         "model": m.model_dump(mode="json", exclude=_PACING | _SCORING),
         "model_versions": local_model_versions(m),
-        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"} | _SCORING),
+        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt", "kind"} | _SCORING),
         "prompt": prompt_d,
     }
 
