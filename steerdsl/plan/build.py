@@ -137,42 +137,48 @@ def judge_identity(m: pm.ModelPlan) -> dict:
     return m.model_dump(mode="json", include={"provider", "model", "api_base", "sampling"})
 
 
+def builtin_goal(name: str, measure: str, normalize: pm.Normalization) -> pm.GoalPlan:
+    """A goal that is one built-in measure (also `steerdsl measure --goals`'s goals): its
+    cache identity is the measure's name and the versions of the libraries it uses."""
+    measure_id, versions = builtin_measure_id(measure)
+    return pm.GoalPlan(name=name, measure=pm.BuiltinMeasure(name=measure), normalize=normalize,
+                       measure_id=measure_id, versions=versions)
+
+
 def _goal(g: syntax.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
     m = g.measure
-    measure: pm.BuiltinMeasure | pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
     if isinstance(m, syntax.ExprMeasure) and isinstance(m.expr, syntax.MeasureRef):
-        measure = pm.BuiltinMeasure(name=m.expr.name.value)
-        measure_id, versions = builtin_measure_id(measure.name)
+        return builtin_goal(g.name.value, m.expr.name.value, _norm(g))
+    measure: pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
+    identity: dict
+    if isinstance(m, syntax.ExprMeasure):
+        node = _expr(m.expr)
+        measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
+        versions = {}
+        for name in sorted(_measures_in(node)):
+            versions.update(catalog.measure_versions(name))
+        # each measure's own revision, not a merged one
+        versions.pop("steerdsl-measure", None)
+        versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
+                         for n in sorted(_measures_in(node))})
+        identity = {"measure": measure.model_dump(mode="json")}
+    elif isinstance(m, syntax.PythonMeasure):
+        module, _ = files.split_python_ref(m.ref.value)
+        path = files.find_module_file(module, spec_dir)
+        sha = file_ref(path).sha256 if path is not None else None
+        timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
+        measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
+        versions = {}
+        identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
     else:
-        identity: dict
-        if isinstance(m, syntax.ExprMeasure):
-            node = _expr(m.expr)
-            measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
-            versions = {}
-            for name in sorted(_measures_in(node)):
-                versions.update(catalog.measure_versions(name))
-            # each measure's own revision, not a merged one
-            versions.pop("steerdsl-measure", None)
-            versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
-                             for n in sorted(_measures_in(node))})
-            identity = {"measure": measure.model_dump(mode="json")}
-        elif isinstance(m, syntax.PythonMeasure):
-            module, _ = files.split_python_ref(m.ref.value)
-            path = files.find_module_file(module, spec_dir)
-            sha = file_ref(path).sha256 if path is not None else None
-            timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
-            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
-            versions = {}
-            identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
-        else:
-            judge = models[m.model.value]
-            measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
-                                      scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
-            versions = {**local_model_versions(judge),
-                        "steerdsl-judge": str(catalog.JUDGE_REVISION)}
-            identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
-                        "model": judge_identity(judge)}
-        measure_id = stable_hash({**identity, "versions": versions})
+        judge = models[m.model.value]
+        measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
+                                  scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
+        versions = {**local_model_versions(judge),
+                    "steerdsl-judge": str(catalog.JUDGE_REVISION)}
+        identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
+                    "model": judge_identity(judge)}
+    measure_id = stable_hash({**identity, "versions": versions})
     return pm.GoalPlan(name=g.name.value, measure=measure, normalize=_norm(g),
                        measure_id=measure_id, versions=versions)
 
