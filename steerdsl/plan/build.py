@@ -1,7 +1,8 @@
 """Plan builder: a checked syntax tree -> steerdsl.plan.model.Plan.
 
-Every default is filled in here, so the plan shows every value a run uses. Call it only on a
-tree the checker accepted (steerdsl.api.load does both).
+Every default is filled in (from the keyword tables of steerdsl.lang.keywords, else the plan
+model's own), so the plan shows every value a run uses. Call it only on a tree the checker
+accepted (steerdsl.api.load does both).
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import files, syntax
-from steerdsl.lang.settings import first
+from steerdsl.lang import files, keywords, syntax
+from steerdsl.lang.keywords import plan_fields
 from steerdsl.lang.symbols import Symbols
 from steerdsl.plan import model as pm
 from steerdsl.plan.hashing import (
@@ -21,9 +22,6 @@ from steerdsl.plan.prompts import (
     VAGUE_REQUESTS, base_template,
 )
 from steerdsl.plan.graph import build_stages
-
-DEFAULT_SEED = 0
-DEFAULT_TEXT_FIELD = "text"
 
 
 def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
@@ -65,71 +63,19 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
 # --- blocks ----------------------------------------------------------------------------------
 
 
-def _num(s: syntax.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, syntax.Num) else default
-
-
-def _int(s: syntax.Setting | None, default=None):
-    v = _num(s)
-    return int(v) if v is not None else default
-
-
-def _str(s: syntax.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, syntax.Str) else default
-
-
-def _word(s: syntax.Setting | None, default=None):
-    """The keyword value of `select nearest`, `truncated drop` and the like."""
-    return s.value.value if s is not None and isinstance(s.value, syntax.Name) else default
-
-
 def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
     e = sym.experiment
     assert e is not None, "checked specs have an experiment block"
-    store = _str(first(e.settings, "store"), f"runs/{e.name.value}.duckdb")
-    return pm.ExperimentPlan(
-        name=e.name.value,
-        seed=_int(first(e.settings, "seed"), DEFAULT_SEED),
-        store=str(files.resolve(spec_dir, store)),
-        budget_usd=_num(first(e.settings, "budget")),
-    )
-
-
-def _sampling(settings: list[syntax.Setting]) -> pm.SamplingParams:
-    return pm.SamplingParams(
-        temperature=_num(first(settings, "temperature")),
-        top_p=_num(first(settings, "top_p")),
-        min_p=_num(first(settings, "min_p")),
-        max_tokens=_int(first(settings, "max_tokens")),
-    )
+    fields = plan_fields(e.settings, keywords.EXPERIMENT)
+    store = fields.pop("store", f"runs/{e.name.value}.duckdb")
+    return pm.ExperimentPlan(name=e.name.value, store=str(files.resolve(spec_dir, store)),
+                             **fields)
 
 
 def _model(m: syntax.Model) -> pm.ModelPlan:
-    s = m.settings
-    provider = next(x for x in s if x.key in ("litellm", "local"))
     env = next((k.var.value for k in m.api_keys if isinstance(k, syntax.ApiKeyEnv)), None)
-    defaults = pm.ModelPlan.model_fields
-    return pm.ModelPlan(
-        name=m.name.value,
-        provider=provider.key,
-        model=provider.value.value,
-        api_base=_str(first(s, "api_base")),
-        api_key_env=env,
-        sampling=_sampling(s),
-        concurrency=_int(first(s, "concurrency"), defaults["concurrency"].default),
-        rpm=_int(first(s, "rpm")),
-        tpm=_int(first(s, "tpm")),
-        timeout=_num(first(s, "timeout"), defaults["timeout"].default),
-        retries=_int(first(s, "retries"), defaults["retries"].default),
-        price=_price(first(s, "price")),
-        truncated=_word(first(s, "truncated"), defaults["truncated"].default),
-    )
-
-
-def _price(s: syntax.Setting | None) -> pm.Price | None:
-    if s is None or not isinstance(s.value, syntax.Price):
-        return None
-    return pm.Price(input_per_mtok=s.value.input.value, output_per_mtok=s.value.output.value)
+    return pm.ModelPlan(name=m.name.value, api_key_env=env,
+                        **plan_fields(m.settings, keywords.MODEL))
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:
@@ -225,25 +171,15 @@ def _measures_in(e) -> set[str]:
 
 
 def _corpus(c: syntax.Corpus, spec_dir: Path) -> pm.CorpusPlan:
-    sources = []
-    for r in c.reads:
-        pattern = r.pattern.value
-        sources.append(pm.CorpusSource(
-            pattern=str(files.resolve(spec_dir, pattern)),
-            format=files.format_of(pattern),
-            text_field=_str(first(r.fields, "text"), DEFAULT_TEXT_FIELD),
-            label_field=_str(first(r.fields, "label")),
-            files=[file_ref(p) for p in files.expand(spec_dir, pattern)],
-        ))
-    keep = first(c.settings, "keep")
-    return pm.CorpusPlan(
-        name=c.name.value,
-        sources=sources,
-        min_words=int(keep.value.lo.value) if keep else None,
-        max_words=int(keep.value.hi.value) if keep else None,
-        dedupe=first(c.settings, "dedupe") is not None,
-        chunk_sentences=_int(first(c.settings, "chunk")),
-    )
+    sources = [
+        pm.CorpusSource(pattern=str(files.resolve(spec_dir, r.pattern.value)),
+                        format=files.format_of(r.pattern.value),
+                        files=[file_ref(p) for p in files.expand(spec_dir, r.pattern.value)],
+                        **plan_fields(r.fields, keywords.READ))
+        for r in c.reads
+    ]
+    return pm.CorpusPlan(name=c.name.value, sources=sources,
+                         **plan_fields(c.settings, keywords.CORPUS))
 
 
 def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir: Path):
@@ -301,20 +237,10 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
     )
 
 
-def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
-    s = i.settings
-    no_explain = first(s, "no_explain")
-    select = first(s, "select")
-    return pm.PromptIntervention(
-        name=i.name.value,
-        prompt=i.prompt[0].name.value if i.prompt else "direct",
-        negative=first(s, "negative") is not None,
-        no_explain=no_explain.value.value == "on" if no_explain else True,
-        samples=_int(first(s, "sample"), 1),
-        sampling=_sampling(s),
-        select=select.value.value if select else "nearest",
-        truncated=_word(first(s, "truncated")),
-    )
+def _intervention(i: syntax.Intervention) -> pm.PromptIntervention:
+    return pm.PromptIntervention(name=i.name.value,
+                                 prompt=i.prompt[0].name.value if i.prompt else "direct",
+                                 **plan_fields(i.settings, keywords.INTERVENTION))
 
 
 def _evaluate(sym: Symbols) -> pm.EvaluatePlan | None:
