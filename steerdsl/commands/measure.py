@@ -64,8 +64,8 @@ def _builtin_goals(spec: str | None):
     from steerdsl.catalog import MEASURES, PAPER_GOALS
     from steerdsl.errors import UsageError
     from steerdsl.lang.suggest import closest
-    from steerdsl.plan.hashing import builtin_measure_id
-    from steerdsl.plan.model import BuiltinMeasure, FixedNorm, GoalPlan
+    from steerdsl.plan.build import builtin_goal
+    from steerdsl.plan.model import FixedNorm
 
     names = DEFAULT_GOALS if spec is None else [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
@@ -80,11 +80,8 @@ def _builtin_goals(spec: str | None):
                              + f" Built-in measures: {', '.join(MEASURES)}")
         if any(g.name == name for g in goals):
             raise UsageError(f"--goals names '{name}' twice")
-        mid, versions = builtin_measure_id(measure)
         # The normalization is a placeholder: without a spec only raw values are shown.
-        goals.append(GoalPlan(name=name, measure=BuiltinMeasure(name=measure),
-                              normalize=FixedNorm(lo=0.0, hi=1.0), measure_id=mid,
-                              versions=versions))
+        goals.append(builtin_goal(name, measure, FixedNorm(lo=0.0, hi=1.0)))
     return goals
 
 

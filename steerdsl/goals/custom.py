@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from steerdsl.errors import RunError
-from steerdsl.plan.files import split_python_ref
+from steerdsl.lang.files import split_python_ref
 from steerdsl.plan.model import BinOp, ExprMeasure, Neg, Num, PythonMeasure, Ref
 
 

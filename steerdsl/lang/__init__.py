@@ -12,7 +12,7 @@ from steerdsl.lang import syntax
 from steerdsl.lang.diagnostics import Diagnostic, SourceText, SpecError
 
 
-def load_tree(path: str | Path) -> tuple[syntax.Spec, SourceText, list[Diagnostic]]:
+def load_tree(path: str | Path) -> tuple[syntax.SpecTree, SourceText, list[Diagnostic]]:
     """Parse and check; raise SpecError when there is any error. Returns the tree, the
     source (for rendering) and the warnings."""
     from steerdsl.lang.checker import check

@@ -13,19 +13,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import syntax
-from steerdsl.lang import settings as rules
+from steerdsl.lang import files, syntax
+from steerdsl.lang import keywords, rules
 from steerdsl.lang.diagnostics import Diagnostic, Span
 from steerdsl.lang.suggest import closest
 from steerdsl.lang.symbols import Symbols
-from steerdsl.plan import files
-from steerdsl.plan.prompts import PLACEHOLDERS, needs_phrases
 from steerdsl.prices import price_known
 
 
 @dataclass
 class Context:
-    spec: syntax.Spec
+    spec: syntax.SpecTree
     sym: Symbols
     spec_dir: Path
     diags: list[Diagnostic] = field(default_factory=list)
@@ -49,7 +47,7 @@ class Context:
         return False
 
 
-def _whole_file(spec: syntax.Spec) -> Span:
+def _whole_file(spec: syntax.SpecTree) -> Span:
     return Span(spec.path, 1, 1, 1, 1)
 
 
@@ -104,25 +102,25 @@ def check_settings(cx: Context) -> None:
     """Each setting's type, unit and bounds; duplicates; required settings."""
     for b in cx.spec.blocks:
         if isinstance(b, syntax.Experiment):
-            _settings(cx, b.settings, rules.EXPERIMENT, f"experiment {b.name.value}")
+            _settings(cx, b.settings, keywords.EXPERIMENT, f"experiment {b.name.value}")
         elif isinstance(b, syntax.Corpus):
-            _settings(cx, b.settings, rules.CORPUS, f"corpus {b.name.value}")
+            _settings(cx, b.settings, keywords.CORPUS, f"corpus {b.name.value}")
             if not b.reads:
                 cx.error(f"corpus '{b.name.value}' reads nothing: add read \"PATH\" text "
                          "\"COLUMN\"", b.name.span)
             for r in b.reads:
-                _settings(cx, r.fields, rules.READ, "this read")
+                _settings(cx, r.fields, keywords.READ, "this read")
                 if files.format_of(r.pattern.value) is None:
                     cx.error(f"cannot tell the format of '{r.pattern.value}' from its "
                              f"extension (known: {', '.join(files.FORMATS)})", r.pattern.span)
         elif isinstance(b, syntax.Model):
             _check_model(cx, b)
         elif isinstance(b, syntax.Intervention):
-            _settings(cx, b.settings, rules.INTERVENTION, f"intervention {b.name.value}")
+            _settings(cx, b.settings, keywords.INTERVENTION, f"intervention {b.name.value}")
             for extra in b.prompt[1:]:
                 cx.error(f"'prompt' is set twice in intervention {b.name.value}", extra.span)
-            sample = rules.first(b.settings, "sample")
-            select = rules.first(b.settings, "select")
+            sample = keywords.first(b.settings, "sample")
+            select = keywords.first(b.settings, "select")
             if select and not sample:
                 cx.error("'select' picks one of several samples: add 'sample N'",
                          select.key_span)
@@ -132,16 +130,17 @@ def check_settings(cx: Context) -> None:
             _check_evaluate_settings(cx, b)
 
 
-def _settings(cx: Context, settings: list[syntax.Setting], table: dict, where: str) -> None:
+def _settings(cx: Context, settings: list[syntax.Setting], table: dict[str, keywords.Keyword],
+              where: str) -> None:
     cx.diags.extend(rules.duplicates(settings, where))
     for s in settings:
-        cx.diags.extend(rules.check_setting(s, table[s.key], where))
+        cx.diags.extend(rules.check_setting(s, table[s.key].rule))
 
 
 def _check_model(cx: Context, m: syntax.Model) -> None:
     where = f"model {m.name.value}"
-    _settings(cx, m.settings, rules.MODEL, where)
-    providers = [s for s in m.settings if s.key in ("litellm", "local")]
+    _settings(cx, m.settings, keywords.MODEL, where)
+    providers = [s for s in m.settings if s.key in keywords.PROVIDERS]
     if not providers:
         cx.error(f"model '{m.name.value}' needs a provider: litellm \"PROVIDER/MODEL\" or "
                  f"local \"{next(iter(catalog.LOCAL_MODELS))}\"", m.name.span)
@@ -453,12 +452,13 @@ def check_prompts(cx: Context) -> None:
 def _check_template(cx: Context, t: syntax.Template) -> None:
     text = t.text.value
     found = _PLACEHOLDER.findall(text)
+    known = catalog.PLACEHOLDERS
     for name in found:
-        if name not in PLACEHOLDERS:
+        if name not in known:
+            near = closest(name, known)
             cx.error(f"unknown placeholder '{{{name}}}' in template (known: "
-                     + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS) + ")", t.text.span,
-                     "{" + (closest(name, PLACEHOLDERS) or "") + "}"
-                     if closest(name, PLACEHOLDERS) else None)
+                     + ", ".join(f"{{{p}}}" for p in known) + ")", t.text.span,
+                     "{" + near + "}" if near else None)
     if "text" not in found:
         cx.error("the template must contain {text} (where the source text goes)", t.text.span)
 
@@ -481,7 +481,7 @@ def _check_phrase_coverage(cx: Context) -> None:
             continue
         prompt = iv.prompt[0].name.value if iv.prompt else "direct"
         base = sym.prompt_base(prompt)
-        if base is None or not needs_phrases(base):
+        if base is None or not catalog.needs_phrases(base):
             continue
         have = sym.phrases(prompt)
         for g in goals:
@@ -512,19 +512,19 @@ def check_prices(cx: Context) -> None:
     """Under a budget, warn about evaluated models without a known price: their calls would
     count as $0 and the budget would not bind."""
     e, ev = cx.sym.experiment, cx.sym.evaluate
-    budget = rules.first(e.settings, "budget") if e is not None else None
-    if budget is None or ev is None or rules.check_setting(budget, rules.EXPERIMENT["budget"],
-                                                           "experiment"):
+    budget = keywords.first(e.settings, "budget") if e is not None else None
+    if budget is None or ev is None or rules.check_setting(budget,
+                                                           keywords.EXPERIMENT["budget"].rule):
         return  # no budget, or one already reported as wrong
     listed = next((i.names for i in ev.items if i.key == "models"), [])
     for name in dict.fromkeys(n.value for n in listed):
         m = cx.sym.models.get(name)
         if m is None:
             continue  # reported as unknown
-        provider = next((s for s in m.settings if s.key in ("litellm", "local")), None)
+        provider = next((s for s in m.settings if s.key in keywords.PROVIDERS), None)
         if provider is None or not isinstance(provider.value, syntax.Str):
             continue  # reported as missing
-        declared = rules.first(m.settings, "price") is not None
+        declared = keywords.first(m.settings, "price") is not None
         if not price_known(provider.key, provider.value.value, declared):
             cx.warn(f"model '{name}' has no known price (litellm has none for "
                     f"'{provider.value.value}'): under the budget its calls count as $0; "
@@ -545,7 +545,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
 )
 
 
-def check(spec: syntax.Spec, spec_dir: Path) -> list[Diagnostic]:
+def check(spec: syntax.SpecTree, spec_dir: Path) -> list[Diagnostic]:
     cx = Context(spec, Symbols.of(spec), spec_dir)
     for run_pass in PASSES:
         run_pass(cx)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import lark
 
-import steerdsl
-
+_PACKAGE = Path(__file__).parent.parent  # steerdsl/
 # Where the wheel puts the grammar (pyproject force-includes grammars/ there), then the repo's
 # own folder for editable installs.
 _CANDIDATES = (
-    Path(steerdsl.__file__).parent / "grammars" / "steer.lark",
-    Path(steerdsl.__file__).parent.parent / "grammars" / "steer.lark",
+    _PACKAGE / "grammars" / "steer.lark",
+    _PACKAGE.parent / "grammars" / "steer.lark",
 )
 
 # Top-level block keywords, in the grammar's order.

@@ -46,9 +46,9 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[SourceTex
     return SourceText(shown, text.removeprefix("\ufeff")), []
 
 
-def parse_text(text: str, path: str) -> tuple[syntax.Spec, list[Diagnostic], list[Span]]:
+def parse_text(text: str, path: str) -> tuple[syntax.SpecTree, list[Diagnostic], list[Span]]:
     """Returns the tree, syntax diagnostics, and the spans of literal API keys (to mask)."""
-    spec = syntax.Spec(path=path)
+    spec = syntax.SpecTree(path=path)
     diags: list[Diagnostic] = []
     secrets: list[Span] = []
     for chunk in split_blocks(text):

@@ -12,7 +12,7 @@ from steerdsl.lang import syntax
 
 @dataclass
 class Symbols:
-    spec: syntax.Spec
+    spec: syntax.SpecTree
     experiment: syntax.Experiment | None = None
     goals_block: syntax.Goals | None = None
     evaluate: syntax.Evaluate | None = None
@@ -25,7 +25,7 @@ class Symbols:
     failed: dict[str, set[str | None]] = field(default_factory=dict)  # kind -> names
 
     @classmethod
-    def of(cls, spec: syntax.Spec) -> "Symbols":
+    def of(cls, spec: syntax.SpecTree) -> "Symbols":
         s = cls(spec)
         for b in spec.blocks:
             if isinstance(b, syntax.Experiment):
@@ -107,14 +107,12 @@ class Symbols:
 
     def phrases(self, prompt: str) -> dict[str, tuple[str, str]]:
         """goal -> (up, down) for a prompt: its own and inherited phrases over the built-in
-        ones (steerdsl.plan.prompts.builtin_phrase)."""
-        from steerdsl.plan.prompts import builtin_phrase
-
+        ones (steerdsl.catalog.builtin_phrase)."""
         out: dict[str, tuple[str, str]] = {}
         for name, goal in self.goals.items():
-            ph = builtin_phrase(name, self.measure_name(goal))
+            ph = catalog.builtin_phrase(name, self.measure_name(goal))
             if ph is not None:
-                out[name] = (ph.up, ph.down)
+                out[name] = ph
         for p in reversed(self.prompt_chain(prompt) or []):
             for item in p.items:
                 if isinstance(item, syntax.PhraseDef):

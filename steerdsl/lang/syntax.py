@@ -343,7 +343,9 @@ class FailedBlock:
 
 
 @dataclass
-class Spec:
+class SpecTree:
+    """The root of a spec's syntax tree: the blocks that parsed, and those that did not."""
+
     path: str  # as given, for messages
     blocks: list[Block] = field(default_factory=list)
     failed: list[FailedBlock] = field(default_factory=list)

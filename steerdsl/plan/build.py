@@ -1,7 +1,8 @@
 """Plan builder: a checked syntax tree -> steerdsl.plan.model.Plan.
 
-Every default is filled in here, so the plan shows every value a run uses. Call it only on a
-tree the checker accepted (steerdsl.api.load does both).
+Every default is filled in (from the keyword tables of steerdsl.lang.keywords, else the plan
+model's own), so the plan shows every value a run uses. Call it only on a tree the checker
+accepted (steerdsl.api.load does both).
 """
 
 from __future__ import annotations
@@ -9,22 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from steerdsl import catalog
-from steerdsl.lang import syntax
-from steerdsl.lang.settings import first
+from steerdsl.lang import files, keywords, syntax
+from steerdsl.lang.keywords import plan_fields
 from steerdsl.lang.symbols import Symbols
-from steerdsl.plan import files, model as pm
-from steerdsl.plan.hashing import builtin_measure_id, derive_seed, stable_hash
+from steerdsl.plan import model as pm
+from steerdsl.plan.hashing import (
+    builtin_measure_id, derive_seed, file_ref, local_model_versions, stable_hash,
+)
 from steerdsl.plan.prompts import (
     COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
     VAGUE_REQUESTS, base_template,
 )
 from steerdsl.plan.graph import build_stages
 
-DEFAULT_SEED = 0
-DEFAULT_TEXT_FIELD = "text"
 
-
-def build_plan(tree: syntax.Spec, spec_path: Path) -> pm.Plan:
+def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     spec_path = spec_path.resolve()
     spec_dir = spec_path.parent
     sym = Symbols.of(tree)
@@ -60,83 +60,22 @@ def build_plan(tree: syntax.Spec, spec_path: Path) -> pm.Plan:
     return plan.model_copy(update={"stages": stages, "totals": totals, "spec_hash": spec_hash})
 
 
-def local_model_versions(m: pm.ModelPlan) -> dict[str, str]:
-    """A local model's answers depend on its weights' package and the inference library."""
-    if m.provider != "local":
-        return {}
-    dist, _ = catalog.LOCAL_MODELS[m.model]
-    return {dist: catalog.distribution_version(dist),
-            "llama-cpp-python": catalog.distribution_version("llama-cpp-python")}
-
-
 # --- blocks ----------------------------------------------------------------------------------
-
-
-def _num(s: syntax.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, syntax.Num) else default
-
-
-def _int(s: syntax.Setting | None, default=None):
-    v = _num(s)
-    return int(v) if v is not None else default
-
-
-def _str(s: syntax.Setting | None, default=None):
-    return s.value.value if s is not None and isinstance(s.value, syntax.Str) else default
-
-
-def _word(s: syntax.Setting | None, default=None):
-    """The keyword value of `select nearest`, `truncated drop` and the like."""
-    return s.value.value if s is not None and isinstance(s.value, syntax.Name) else default
 
 
 def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
     e = sym.experiment
     assert e is not None, "checked specs have an experiment block"
-    store = _str(first(e.settings, "store"), f"runs/{e.name.value}.duckdb")
-    return pm.ExperimentPlan(
-        name=e.name.value,
-        seed=_int(first(e.settings, "seed"), DEFAULT_SEED),
-        store=str(files.resolve(spec_dir, store)),
-        budget_usd=_num(first(e.settings, "budget")),
-    )
-
-
-def _sampling(settings: list[syntax.Setting]) -> pm.SamplingParams:
-    return pm.SamplingParams(
-        temperature=_num(first(settings, "temperature")),
-        top_p=_num(first(settings, "top_p")),
-        min_p=_num(first(settings, "min_p")),
-        max_tokens=_int(first(settings, "max_tokens")),
-    )
+    fields = plan_fields(e.settings, keywords.EXPERIMENT)
+    store = fields.pop("store", f"runs/{e.name.value}.duckdb")
+    return pm.ExperimentPlan(name=e.name.value, store=str(files.resolve(spec_dir, store)),
+                             **fields)
 
 
 def _model(m: syntax.Model) -> pm.ModelPlan:
-    s = m.settings
-    provider = next(x for x in s if x.key in ("litellm", "local"))
     env = next((k.var.value for k in m.api_keys if isinstance(k, syntax.ApiKeyEnv)), None)
-    defaults = pm.ModelPlan.model_fields
-    return pm.ModelPlan(
-        name=m.name.value,
-        provider=provider.key,
-        model=provider.value.value,
-        api_base=_str(first(s, "api_base")),
-        api_key_env=env,
-        sampling=_sampling(s),
-        concurrency=_int(first(s, "concurrency"), defaults["concurrency"].default),
-        rpm=_int(first(s, "rpm")),
-        tpm=_int(first(s, "tpm")),
-        timeout=_num(first(s, "timeout"), defaults["timeout"].default),
-        retries=_int(first(s, "retries"), defaults["retries"].default),
-        price=_price(first(s, "price")),
-        truncated=_word(first(s, "truncated"), defaults["truncated"].default),
-    )
-
-
-def _price(s: syntax.Setting | None) -> pm.Price | None:
-    if s is None or not isinstance(s.value, syntax.Price):
-        return None
-    return pm.Price(input_per_mtok=s.value.input.value, output_per_mtok=s.value.output.value)
+    return pm.ModelPlan(name=m.name.value, api_key_env=env,
+                        **plan_fields(m.settings, keywords.MODEL))
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:
@@ -144,42 +83,48 @@ def judge_identity(m: pm.ModelPlan) -> dict:
     return m.model_dump(mode="json", include={"provider", "model", "api_base", "sampling"})
 
 
+def builtin_goal(name: str, measure: str, normalize: pm.Normalization) -> pm.GoalPlan:
+    """A goal that is one built-in measure (also `steerdsl measure --goals`'s goals): its
+    cache identity is the measure's name and the versions of the libraries it uses."""
+    measure_id, versions = builtin_measure_id(measure)
+    return pm.GoalPlan(name=name, measure=pm.BuiltinMeasure(name=measure), normalize=normalize,
+                       measure_id=measure_id, versions=versions)
+
+
 def _goal(g: syntax.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
     m = g.measure
-    measure: pm.BuiltinMeasure | pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
     if isinstance(m, syntax.ExprMeasure) and isinstance(m.expr, syntax.MeasureRef):
-        measure = pm.BuiltinMeasure(name=m.expr.name.value)
-        measure_id, versions = builtin_measure_id(measure.name)
+        return builtin_goal(g.name.value, m.expr.name.value, _norm(g))
+    measure: pm.PythonMeasure | pm.ExprMeasure | pm.JudgeMeasure
+    identity: dict
+    if isinstance(m, syntax.ExprMeasure):
+        node = _expr(m.expr)
+        measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
+        versions = {}
+        for name in sorted(_measures_in(node)):
+            versions.update(catalog.measure_versions(name))
+        # each measure's own revision, not a merged one
+        versions.pop("steerdsl-measure", None)
+        versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
+                         for n in sorted(_measures_in(node))})
+        identity = {"measure": measure.model_dump(mode="json")}
+    elif isinstance(m, syntax.PythonMeasure):
+        module, _ = files.split_python_ref(m.ref.value)
+        path = files.find_module_file(module, spec_dir)
+        sha = file_ref(path).sha256 if path is not None else None
+        timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
+        measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
+        versions = {}
+        identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
     else:
-        identity: dict
-        if isinstance(m, syntax.ExprMeasure):
-            node = _expr(m.expr)
-            measure = pm.ExprMeasure(expr=node, text=_expr_text(node))
-            versions = {}
-            for name in sorted(_measures_in(node)):
-                versions.update(catalog.measure_versions(name))
-            # each measure's own revision, not a merged one
-            versions.pop("steerdsl-measure", None)
-            versions.update({f"steerdsl-measure:{n}": str(catalog.MEASURES[n].revision)
-                             for n in sorted(_measures_in(node))})
-            identity = {"measure": measure.model_dump(mode="json")}
-        elif isinstance(m, syntax.PythonMeasure):
-            module, _ = files.split_python_ref(m.ref.value)
-            path = files.find_module_file(module, spec_dir)
-            sha = files.file_ref(path).sha256 if path is not None else None
-            timeout = {"timeout": m.timeout.value} if m.timeout is not None else {}
-            measure = pm.PythonMeasure(ref=m.ref.value, source_sha256=sha, **timeout)
-            versions = {}
-            identity = {"measure": measure.model_dump(mode="json", exclude={"timeout"})}
-        else:
-            judge = models[m.model.value]
-            measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
-                                      scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
-            versions = {**local_model_versions(judge),
-                        "steerdsl-judge": str(catalog.JUDGE_REVISION)}
-            identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
-                        "model": judge_identity(judge)}
-        measure_id = stable_hash({**identity, "versions": versions})
+        judge = models[m.model.value]
+        measure = pm.JudgeMeasure(model=judge.name, rubric=m.rubric.value,
+                                  scale_lo=m.scale.lo.value, scale_hi=m.scale.hi.value)
+        versions = {**local_model_versions(judge),
+                    "steerdsl-judge": str(catalog.JUDGE_REVISION)}
+        identity = {"measure": measure.model_dump(mode="json", exclude={"model"}),
+                    "model": judge_identity(judge)}
+    measure_id = stable_hash({**identity, "versions": versions})
     return pm.GoalPlan(name=g.name.value, measure=measure, normalize=_norm(g),
                        measure_id=measure_id, versions=versions)
 
@@ -226,25 +171,15 @@ def _measures_in(e) -> set[str]:
 
 
 def _corpus(c: syntax.Corpus, spec_dir: Path) -> pm.CorpusPlan:
-    sources = []
-    for r in c.reads:
-        pattern = r.pattern.value
-        sources.append(pm.CorpusSource(
-            pattern=str(files.resolve(spec_dir, pattern)),
-            format=files.format_of(pattern),
-            text_field=_str(first(r.fields, "text"), DEFAULT_TEXT_FIELD),
-            label_field=_str(first(r.fields, "label")),
-            files=[files.file_ref(p) for p in files.expand(spec_dir, pattern)],
-        ))
-    keep = first(c.settings, "keep")
-    return pm.CorpusPlan(
-        name=c.name.value,
-        sources=sources,
-        min_words=int(keep.value.lo.value) if keep else None,
-        max_words=int(keep.value.hi.value) if keep else None,
-        dedupe=first(c.settings, "dedupe") is not None,
-        chunk_sentences=_int(first(c.settings, "chunk")),
-    )
+    sources = [
+        pm.CorpusSource(pattern=str(files.resolve(spec_dir, r.pattern.value)),
+                        format=files.format_of(r.pattern.value),
+                        files=[file_ref(p) for p in files.expand(spec_dir, r.pattern.value)],
+                        **plan_fields(r.fields, keywords.READ))
+        for r in c.reads
+    ]
+    return pm.CorpusPlan(name=c.name.value, sources=sources,
+                         **plan_fields(c.settings, keywords.CORPUS))
 
 
 def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir: Path):
@@ -252,7 +187,7 @@ def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir:
     if isinstance(p, syntax.CsvProbe):
         path = files.resolve(spec_dir, p.path.value)
         return pm.CsvProbePlan(name=p.name.value, path=str(path),
-                               file=files.file_ref(path) if files.is_file(path) else None,
+                               file=file_ref(path) if files.is_file(path) else None,
                                goals=goals)
     items = {type(i): i for i in reversed(p.items)}  # first one wins
     sources, requests, active = items[syntax.Sources], items[syntax.Requests], items[syntax.Active]
@@ -302,20 +237,10 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
     )
 
 
-def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
-    s = i.settings
-    no_explain = first(s, "no_explain")
-    select = first(s, "select")
-    return pm.InterventionPlan(
-        name=i.name.value,
-        prompt=i.prompt[0].name.value if i.prompt else "direct",
-        negative=first(s, "negative") is not None,
-        no_explain=no_explain.value.value == "on" if no_explain else True,
-        samples=_int(first(s, "sample"), 1),
-        sampling=_sampling(s),
-        select=select.value.value if select else "nearest",
-        truncated=_word(first(s, "truncated")),
-    )
+def _intervention(i: syntax.Intervention) -> pm.PromptIntervention:
+    return pm.PromptIntervention(name=i.name.value,
+                                 prompt=i.prompt[0].name.value if i.prompt else "direct",
+                                 **plan_fields(i.settings, keywords.INTERVENTION))
 
 
 def _evaluate(sym: Symbols) -> pm.EvaluatePlan | None:

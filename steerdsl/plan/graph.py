@@ -18,7 +18,7 @@ from pathlib import Path
 
 from steerdsl.plan import keys, model as pm
 from steerdsl.plan.counts import csv_rows, source_word_counts
-from steerdsl.plan.hashing import stable_hash
+from steerdsl.plan.hashing import local_model_versions, stable_hash
 
 TOKENS_PER_WORD = 1.3
 # Pacing and price decide how fast and at what cost answers come, never the answers.
@@ -147,18 +147,18 @@ def _corpus_words(c: pm.CorpusPlan) -> list[int] | None:
 
 def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
                       prompt: pm.PromptPlan, probe) -> dict:
-    from steerdsl.plan.build import local_model_versions
-
     prompt_d = prompt.model_dump(mode="json", exclude={"name", "phrases"})
     # Only the phrases this probe can ask for shape the prompts.
     prompt_d["phrases"] = {g: p.model_dump(mode="json") for g, p in prompt.phrases.items()
                            if g in probe.goals}
+    # Not `kind`: prompt interventions were hashed before kinds existed, and their stores must
+    # stay done. A new kind should put its kind into its content.
     return {
         "seed": plan.experiment.seed,
         "names": [m.name, iv.name],
         "model": m.model_dump(mode="json", exclude=_PACING | _SCORING),
         "model_versions": local_model_versions(m),
-        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt"} | _SCORING),
+        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt", "kind"} | _SCORING),
         "prompt": prompt_d,
     }
 

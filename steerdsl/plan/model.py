@@ -238,7 +238,10 @@ class PromptPlan(Frozen):
     answer_after: str | None = None  # cot: the answer is the text after this header line
 
 
-class InterventionPlan(Frozen):
+class PromptIntervention(Frozen):
+    """Steering by the request's wording alone: a prompt, its suffixes and sampling."""
+
+    kind: Literal["prompt"] = "prompt"
     name: str
     prompt: str  # a PromptPlan name
     negative: bool = False
@@ -247,6 +250,11 @@ class InterventionPlan(Frozen):
     sampling: SamplingParams = SamplingParams()  # overrides the model's settings
     select: Literal["nearest", "first"] = "nearest"
     truncated: Truncated | None = None  # None: the model's
+
+
+# One kind today; further kinds join the Union. Union[X] is X itself, and pydantic applies the
+# discriminator to a single model all the same: `kind` is checked, and plans round-trip.
+InterventionPlan = Annotated[Union[PromptIntervention], Field(discriminator="kind")]
 
 
 def truncated_policy(model: ModelPlan, intervention: InterventionPlan) -> Truncated:

@@ -6,8 +6,7 @@ from the plan alone.
 
 from __future__ import annotations
 
-from steerdsl import catalog
-from steerdsl.plan.model import Modifier, Phrase
+from steerdsl.plan.model import Modifier
 
 DIRECT_TEMPLATE = "Please rewrite the following, but make it {requests}.{suffix}\n\n{text}"
 # Underspecified: {requests} is one whole vague request sentence.
@@ -37,23 +36,6 @@ DEFAULT_MODIFIERS = [
     Modifier(word="slightly", when="below", threshold=0.2),
 ]
 
-PLACEHOLDERS = ("requests", "suffix", "text")
-
 
 def base_template(base: str) -> str:
     return UNDERSPECIFIED_TEMPLATE if base == "underspecified" else DIRECT_TEMPLATE
-
-
-def needs_phrases(base: str) -> bool:
-    """direct and cot turn each requested move into a phrase; underspecified asks vaguely."""
-    return base != "underspecified"
-
-
-def builtin_phrase(goal: str, measure: str | None) -> Phrase | None:
-    """The catalog's phrase for a goal's built-in measure, else for a goal named like one of
-    the paper's goals."""
-    for name in (measure, catalog.PAPER_GOALS.get(goal)):
-        info = catalog.MEASURES.get(name) if name else None
-        if info is not None and info.up and info.down:
-            return Phrase(up=info.up, down=info.down)
-    return None

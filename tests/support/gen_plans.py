@@ -5,8 +5,8 @@ from __future__ import annotations
 from steerdsl.stages.generate.engine import GenRow
 from steerdsl.plan import keys
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan, SamplingParams,
-                                 Stage)
+from steerdsl.plan.model import (ExperimentPlan, InterventionPlan, ModelPlan, Plan,
+                                 PromptIntervention, SamplingParams, Stage)
 from steerdsl.prompts.builtin import builtin_prompt
 
 GOALS = ["reading_difficulty", "textual_diversity", "text_length", "formality"]
@@ -39,10 +39,10 @@ def make_plan(models: list[ModelPlan], interventions: list[InterventionPlan],
         interventions=interventions, stages=stages, versions={})
 
 
-def intervention(name: str = "direct", prompt: str = "direct", **kw) -> InterventionPlan:
+def intervention(name: str = "direct", prompt: str = "direct", **kw) -> PromptIntervention:
     if "sampling" in kw and isinstance(kw["sampling"], dict):
         kw["sampling"] = SamplingParams(**kw["sampling"])
-    return InterventionPlan(name=name, prompt=prompt, **kw)
+    return PromptIntervention(name=name, prompt=prompt, **kw)
 
 
 def make_rows(n: int, start: int = 0) -> list[GenRow]:

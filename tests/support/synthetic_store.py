@@ -95,7 +95,7 @@ def _plan(path: Path, name: str, seed: int, goals: dict[str, tuple[str, float, f
                            phrases={g: pm.Phrase(up=f"more {g}", down=f"less {g}") for g in goals},
                            modifiers=[], negative_text=" You MUST not change anything else.",
                            no_explain_text=" Respond with only the rewritten text.")
-    inter_plans = [pm.InterventionPlan(name=i, prompt="direct", negative=i != "direct",
+    inter_plans = [pm.PromptIntervention(name=i, prompt="direct", negative=i != "direct",
                                        samples=n,
                                        sampling=pm.SamplingParams(temperature=1.0 if n > 1
                                                                   else None))

@@ -1,14 +1,15 @@
-"""What each keyword setting takes: its type, unit and bounds, in one table per block.
+"""What a value may be: its type, unit and bounds, and checking a value against its rule
+(with the message at the value's place: "'max_tokens' takes a whole number, got 0.5").
 
-The grammar decides which keywords a block has; these tables decide which values are valid,
-so the checker can say "'max_tokens' takes a whole number, got 0.5" at the value's place.
+The keyword tables (steerdsl.lang.keywords) give each setting its rule; the checker also
+checks values that are not keyword settings (probe counts, deltas, thresholds) here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from steerdsl import catalog
 from steerdsl.lang import syntax
 from steerdsl.lang.diagnostics import Diagnostic
 
@@ -28,80 +29,64 @@ class Number:
             return f"{'above' if self.lo_open else 'at least'} {_fmt(self.lo)}"
         return f"at most {_fmt(self.hi)}"
 
+    def plan_value(self, value: syntax.Num) -> int | float:
+        return int(value.value) if self.integer else value.value
+
 
 @dataclass(frozen=True)
 class Text:
     choices: tuple[str, ...] = ()
 
+    def plan_value(self, value: syntax.Str) -> str:
+        return value.value
+
 
 @dataclass(frozen=True)
 class Flag:
-    pass
+    """A keyword alone (`dedupe`, `negative`): the plan field is True when it is written."""
+
+    def plan_value(self, value: None) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
 class Word:
     """A keyword value the grammar already restricts (select nearest|first, no_explain on|off,
-    truncated score|drop)."""
+    truncated score|drop), and the plan's value for each word."""
+
+    values: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, *words: str) -> "Word":
+        """Words the plan takes as they are."""
+        return cls(tuple((w, w) for w in words))
+
+    def plan_value(self, value: syntax.Name) -> Any:
+        return dict(self.values)[value.value]
 
 
 @dataclass(frozen=True)
 class WordRange:
     """keep words a..b: whole numbers, 0 <= a <= b."""
 
+    def plan_value(self, value: syntax.Range) -> tuple[int, int]:
+        return int(value.lo.value), int(value.hi.value)
+
 
 @dataclass(frozen=True)
 class Prices:
     """price in X out Y: US dollars per million input and output tokens, each >= 0."""
+
+    def plan_value(self, value: syntax.Price) -> tuple[float, float]:
+        return value.input.value, value.output.value
 
 
 Rule = Number | Text | Flag | Word | WordRange | Prices
 
 COUNT = Number(1, 10**9, integer=True)  # beyond any real run; keeps plans sane
 MAX_SEED = 2**63 - 1
-
-SAMPLING: dict[str, Rule] = {
-    "temperature": Number(0, 2),
-    "top_p": Number(0, 1),
-    "min_p": Number(0, 1),
-    "max_tokens": COUNT,
-}
-
-EXPERIMENT: dict[str, Rule] = {
-    "seed": Number(0, MAX_SEED, integer=True),
-    "store": Text(),
-    "budget": Number(0, None, lo_open=True),
-}
-
-CORPUS: dict[str, Rule] = {"keep": WordRange(), "dedupe": Flag(), "chunk": COUNT}
-
-READ: dict[str, Rule] = {"text": Text(), "label": Text()}
-
-MODEL: dict[str, Rule] = {
-    "litellm": Text(),
-    "local": Text(tuple(catalog.LOCAL_MODELS)),
-    "api_base": Text(),
-    **SAMPLING,
-    "concurrency": COUNT,
-    "rpm": COUNT,
-    "tpm": COUNT,
-    "timeout": Number(0, None, lo_open=True),
-    "retries": Number(0, 100, integer=True),
-    "price": Prices(),
-    "truncated": Word(),
-}
-
 # python "module:function" timeout SECONDS: per text; a day is beyond any sane measure.
 PYTHON_TIMEOUT = Number(0, 86_400, lo_open=True)
-
-INTERVENTION: dict[str, Rule] = {
-    "negative": Flag(),
-    "no_explain": Word(),
-    "sample": COUNT,
-    "select": Word(),
-    **SAMPLING,
-    "truncated": Word(),
-}
 
 
 def _fmt(x: float) -> str:
@@ -124,7 +109,7 @@ def check_number(num: syntax.Num, rule: Number, what: str) -> list[Diagnostic]:
     return []
 
 
-def check_setting(s: syntax.Setting, rule: Rule, block: str) -> list[Diagnostic]:
+def check_setting(s: syntax.Setting, rule: Rule) -> list[Diagnostic]:
     what = f"'{s.key}'"
     v = s.value
     if isinstance(rule, Number) and isinstance(v, syntax.Num):
@@ -163,7 +148,3 @@ def duplicates(settings: list[syntax.Setting], where: str) -> list[Diagnostic]:
         else:
             seen[s.key] = s
     return out
-
-
-def first(settings: list[syntax.Setting], key: str) -> syntax.Setting | None:
-    return next((s for s in settings if s.key == key), None)

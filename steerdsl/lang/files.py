@@ -1,18 +1,14 @@
-"""Files a spec refers to: paths resolved against the spec's folder, globs, content hashes,
-and Python modules of `python "module:function"` goals (found without importing them)."""
+"""Files a spec refers to: paths resolved against the spec's folder, globs, and Python
+modules of `python "module:function"` goals (found without importing them). Their content
+hashes are the plan's business (steerdsl.plan.hashing.file_ref)."""
 
 from __future__ import annotations
 
 import glob
-import hashlib
 import importlib.machinery
 import os
-import os
 import sys
-from functools import lru_cache
 from pathlib import Path
-
-from steerdsl.plan.model import FileRef
 
 FORMATS = ("csv", "jsonl", "json", "parquet", "txt")
 _GLOB_CHARS = set("*?[")
@@ -55,21 +51,6 @@ def expand(spec_dir: Path, pattern: str) -> list[Path]:
     except (OSError, ValueError):
         return []
     return sorted(Path(p) for p in found if is_file(Path(p)))
-
-
-def file_ref(path: Path) -> FileRef:
-    st = path.stat()
-    return FileRef(path=str(path), sha256=_sha256(str(path), st.st_size, st.st_mtime_ns),
-                   size=st.st_size)
-
-
-@lru_cache(maxsize=256)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def split_python_ref(ref: str) -> tuple[str, str] | None:

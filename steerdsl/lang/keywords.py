@@ -1,0 +1,120 @@
+"""The keyword tables: one per block of keyword settings (experiment, corpus, read, model,
+intervention), each keyword with its rule (steerdsl.lang.rules) and the plan field it fills.
+
+The grammar decides which keywords a block has (tests/test_lang_keywords.py holds the tables
+to it); the checker checks each written value against its rule; the plan builder fills the
+plan's fields through the same tables (plan_fields). Plan fields are named here, not
+imported: lang comes before plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from steerdsl import catalog
+from steerdsl.lang import syntax
+from steerdsl.lang.rules import COUNT, MAX_SEED, Flag, Number, Prices, Rule, Text, Word, WordRange
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """One keyword setting: the values it takes and the plan field it fills."""
+
+    rule: Rule
+    # A field of the block's plan model; "sampling.temperature" is a field of a nested model.
+    # Two fields for a pair of values (keep words LO..HI, price in X out Y).
+    field: str | tuple[str, str]
+    keyword_field: str | None = None  # a field that takes the keyword itself (the provider)
+    default: Any = None  # when not written and the plan model has no default of its own
+
+
+DEFAULT_SEED = 0
+
+SAMPLING: dict[str, Keyword] = {
+    "temperature": Keyword(Number(0, 2), "sampling.temperature"),
+    "top_p": Keyword(Number(0, 1), "sampling.top_p"),
+    "min_p": Keyword(Number(0, 1), "sampling.min_p"),
+    "max_tokens": Keyword(COUNT, "sampling.max_tokens"),
+}
+TRUNCATED = Keyword(Word.of("score", "drop"), "truncated")
+
+EXPERIMENT: dict[str, Keyword] = {
+    "seed": Keyword(Number(0, MAX_SEED, integer=True), "seed", default=DEFAULT_SEED),
+    "store": Keyword(Text(), "store"),  # default runs/NAME.duckdb, from the experiment's name
+    "budget": Keyword(Number(0, None, lo_open=True), "budget_usd"),
+}
+
+CORPUS: dict[str, Keyword] = {
+    "keep": Keyword(WordRange(), ("min_words", "max_words")),
+    "dedupe": Keyword(Flag(), "dedupe"),
+    "chunk": Keyword(COUNT, "chunk_sentences"),
+}
+
+READ: dict[str, Keyword] = {
+    "text": Keyword(Text(), "text_field", default="text"),
+    "label": Keyword(Text(), "label_field"),
+}
+
+MODEL: dict[str, Keyword] = {
+    "litellm": Keyword(Text(), "model", keyword_field="provider"),
+    "local": Keyword(Text(tuple(catalog.LOCAL_MODELS)), "model", keyword_field="provider"),
+    "api_base": Keyword(Text(), "api_base"),
+    **SAMPLING,
+    "concurrency": Keyword(COUNT, "concurrency"),
+    "rpm": Keyword(COUNT, "rpm"),
+    "tpm": Keyword(COUNT, "tpm"),
+    "timeout": Keyword(Number(0, None, lo_open=True), "timeout"),
+    "retries": Keyword(Number(0, 100, integer=True), "retries"),
+    "price": Keyword(Prices(), ("price.input_per_mtok", "price.output_per_mtok")),
+    "truncated": TRUNCATED,
+}
+PROVIDERS = tuple(k for k, kw in MODEL.items() if kw.keyword_field == "provider")
+
+INTERVENTION: dict[str, Keyword] = {
+    "negative": Keyword(Flag(), "negative"),
+    "no_explain": Keyword(Word((("on", True), ("off", False))), "no_explain"),
+    "sample": Keyword(COUNT, "samples"),
+    "select": Keyword(Word.of("nearest", "first"), "select"),
+    **SAMPLING,
+    "truncated": TRUNCATED,
+}
+
+# The tables by the grammar rule whose items they are.
+TABLES: dict[str, dict[str, Keyword]] = {
+    "experiment": EXPERIMENT, "corpus": CORPUS, "read": READ, "model": MODEL,
+    "intervention": INTERVENTION,
+}
+
+
+def plan_fields(settings: list[syntax.Setting], table: dict[str, Keyword]) -> dict[str, Any]:
+    """The plan fields a checked block's settings fill, nested at dots: {"seed": 42,
+    "sampling": {"temperature": 0.0}}. A keyword not written gives its table default, if
+    any, else nothing (the plan model's own default holds)."""
+    out: dict[str, Any] = {}
+    for key, kw in table.items():
+        s = first(settings, key)
+        if s is None:
+            if kw.default is not None:
+                _put(out, kw.field, kw.default)
+            continue
+        _put(out, kw.field, kw.rule.plan_value(s.value))
+        if kw.keyword_field is not None:
+            _put(out, kw.keyword_field, key)
+    return out
+
+
+def _put(out: dict[str, Any], field: str | tuple[str, str], value: Any) -> None:
+    if isinstance(field, tuple):
+        for f, v in zip(field, value):
+            _put(out, f, v)
+        return
+    *parents, last = field.split(".")
+    for p in parents:
+        out = out.setdefault(p, {})
+    out[last] = value
+
+
+def first(settings: list[syntax.Setting], key: str) -> syntax.Setting | None:
+    """The setting of `key`; the first counts (the checker reports a second)."""
+    return next((s for s in settings if s.key == key), None)
