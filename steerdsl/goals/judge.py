@@ -59,7 +59,7 @@ async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
                      texts: list[str]) -> list[float | BaseException]:
     from steerdsl.llm import completion as llm
     from steerdsl.llm.caller import Caller
-    from steerdsl.stages.generate import api_key_for
+    from steerdsl.llm.keys import api_key_for
 
     caller = Caller(model, api_key_for(model))
     params = llm.sampling_params(model, SamplingParams())
