@@ -95,11 +95,13 @@ class Caller:
         failures = 0
         estimate = len(prompt) / 4 + (params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE) * n
         while True:
+            if self.halted:  # before waiting for a turn, which may take long (rpm/tpm)
+                return None
             await self.pacer.turn(estimate)
             async with self.pacer.slot():
                 if self.pacer.backoff_until > time.monotonic():
                     continue  # a 429 came while this one waited for a place: wait again
-                if self.stopped() or self.ledger.exhausted or self.breaker.tripped:
+                if self.halted:
                     return None
                 out.attempts += 1
                 self.requests += 1
@@ -142,6 +144,11 @@ class Caller:
         out.finish_reasons = [r for _, r in answered]
         out.completion = completion
         return out
+
+    @property
+    def halted(self) -> bool:
+        """No request may start: stopped, the ledger exhausted, or the breaker tripped."""
+        return self.stopped() or self.ledger.exhausted or self.breaker.tripped
 
     async def _attempt(self, prompt: str, n: int, params: dict[str, Any]) -> llm.Completion:
         """One request; llm.CallFailed also for an answer without content."""
