@@ -3,7 +3,10 @@ normalization. Light at import: spaCy and textstat load only when a value is com
 
 - `measure.measure_texts(texts, goals, *, con, progress, ids, workers, judge, base_dir,
   retry_errors)`: raw values (`Measured.raw`, NaN on error) and per-text errors
-  (`Measured.errors`).
+  (`Measured.errors`); values a judge was not asked for because the budget ran out
+  (`Measured.unmeasured`, not cached).
+- `judge.make_judge(plan, *, ledger, record)`: the `judge` of measure_texts for LLM-judged
+  goals, charged to the run's Ledger; `record` receives what each request cost (JudgeCall).
 - `normalize.resolve_bounds(goal, corpus_raw)` and `normalize.normalize(raw, lo, hi)`.
 - `builtins`: the built-in measures by name (exactly steerdsl.catalog.MEASURES);
   `mtld`, `formality`: the paper's definitions on plain token lists (METHOD.md 1.1).

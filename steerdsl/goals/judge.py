@@ -2,17 +2,22 @@
 answer is the raw value (steerdsl.goals.measure checks it against the scale).
 
 Requests go through the generate engine's Caller, so a judge honours its model's concurrency,
-rpm/tpm, retries and timeout like any generation; values are cached by measure_texts.
+rpm/tpm, retries and timeout like any generation, and is charged to the run's Ledger: judged
+goals count toward the budget. Values are cached by measure_texts; what each request cost is
+handed to `record` (the runtime stores it in the judge_calls table). Texts not judged because
+the budget ran out come back as JudgeNotAsked, which measure_texts does not cache.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from steerdsl.errors import RunError
 from steerdsl.catalog import JUDGE_TEMPLATE
+from steerdsl.errors import RunError
+from steerdsl.llm.budget import Ledger, usd
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.plan.model import GoalPlan, JudgeMeasure, Plan, SamplingParams
 from steerdsl.prompts.clean import strip_reasoning
@@ -23,6 +28,29 @@ _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 class JudgeFailed(Exception):
     """One text the judge could not score (the request failed, or no number came back)."""
+
+
+class JudgeNotAsked(Exception):
+    """One text the judge was not asked about because the budget ran out: no measurement
+    (not even a failed one), so a later run with more budget judges it."""
+
+
+@dataclass(frozen=True)
+class JudgeCall:
+    """One judge request that got an answer, and what it cost (a row of judge_calls)."""
+
+    measure_id: str  # the judged goal's GoalPlan.measure_id
+    text_hash: str  # of the judged text
+    model: str  # the spec's name of the judge model
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None  # USD; None when the price is unknown
+    latency_s: float
+
+
+# Receives the answered requests of one judge(goal, texts) call, once it returns (or is
+# interrupted): how the runtime stores judge costs.
+RecordFn = Callable[[Sequence[JudgeCall]], None]
 
 
 def judge_prompt(measure: JudgeMeasure, text: str) -> str:
@@ -38,9 +66,15 @@ def parse_score(answer: str) -> float:
     return float(m.group())
 
 
-def make_judge(plan: Plan):
+def make_judge(plan: Plan, *, ledger: Ledger | None = None, record: RecordFn | None = None):
     """The `judge` callable of steerdsl.goals.measure.measure_texts for `plan`'s judge goals:
-    judge(goal, texts) -> one float, or the exception that text failed with, per text."""
+    judge(goal, texts) -> one float, or the exception that text failed with, per text
+    (JudgeNotAsked for those left unasked once `ledger` is exhausted).
+
+    ledger: charged with every judge request's cost (the run's, shared with the generate
+        stages); None: no limit.
+    record: given the JudgeCall of every answered request of each judge(...) call.
+    """
 
     def judge(goal: GoalPlan, texts: Sequence[str]) -> list[float | BaseException]:
         measure = goal.measure
@@ -50,18 +84,26 @@ def make_judge(plan: Plan):
             model = plan.model(measure.model)
         except StopIteration:
             raise RunError(f"goal '{goal.name}': no model '{measure.model}' in the plan") from None
-        return asyncio.run(_judge_all(plan, goal, measure, model, list(texts)))
+        calls: list[JudgeCall] = []
+        try:
+            return asyncio.run(_judge_all(plan, goal, measure, model, list(texts), ledger,
+                                          calls))
+        finally:
+            # Also when interrupted: what was answered is paid for.
+            if record is not None and calls:
+                record(calls)
 
     return judge
 
 
 async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
-                     texts: list[str]) -> list[float | BaseException]:
+                     texts: list[str], ledger: Ledger | None,
+                     calls: list[JudgeCall]) -> list[float | BaseException]:
     from steerdsl.llm import completion as llm
     from steerdsl.llm.caller import Caller
-    from steerdsl.stages.generate.engine import api_key_for
+    from steerdsl.llm.keys import api_key_for
 
-    caller = Caller(model, api_key_for(model))
+    caller = Caller(model, api_key_for(model), ledger=ledger)
     params = llm.sampling_params(model, SamplingParams())
     send_seed = llm.supports_param(model, "seed")
     results: list[float | BaseException] = [JudgeFailed("not judged")] * len(texts)
@@ -74,6 +116,15 @@ async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
                 p["seed"] = derive_seed(plan.experiment.seed, "judge", goal.name,
                                         text_hash(texts[i])) % 2**31
             out = await caller.call(judge_prompt(measure, texts[i]), 1, p)
+            if out is not None and out.completion is not None:
+                c = out.completion
+                calls.append(JudgeCall(goal.measure_id, text_hash(texts[i]), model.name,
+                                       c.prompt_tokens, c.completion_tokens, c.cost,
+                                       out.latency_s))
+            if out is None and caller.ledger.exhausted:
+                results[i] = JudgeNotAsked(f"not judged: budget {usd(caller.ledger.limit)} "
+                                           "reached")
+                continue
             if out is None:
                 why = "not requested"
                 if caller.breaker.tripped:  # a dead server: no more requests to it

@@ -7,7 +7,9 @@ per text, in parallel for large inputs) and written back in bulk.
 Failures are stored too, with their message. Those of built-ins and expressions are final (they
 are deterministic); those of Python and judge goals may be transient (a network error, a bug
 since fixed): they are read back like any cached value, and measured again only when asked
-(`retry_errors`, the run's `--retry-errors`).
+(`retry_errors`, the run's `--retry-errors`). Texts a judge was not asked about because the
+budget ran out (JudgeNotAsked) are not measurements: they are left out of the cache and
+reported apart (`Measured.unmeasured`), so a later run judges them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from steerdsl.store import measurements as cache
 from steerdsl.goals.builtins import IMPLEMENTED
 from steerdsl.goals.custom import eval_expr, expr_refs, load_python_measure
 from steerdsl.goals.engine import compute_groups
+from steerdsl.goals.judge import JudgeNotAsked
 from steerdsl.goals.pycall import as_number as _as_number
 from steerdsl.goals.pycall import call_python_goal
 from steerdsl.plan.hashing import builtin_measure_id
@@ -56,6 +59,8 @@ class Measured:
     computed: int = 0  # values computed by this call (per distinct text and measure)
     cached: int = 0  # values read from the store
     retryable: int = 0  # errors of Python and judge goals (`retry_errors` measures them again)
+    # Values not measured because the budget ran out (NaN in raw, neither in errors nor cached).
+    unmeasured: list[MeasureError] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +76,7 @@ class _Column:
     done: np.ndarray  # known (cached, computed, or failed)
     wanted: np.ndarray  # needed by some goal
     errors: dict[int, str] = field(default_factory=dict)
+    unasked: dict[int, str] = field(default_factory=dict)  # not judged: the budget ran out
     fresh: list[int] = field(default_factory=list)  # computed now: to write to the store
     written: int = 0  # how many of `fresh` went to the writer
 
@@ -194,11 +200,14 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir,
 
     raw = {g.name: columns[goal_col[g.name]].values[inverse].copy() for g in goals}
     errors: list[MeasureError] = []
+    unmeasured: list[MeasureError] = []
     retryable = 0
     for i in range(n):
         u = int(inverse[i])
         for g in goals:
             col = columns[goal_col[g.name]]
+            if u in col.unasked:
+                unmeasured.append(MeasureError(i, ids[i], g.name, col.unasked[u]))
             msg = col.errors.get(u)
             if msg is not None:
                 errors.append(MeasureError(i, ids[i], g.name, msg))
@@ -206,7 +215,7 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir,
                     retryable += 1
     computed = sum(len(c.fresh) for c in columns.values())
     return Measured(raw=raw, errors=errors, computed=computed, cached=cached,
-                    retryable=retryable)
+                    retryable=retryable, unmeasured=unmeasured)
 
 
 def _text_problem(text) -> str | None:
@@ -358,6 +367,9 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
         raise RunError(f"goal '{goal.name}': the judge gave {len(answers)} values for "
                        f"{len(todo)} texts")
     for u, answer in zip(todo, answers):
+        if isinstance(answer, JudgeNotAsked):
+            col.unasked[u] = str(answer)  # not done: neither a value nor a cached failure
+            continue
         if isinstance(answer, BaseException):
             col.set(u, math.nan, f"judge failed: {type(answer).__name__}: {answer}")
             continue

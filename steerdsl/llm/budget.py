@@ -1,4 +1,5 @@
-"""A USD spending limit shared by the generate stages of one run."""
+"""The run-wide spending limit and cost ledger: one Ledger per run, shared by every Caller
+(the generate stages' and the LLM judges'), so everything the run pays counts toward `budget`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ def usd(amount: float) -> str:
 
 
 class BudgetExceeded(RunError):
-    """Raised by a generate stage after it stopped cleanly (everything answered is stored)
-    because the budget was used up. The runner records the run as 'budget'."""
+    """The budget was used up: raised after the work stopped cleanly (everything answered is
+    stored). The runner records the run as 'budget'."""
 
     def __init__(self, spent: float, limit: float) -> None:
         # Requests already sent when the budget was reached are paid and stored: say so.
@@ -29,9 +30,10 @@ class BudgetExceeded(RunError):
 
 
 class Ledger:
-    """The run's spending: every call's cost, against the spec's `budget` (None: no limit).
-    Calls without a price (NULL cost: litellm does not know the model and the spec declares
-    no price) count as zero."""
+    """What a run has spent (USD), against an optional limit. Charged by every Caller with the
+    cost of each answered request; requests without a price (NULL cost: litellm does not know
+    the model and the spec declares no price) count as zero. One event loop charges it at a
+    time (asyncio, one thread), so no lock."""
 
     def __init__(self, limit_usd: float | None = None, spent_usd: float = 0.0) -> None:
         self.limit = None if limit_usd is None else float(limit_usd)
@@ -43,7 +45,21 @@ class Ledger:
 
     @property
     def exhausted(self) -> bool:
+        """No new request may start (never, without a limit)."""
         return self.limit is not None and self.spent >= self.limit
 
     def exceeded(self) -> BudgetExceeded:
-        return BudgetExceeded(self.spent, self.limit or 0.0)
+        if self.limit is None:
+            raise ValueError("a ledger without a limit is never exceeded")
+        return BudgetExceeded(self.spent, self.limit)
+
+
+class Budget(Ledger):
+    """Transitional: the generate stage's former budget (a Ledger with a limit, charged with
+    `add`), kept until steerdsl.stages.generate takes a Ledger. Remove then."""
+
+    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
+        super().__init__(limit_usd, spent_usd)
+
+    def add(self, cost: float | None) -> None:
+        self.charge(cost)

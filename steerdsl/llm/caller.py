@@ -1,5 +1,6 @@
-"""One logical request to a model: paced, retried, checked. Shared by the generate stage and
-LLM-judged goals, so both honour the model's concurrency, rpm/tpm, retries and timeout."""
+"""One logical request to a model: paced, retried, checked, charged. Shared by the generate
+stage and LLM-judged goals, so both honour the model's concurrency, rpm/tpm, retries and
+timeout, and the run's budget (one Ledger for all of them)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any, Callable
 
 from steerdsl.errors import RunError
 from steerdsl.llm import completion as llm
+from steerdsl.llm.budget import Ledger
+from steerdsl.llm.local import stop_generating
 from steerdsl.llm.pacing import Pacer, retry_pause
 from steerdsl.plan.model import ModelPlan
 
@@ -65,32 +68,40 @@ class Caller:
     """Sends requests for one model. A failed request (5xx, timeout, connection, malformed
     answer, 429) is retried up to the model's `retries` times; a 429 pauses every request of
     this caller (Pacer); a refused key raises RunError at once; connection failures trip the
-    Breaker, after which every call returns None without sending anything."""
+    Breaker, after which every call returns None without sending anything.
 
-    def __init__(self, model: ModelPlan, api_key: str | None, *, retry_base_s: float = 0.5,
+    Every answered request's cost is charged to `ledger` (the run's, shared by all callers;
+    without one, a ledger of this caller's own without a limit). Once the ledger is exhausted
+    no request starts: `call` returns None, and `ledger.exhausted` tells why."""
+
+    def __init__(self, model: ModelPlan, api_key: str | None, *, ledger: Ledger | None = None,
+                 retry_base_s: float = 0.5,
                  stopped: Callable[[], bool] = lambda: False) -> None:
         self.model = model
         self.api_key = api_key
+        self.ledger = ledger if ledger is not None else Ledger()
         self.pacer = Pacer(model.rpm, model.tpm, model.concurrency)
         self.retry_base_s = retry_base_s
-        self.stopped = stopped  # checked before each request (the budget ran out)
+        self.stopped = stopped  # checked before each request (e.g. the store failed)
         self.breaker = Breaker()
         self.requests = 0
         self.timeouts = 0  # requests that timed out
 
     async def call(self, prompt: str, n: int, params: dict[str, Any]) -> Outcome | None:
-        """None when `stopped` became true, or the breaker tripped, before the request got an
-        answer."""
+        """None when `stopped` became true, the ledger was exhausted, or the breaker tripped,
+        before the request got an answer."""
         model = self.model
         out = Outcome()
         failures = 0
         estimate = len(prompt) / 4 + (params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE) * n
         while True:
+            if self.halted:  # before waiting for a turn, which may take long (rpm/tpm)
+                return None
             await self.pacer.turn(estimate)
             async with self.pacer.slot():
                 if self.pacer.backoff_until > time.monotonic():
                     continue  # a 429 came while this one waited for a place: wait again
-                if self.stopped() or self.breaker.tripped:
+                if self.halted:
                     return None
                 out.attempts += 1
                 self.requests += 1
@@ -124,6 +135,7 @@ class Caller:
                 await asyncio.sleep(retry_pause(failures, self.retry_base_s, cap))
         self.breaker.on_answer()
         self.pacer.on_success()
+        self.ledger.charge(completion.cost)
         used = (completion.prompt_tokens or 0) + (completion.completion_tokens or 0)
         self.pacer.used_tokens(estimate, used if completion.prompt_tokens is not None else None)
         answered = [(c, r) for c, r in zip_longest(completion.contents, completion.finish_reasons)
@@ -132,6 +144,11 @@ class Caller:
         out.finish_reasons = [r for _, r in answered]
         out.completion = completion
         return out
+
+    @property
+    def halted(self) -> bool:
+        """No request may start: stopped, the ledger exhausted, or the breaker tripped."""
+        return self.stopped() or self.ledger.exhausted or self.breaker.tripped
 
     async def _attempt(self, prompt: str, n: int, params: dict[str, Any]) -> llm.Completion:
         """One request; llm.CallFailed also for an answer without content."""
@@ -150,8 +167,6 @@ class Caller:
             try:
                 return await call
             except asyncio.CancelledError:
-                from steerdsl.llm.local import stop_generating
-
                 stop_generating()
                 raise
         try:

@@ -1,36 +1,21 @@
 """One chat completion through litellm, with errors sorted into what the engine does next.
 
-The only place that imports litellm: it is heavy (about 2.5 s) and must not reach the internet
-for its price table, so the environment is set before the first import.
+litellm itself is imported through steerdsl.llm.litellm_loader (once, offline, on first use).
 """
 
 from __future__ import annotations
 
 import email.utils
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from steerdsl.llm.litellm_loader import LOCAL_PROVIDER, litellm_module
+from steerdsl.llm.local import ensure_registered
 from steerdsl.plan.model import ModelPlan, SamplingParams
 from steerdsl.prices import declared_cost
 
-LOCAL_PROVIDER = "steerdsl-local"
-_litellm: Any = None
 _cost_unknown: set[str] = set()  # model ids whose price litellm does not know
-
-
-def litellm_module():
-    global _litellm
-    if _litellm is None:
-        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        import litellm
-
-        litellm.suppress_debug_info = True
-        litellm.telemetry = False
-        _litellm = litellm
-    return _litellm
 
 
 @dataclass
@@ -104,8 +89,6 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
     """Send one request; raise CallFailed with a message free of the key."""
     litellm = litellm_module()
     if model.provider == "local":
-        from steerdsl.llm.local import ensure_registered
-
         ensure_registered(model.model)
     kwargs: dict[str, Any] = dict(params)
     if n > 1:

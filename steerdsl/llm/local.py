@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from steerdsl import catalog
 from steerdsl.errors import RunError
+from steerdsl.llm.litellm_loader import LOCAL_PROVIDER, litellm_module
 
 DEFAULT_MAX_TOKENS = 512  # the model rambles to the end of its context otherwise
 N_CTX = 2048
@@ -45,8 +46,6 @@ def ensure_registered(name: str) -> None:
         path = model_path(name)
         if importlib.util.find_spec("llama_cpp") is None:
             raise RunError("the local model needs llama-cpp-python: run scripts/setup")
-        from steerdsl.llm.completion import LOCAL_PROVIDER, litellm_module
-
         litellm = litellm_module()
         if _provider is None:
             _provider = _provider_class()()

@@ -179,3 +179,18 @@ CREATE TABLE IF NOT EXISTS model_capabilities (
     observed_at TIMESTAMP,
     PRIMARY KEY (model_key, param)
 );
+
+-- Every LLM-judge request that got an answer, and what it cost: judged goals count toward the
+-- budget like generations. Appended (a text judged again, e.g. with --retry-errors, adds a row);
+-- the values themselves are in `measurements`.
+CREATE TABLE IF NOT EXISTS judge_calls (
+    measure_id VARCHAR,         -- GoalPlan.measure_id of the judged goal
+    text_hash VARCHAR,          -- texts.text_hash of the judged text
+    model VARCHAR,              -- the spec's name of the judge model
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost DOUBLE,                -- USD (declared price, else litellm's offline cost map); NULL
+                                -- when unknown
+    latency_s DOUBLE,
+    judged_at TIMESTAMP
+);
