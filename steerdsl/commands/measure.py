@@ -157,6 +157,7 @@ def _stored_bounds(plan, cache_con, db: str | None) -> dict[str, tuple[float, fl
 
     from steerdsl.errors import StoreError
     from steerdsl.store.db import open_store
+    from steerdsl.store.space import load_bounds
 
     store = Path(plan.experiment.store)
     if not store.is_file():
@@ -171,15 +172,12 @@ def _stored_bounds(plan, cache_con, db: str | None) -> dict[str, tuple[float, fl
     except (StoreError, duckdb.Error):
         return {}  # in use by a run, or not a store: measure the corpus instead
     try:
-        rows = con.execute("SELECT goal, measure_id, lo, hi FROM goal_space WHERE space_hash = ?",
-                           [space]).fetchall()
+        return load_bounds(con, space, {g.name: g.measure_id for g in plan.goals})
     except duckdb.Error:  # a file without the table: measure the corpus instead
         return {}
     finally:
         if not same:
             con.close()
-    ids = {g.name: g.measure_id for g in plan.goals}
-    return {goal: (lo, hi) for goal, mid, lo, hi in rows if ids.get(goal) == mid}
 
 
 def _open_cache(db: str | None):
