@@ -55,8 +55,10 @@ def read_store(plan) -> StoreState:
 
     from steerdsl.errors import StoreError
     from steerdsl.store import capabilities
+    from steerdsl.store.call_stats import answer_counts
     from steerdsl.store.db import StoreDamaged, open_store, store_errors
     from steerdsl.store.owner import conflict, spec_owner
+    from steerdsl.store.stages import done_hashes
 
     try:
         con = open_store(store, read_only=True)
@@ -69,13 +71,9 @@ def read_store(plan) -> StoreState:
             problem = conflict(con, store, spec_owner(plan))
             if problem is not None:  # its stages done are another spec's
                 return StoreState(note=f"note: {problem}")
-            state = StoreState(done={r[0] for r in con.execute(
-                "SELECT stage_hash FROM stages_done").fetchall()})
-            generate = [s.hash for s in plan.stages if s.kind == "generate"]
-            state.answers = {h: (ok, failed) for h, ok, failed in con.execute(
-                "SELECT gen_hash, count(*) FILTER (WHERE status = 'ok'), "
-                "count(*) FILTER (WHERE status <> 'ok') FROM calls "
-                "WHERE list_contains(?, gen_hash) GROUP BY ALL", [generate]).fetchall()}
+            state = StoreState(done=done_hashes(con))
+            state.answers = answer_counts(con, [s.hash for s in plan.stages
+                                                if s.kind == "generate"])
             state.n_ignored = capabilities.not_honoured(con, "n")
             return state
     except duckdb.Error as e:  # an older or foreign file: say so, the plan is still right

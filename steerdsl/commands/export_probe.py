@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from steerdsl.plan.model import Stage
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,19 +37,21 @@ def run(args: argparse.Namespace) -> int:
         with store_errors(path):
             stored = export_current_probe(path, args.probe, args.output)
     else:
-        store, name = _from_spec(path, args.probe)
+        store, stage = _from_spec(path, args.probe)
         check_output(args.output, PROBE_CSV, inputs=[path, store], force=args.force)
         with store_errors(store):
-            stored = export_current_probe(store, name, args.output, spec=str(path))
+            stored = export_current_probe(store, stage.key.probe, args.output, spec=str(path),
+                                          stage_id=stage.id)
     print(f"wrote {count(stored.table.n_rows, 'row')} of probe {stored.name} ({stored.probe_hash}) "
           f"to {args.output}")
     return 0
 
 
-def _from_spec(path: Path, probe: str | None) -> tuple[str, str]:
-    """The spec's store and the probe to export."""
+def _from_spec(path: Path, probe: str | None) -> tuple[str, Stage]:
+    """The spec's store and the stage of the probe to export."""
     import steerdsl
     from steerdsl.errors import UsageError
+    from steerdsl.plan.keys import ProbeKey
 
     from steerdsl.store.owner import check_spec_store
 
@@ -64,4 +70,4 @@ def _from_spec(path: Path, probe: str | None) -> tuple[str, str]:
     elif probe not in names:
         raise UsageError(f"{path} has no probe '{probe}'; its probes: "
                          f"{', '.join(names) if names else 'none'}")
-    return plan.experiment.store, probe
+    return plan.experiment.store, plan.stage(ProbeKey(probe=probe))

@@ -164,7 +164,7 @@ def _stored_bounds(plan, cache_con, db: str | None) -> dict[str, tuple[float, fl
     except (StoreError, duckdb.Error):
         return {}  # in use by a run, or not a store: measure the corpus instead
     try:
-        return load_bounds(con, space)
+        return load_bounds(con, space, {g.name: g.measure_id for g in plan.goals})
     except duckdb.Error:  # a file without the table: measure the corpus instead
         return {}
     finally:

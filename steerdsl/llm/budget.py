@@ -52,14 +52,3 @@ class Ledger:
         if self.limit is None:
             raise ValueError("a ledger without a limit is never exceeded")
         return BudgetExceeded(self.spent, self.limit)
-
-
-class Budget(Ledger):
-    """Transitional: the generate stage's former budget (a Ledger with a limit, charged with
-    `add`), kept until steerdsl.stages.generate takes a Ledger. Remove then."""
-
-    def __init__(self, limit_usd: float, spent_usd: float = 0.0) -> None:
-        super().__init__(limit_usd, spent_usd)
-
-    def add(self, cost: float | None) -> None:
-        self.charge(cost)

@@ -1,7 +1,8 @@
-"""Importing results in the reference tool's CSV layout, so old results are scored by the
-same SQL views as new ones (docs/sql.md, "Imported results").
+"""Importing the reference tool's CSV files into a store: a spec's CSV probe (`probe NAME from
+csv "FILE"`), and results, so old results are scored by the same SQL views as new ones
+(docs/sql.md, "Imported results").
 
-Columns: `text`; per goal `source_<g>`, `delta_<g>`, `target_<g>` (delta and target empty
+A results file's columns: `text`; per goal `source_<g>`, `delta_<g>`, `target_<g>` (delta and target empty
 when the goal is inactive) and `output_<g>` (the answer's normalized value); optional raw
 source values `<g>`; optional answer text `output_text` (or `output`). Goals are found from
 the column names. Every other column is kept, as text, in the generation's settings JSON
@@ -14,7 +15,6 @@ from the file's content, so importing the same file again replaces it instead of
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from steerdsl.errors import RunError, UsageError
+from steerdsl.plan.keys import GenerateKey, ProbeKey
 from steerdsl.plan.hashing import stable_hash
-from steerdsl.reference.layout import (Problems, parse_number, parse_reference_rows,
-                                          read_csv_records)
-from steerdsl.store.probes import current_probe_hash, save_probe
 from steerdsl.probe.table import ProbeTable
-from steerdsl.store.bulk import insert_columns
+from steerdsl.reference.layout import (Problems, parse_number, parse_reference_rows,
+                                       read_csv_records, read_reference_csv)
+from steerdsl.store.generations import current_generations_over, replace_generation
+from steerdsl.store.probes import save_imported_probe, save_probe
+from steerdsl.store.stages import current_hash
 from steerdsl.texts import text_hash
 
 GOAL_PREFIXES = ("source_", "delta_", "target_", "output_")
@@ -114,6 +116,15 @@ def _probe_hash(name: str, table: ProbeTable) -> str:
     return stable_hash({"kind": "reference-csv", "probe": name, "content": content})
 
 
+def import_probe(con, path: str | Path, goals: list[str], *, probe_hash: str, name: str,
+                 space_hash: str | None) -> ProbeTable:
+    """Read a spec's CSV probe (the reference layout over `goals`, checked) and store it under
+    `probe_hash`; returns its rows."""
+    imported = read_reference_csv(path, goals)
+    save_imported_probe(con, probe_hash, name, space_hash, imported)
+    return imported
+
+
 def import_reference(con, path: str | Path, *, model: str, intervention: str,
                      probe: str = "reference") -> ImportedResults:
     """Load a results file into the store open on `con` (read-write)."""
@@ -145,49 +156,35 @@ def import_reference(con, path: str | Path, *, model: str, intervention: str,
                 "goals": goals, "answer_column": answer_column,
                 "extra": {c: [body[r][index[c]] for r in range(rows)] for c in extra}}
 
-    previous = current_probe_hash(con, probe)
+    # The ids a spec's plan gives a probe and a generate stage of these names: a run of a
+    # spec then replaces the import in `current`.
+    gen_key = GenerateKey(model=model, intervention=intervention, probe=probe)
+    probe_id, gen_id = ProbeKey(probe=probe).id, gen_key.id
+    previous = current_hash(con, probe_id)
     orphaned: list[str] = []
     if previous and previous != probe_hash:
-        orphaned = [f"{m}/{i}" for m, i in con.execute(
-            "SELECT model, intervention FROM current_generations WHERE probe_hash = ? "
-            "AND NOT (model = ? AND intervention = ?) ORDER BY ALL",
-            [previous, model, intervention]).fetchall()]
+        orphaned = [f"{m}/{i}" for m, i in current_generations_over(con, previous)
+                    if (m, i) != (model, intervention)]
 
     save_probe(con, probe_hash, probe, None, table,
                info={"kind": "reference-csv", "file": path.name, "sha256": file_sha})
     d = len(goals)
     row_id = np.arange(rows, dtype=np.int32)
     keep = np.repeat(ok, d)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for t in ("generations", "calls", "outputs"):
-            con.execute(f"DELETE FROM {t} WHERE gen_hash = ?", [gen_hash])
-        con.execute("INSERT INTO generations VALUES (?, ?, ?, ?, ?)",
-                    [gen_hash, model, intervention, probe_hash, json.dumps(settings)])
-        texts = {text_hash(a): a for a in answers if a is not None}
-        insert_columns(con, "texts", {"text_hash": list(texts), "text": list(texts.values())},
-                       on_conflict="ignore")
-        insert_columns(con, "calls", {
-            "gen_hash": [gen_hash] * rows, "row_id": row_id, "sample": np.zeros(rows, np.int32),
-            "raw_answer": answers, "answer": answers,
-            "answer_hash": [None if a is None else text_hash(a) for a in answers],
-            "status": ["ok" if k else "error" for k in ok],
-            "error": [None if k else "imported row without output values" for k in ok]})
-        values = outputs.reshape(-1)[keep]
-        insert_columns(con, "outputs", {
-            "gen_hash": [gen_hash] * int(keep.sum()),
-            "row_id": np.repeat(row_id, d)[keep],
-            "sample": np.zeros(int(keep.sum()), np.int32),
-            "goal": np.tile(np.array(goals, dtype=object), rows)[keep].tolist(),
-            "raw": [None] * int(keep.sum()),
-            "value": [None if math.isnan(v) else float(v) for v in values]})
-        con.execute("INSERT OR REPLACE INTO current VALUES (?, ?), (?, ?)",
-                    [f"probe:{probe}", probe_hash,
-                     f"generate:{model}/{intervention}", gen_hash])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    values = outputs.reshape(-1)[keep]
+    replace_generation(
+        con, gen_hash, model=model, intervention=intervention, probe_hash=probe_hash,
+        settings=json.dumps(settings),
+        calls={"row_id": row_id, "sample": np.zeros(rows, np.int32),
+               "raw_answer": answers, "answer": answers,
+               "status": ["ok" if k else "error" for k in ok],
+               "error": [None if k else "imported row without output values" for k in ok]},
+        outputs={"row_id": np.repeat(row_id, d)[keep],
+                 "sample": np.zeros(int(keep.sum()), np.int32),
+                 "goal": np.tile(np.array(goals, dtype=object), rows)[keep].tolist(),
+                 "raw": [None] * int(keep.sum()),
+                 "value": [None if math.isnan(v) else float(v) for v in values]},
+        current=[(probe_id, probe_hash), (gen_id, gen_hash)])
     return ImportedResults(probe_name=probe, probe_hash=probe_hash, gen_hash=gen_hash,
                            goals=goals, rows=rows, ok=int(ok.sum()), extra_columns=extra,
                            answer_column=answer_column,

@@ -21,6 +21,7 @@ from steerdsl.plan.model import Plan
 from steerdsl.progress import Display
 from steerdsl.stages.context import RunContext, RunResult
 from steerdsl.store import runs
+from steerdsl.store import stages as stage_store
 from steerdsl.words import count
 
 __all__ = ["RunResult", "Runner", "run_plan"]
@@ -87,7 +88,7 @@ class Runner:
         """The API keys of the models still to generate, before anything runs: a variable
         that is unset or malformed is a RunError now, not after other stages spent money."""
         from steerdsl.stages.generate import resolve_model
-        from steerdsl.stages.generate.engine import api_key_for
+        from steerdsl.llm.keys import api_key_for
 
         if not self._wanted("generate"):
             return
@@ -96,12 +97,17 @@ class Runner:
                 api_key_for(resolve_model(self.plan, stage.key))
 
     def _ledger(self, ctx: RunContext) -> Ledger:
-        """The run's spending starts from what the spec's generations already cost."""
-        from steerdsl.store.calls import spent_on
+        """The run's spending starts from what the spec's generations and judged goals
+        already cost."""
+        from steerdsl.store.call_stats import spent_on
+        from steerdsl.store.judge_calls import judge_spent
 
         limit = self.plan.experiment.budget_usd
-        spent = spent_on(ctx.con, [s.hash for s in self.plan.stages_of("generate")])
-        return Ledger(limit, spent if limit is not None else 0.0)
+        if limit is None:
+            return Ledger()
+        judged = [g.measure_id for g in self.plan.goals if g.measure.kind == "judge"]
+        return Ledger(limit, spent_on(ctx.con, [s.hash for s in self.plan.stages_of("generate")])
+                      + judge_spent(ctx.con, judged))
 
     def _warn_unpriced(self) -> None:
         """A budget counts only calls with a known price: name the models without one."""
@@ -126,12 +132,12 @@ class Runner:
                 break
             for stage in self.plan.stages_of(module.KIND):
                 if module.CURRENT:
-                    runs.set_current(ctx.con, stage.id, stage.hash)
+                    stage_store.set_current(ctx.con, stage.id, stage.hash)
                 outcome = module.run(ctx, stage)
                 if outcome.done is not None:
-                    runs.mark_done(ctx.con, stage.hash, stage.id, outcome.done)
+                    stage_store.mark_done(ctx.con, stage.id, stage.hash, outcome.done)
                 elif outcome.not_done:
-                    runs.mark_not_done(ctx.con, stage.hash)
+                    stage_store.mark_not_done(ctx.con, stage.hash)
                 {"run": self.result.stages_run, "skipped": self.result.stages_skipped,
                  "not_run": self.result.stages_not_run}[outcome.ran].append(stage.id)
         if self._wanted("score") and self.plan.stages_of("score"):

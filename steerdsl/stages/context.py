@@ -19,7 +19,7 @@ from steerdsl.plan import keys
 from steerdsl.plan.model import Plan, Stage
 from steerdsl.progress import Display
 from steerdsl.store import corpus as corpus_store
-from steerdsl.store import runs
+from steerdsl.store import stages as stage_store
 from steerdsl.store import space as space_store
 
 
@@ -78,6 +78,7 @@ class RunState:
         if name not in self._raw:
             rows = self.corpus(name)
             measured = self._ctx.measure([r[1] for r in rows], ids=[r[0] for r in rows])
+            self._ctx.stop_if_unmeasured(measured)
             self._raw[name] = measured.raw
         return self._raw[name]
 
@@ -115,7 +116,7 @@ class RunContext:
         self.state = RunState(self)
 
     def done(self, stage: Stage) -> bool:
-        return runs.is_done(self.con, stage.hash)
+        return stage_store.is_done(self.con, stage.hash)
 
     def measure(self, texts: list[str], *, ids: list[str], progress=None):
         """measure_texts with what measuring needs beyond texts: where `python "mod:fn"`
@@ -128,11 +129,21 @@ class RunContext:
                              retry_errors=self.retry_errors)
 
     def judge(self):
+        """The judge of `judge` goals: its requests are charged to the run's ledger and their
+        cost is stored (table judge_calls)."""
         if self._judge is None and any(g.measure.kind == "judge" for g in self.plan.goals):
             from steerdsl.goals.judge import make_judge
+            from steerdsl.store.judge_calls import record_judge_calls
 
-            self._judge = make_judge(self.plan)
+            self._judge = make_judge(self.plan, ledger=self.ledger,
+                                     record=lambda calls: record_judge_calls(self.con, calls))
         return self._judge
+
+    def stop_if_unmeasured(self, measured) -> None:
+        """Values left unmeasured because the budget ran out: the run stops here (what was
+        measured is stored; a later run with more budget measures the rest)."""
+        if measured.unmeasured and self.ledger is not None and self.ledger.exhausted:
+            raise self.ledger.exceeded()
 
     def say_measure_errors(self, what: str, measured) -> None:
         for _, text_id, goal, message in measured.errors[:5]:

@@ -17,6 +17,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     already = ctx.done(stage)
     bar = ctx.display.stage(f"measure {name}", len(rows) * len(ctx.plan.goals))
     measured = ctx.measure([r[1] for r in rows], ids=[r[0] for r in rows], progress=bar)
+    ctx.stop_if_unmeasured(measured)
     ctx.state.keep_raw(name, measured.raw)
     if measured.errors:
         bar.error(len(measured.errors))

@@ -19,7 +19,7 @@ CURRENT = False
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
     from steerdsl.goals.normalize import normalize
-    from steerdsl.store import calls, outputs
+    from steerdsl.store import call_stats, outputs
 
     key: ScoreKey = stage.key
     gen = ctx.plan.stage(key.generate)
@@ -49,9 +49,10 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
             bar.error(failed)
             ctx.say_measure_errors(label, measured)
         ctx.result.failed_measurements += failed
+        ctx.stop_if_unmeasured(measured)  # the values written stay; NULL ones are asked again
     if failed:  # also undoes a stage marked done by an older version with failed values
         return Outcome(not_done=True)
-    if not calls.failed_calls(ctx.con, gen.hash) and ctx.done(gen):
+    if not call_stats.failed_calls(ctx.con, gen.hash) and ctx.done(gen):
         return Outcome(done={})
     return Outcome()
 

@@ -122,21 +122,3 @@ class CallWriter:
         self.stored.difference_update(replaced)
         self.written += len(batch)
 
-
-def register_generation(con, gen_hash: str, model: str, intervention: str,
-                        probe_hash: str | None, settings: str) -> None:
-    con.execute("INSERT OR IGNORE INTO generations (gen_hash, model, intervention, probe_hash, "
-                "settings) VALUES (?, ?, ?, ?, ?)",
-                [gen_hash, model, intervention, probe_hash, settings])
-
-
-def failed_calls(con, gen_hash: str) -> int:
-    """Samples of a generation stored with a status other than 'ok'."""
-    return con.execute("SELECT count(*) FROM calls WHERE gen_hash = ? AND status <> 'ok'",
-                       [gen_hash]).fetchone()[0]
-
-
-def spent_on(con, gen_hashes: list[str]) -> float:
-    """US dollars the calls of these generations cost (unknown prices count as 0)."""
-    return float(con.execute("SELECT coalesce(sum(cost), 0) FROM calls WHERE "
-                             "list_contains(?, gen_hash)", [gen_hashes]).fetchone()[0])

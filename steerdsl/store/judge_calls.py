@@ -9,9 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import Protocol
 
-from steerdsl.goals.judge import JudgeCall
 from steerdsl.store.bulk import insert_rows
+
+
+class JudgeCall(Protocol):
+    """A judge request's record (steerdsl.goals.judge.JudgeCall)."""
+
+    measure_id: str
+    text_hash: str
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+    latency_s: float | None
 
 _COLUMNS = ("measure_id", "text_hash", "model", "prompt_tokens", "completion_tokens", "cost",
             "latency_s", "judged_at")

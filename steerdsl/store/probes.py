@@ -1,7 +1,7 @@
 """Writing and reading probes in the store: tables probes, probe_rows, probe_goals, texts.
 
-Bulk writes go through steerdsl.store.bulk (Arrow), never row by row. The goal order of a probe is kept in probes.info ("goals"), since probe_goals is keyed by
-goal name only.
+Bulk writes go through steerdsl.store.bulk (Arrow), never row by row. The goal order of a
+probe is kept in probes.info ("goals"), since probe_goals is keyed by goal name only.
 """
 
 from __future__ import annotations
@@ -165,11 +165,12 @@ def load_probe(con, probe_hash: str) -> StoredProbe:
                        info=info, table=table)
 
 
-def current_probe_hash(con, name: str) -> str | None:
-    """The probe hash the latest run of the spec uses for probe `name` (table `current`)."""
-    row = con.execute("SELECT stage_hash FROM current WHERE stage = ?",
-                      [f"probe:{name}"]).fetchone()
-    return row[0] if row else None
+def current_probes(con) -> dict[str, str]:
+    """name -> hash of the probes the views use (their hash is current), by name."""
+    rows = con.execute("SELECT name, probe_hash FROM probes "
+                       "WHERE probe_hash IN (SELECT stage_hash FROM current) "
+                       "ORDER BY name, probe_hash").fetchall()
+    return dict(rows)
 
 
 def requests_of(con, probe_hash: str) -> list[tuple[int, str, dict[str, float | None]]]:

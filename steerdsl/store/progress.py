@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from steerdsl.store.stages import done_hashes
+
 
 def no_results_message(con, path: str) -> str:
     """A message for a store without scored answers: what is there and what is missing."""
@@ -14,7 +16,7 @@ def no_results_message(con, path: str) -> str:
     if run is not None:
         status, plan = run
         stages = [(s["id"], s["hash"]) for s in json.loads(plan or "{}").get("stages", [])]
-        done = {h for (h,) in con.execute("SELECT stage_hash FROM stages_done").fetchall()}
+        done = done_hashes(con)
         finished = [i for i, h in stages if h in done]
         missing = [i for i, h in stages if h not in done]
         lines += [f"  last run: {status}",

@@ -2,8 +2,9 @@
 -- re-slice results without Python. A public interface (docs/sql.md): add columns, never rename.
 -- Applied after schema.sql on every writable open, so everything here is CREATE OR REPLACE.
 --
--- Every view follows the `current` table: only the generations whose hash is current for
--- 'generate:MODEL/INTERVENTION', over a probe whose hash is current for 'probe:NAME', count.
+-- Every view follows the `current` table: only the generations whose hash is current, over a
+-- probe whose hash is current, count. Stage hashes are the keys: a generation's hash covers
+-- its model's and intervention's names, so it is current only for its own stage.
 
 -- bin(x; z0) = #{k : x >= clip(z0 + C_k, 0, 1)} - 1 with C = [-1, -.5, -.2, -.1, .1, .2, .5, 1].
 -- x >= clip(y, 0, 1) is written as (x >= 1 OR (x >= 0 AND x >= y)): the same test for every
@@ -64,11 +65,10 @@ SELECT g.gen_hash, g.model, g.intervention, p.name AS probe, g.probe_hash, g.set
        CAST(row_number() OVER (ORDER BY g.gen_hash) AS INTEGER) AS gen_id,
        coalesce(sc.truncated, 'score') AS truncated_policy
 FROM generations g
-JOIN current cg ON cg.stage = 'generate:' || g.model || '/' || g.intervention
-               AND cg.stage_hash = g.gen_hash
 JOIN probes p ON p.probe_hash = g.probe_hash
-JOIN current cp ON cp.stage = 'probe:' || p.name AND cp.stage_hash = p.probe_hash
-LEFT JOIN scorings sc ON sc.gen_hash = g.gen_hash;
+LEFT JOIN scorings sc ON sc.gen_hash = g.gen_hash
+WHERE g.gen_hash IN (SELECT stage_hash FROM current)
+  AND g.probe_hash IN (SELECT stage_hash FROM current);
 
 -- The calls that are not plain answers: failed, or cut off. They are few, so one join with
 -- them (rather than with every call) decides what counts and flags truncated answers.

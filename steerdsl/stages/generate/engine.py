@@ -8,7 +8,6 @@ requested again only with retry_errors. Answers are written in batches as they a
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -16,7 +15,9 @@ from typing import Any, Callable
 from steerdsl.errors import RunError
 from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.llm.caller import Caller
-from steerdsl.store.calls import CallRecord, CallWriter, done_samples, register_generation
+from steerdsl.llm.keys import api_key_for
+from steerdsl.store.calls import CallRecord, CallWriter, done_samples
+from steerdsl.store.generations import register_generation
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.keys import ProbeKey
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
@@ -100,46 +101,16 @@ class _Context:
     send_seed: bool
     writer: CallWriter
     stats: GenStats
-    ledger: Ledger | None
     todo: int
     caller: Caller | None = None
     progress: Any = None
     done: int = 0  # samples finished by this run (ok or error)
     reported_errors: int = 0
     reported_status: str = ""
-    stop: bool = False  # the budget ran out (or writing failed): start no more requests
+    stop: bool = False  # writing failed: start no more requests
     write_error: BaseException | None = None
     last_progress: float = 0.0
     n_honoured: bool | None = None  # what requests for several samples showed, if any
-
-
-def api_key_for(model: ModelPlan) -> str | None:
-    """Read at call time only; never stored, never printed."""
-    if not model.api_key_env:
-        return None
-    key = os.environ.get(model.api_key_env)
-    if not key:
-        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
-                       "(its API key) is not set")
-    bad = _malformed(key)
-    if bad:
-        # Sent as it is, such a key fails every request with an unrelated-looking error.
-        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
-                       f"(its API key) is malformed: it holds {bad}; an API key is printable "
-                       "ASCII without spaces or line breaks (check what was copied with it)")
-    return key
-
-
-def _malformed(key: str) -> str:
-    """What is wrong with a key's characters ('' when nothing), without showing the key."""
-    names = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", " ": "a space"}
-    for i, ch in enumerate(key, 1):
-        if ch in names:
-            return f"{names[ch]} at character {i} of {len(key)}"
-        if not (" " < ch <= "~"):
-            what = "a non-ASCII character" if ord(ch) > 127 else "a control character"
-            return f"{what} at character {i} of {len(key)}"
-    return ""
 
 
 def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
@@ -205,8 +176,9 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         and capabilities.honoured(con, model, "n") is not False,
         send_seed=llm.supports_param(model, "seed"),
         writer=CallWriter(con, gen_hash, stored={k for k, st in stored.items() if st != "ok"}),
-        stats=stats, ledger=ledger, todo=todo, progress=progress)
-    ctx.caller = Caller(model, api_key, retry_base_s=retry_base_s, stopped=lambda: ctx.stop)
+        stats=stats, todo=todo, progress=progress)
+    ctx.caller = Caller(model, api_key, ledger=ledger, retry_base_s=retry_base_s,
+                        stopped=lambda: ctx.stop)
     try:
         asyncio.run(_generate(ctx, work))
     finally:
@@ -223,8 +195,8 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
             capabilities.record(con, model, "n", ctx.n_honoured)
         stats.seconds = time.monotonic() - started
         _report(ctx, force=True)
-    if ctx.stop and ledger is not None and ledger.exhausted:
-        raise ledger.exceeded()
+    if ctx.caller.ledger.exhausted:
+        raise ctx.caller.ledger.exceeded()
     return stats
 
 
@@ -242,7 +214,7 @@ async def _generate(ctx: _Context, work: list[_Work]) -> None:
 
     async def worker() -> None:
         for item in pending:  # shared iterator: each item goes to exactly one worker
-            if ctx.stop or ctx.caller.breaker.tripped:
+            if ctx.caller.halted:
                 return
             await _answer(ctx, item)
 
@@ -346,12 +318,8 @@ async def _answer(ctx: _Context, item: _Work) -> None:
         remaining = remaining[len(got):]
         if completion.cost:
             stats.cost += completion.cost
-            if ctx.ledger is not None:
-                ctx.ledger.charge(completion.cost)
-                if ctx.ledger.exhausted:
-                    ctx.stop = True
         _report(ctx)
-        if ctx.stop:
+        if ctx.caller.halted:
             return
 
 

@@ -5,6 +5,7 @@ from earlier runs are described like new ones."""
 from __future__ import annotations
 
 from steerdsl.plan.model import ModelPlan
+from steerdsl.store.call_stats import error_kinds
 from steerdsl.words import count
 
 TOP_KINDS = 3
@@ -35,10 +36,7 @@ KINDS: dict[str, tuple[str, str]] = {
 def describe_failures(con, gen_hash: str, stage_id: str, total: int) -> tuple[int, str]:
     """The number of error rows of a generate stage and what to say about them: '' when there
     are none, else a header line and one line per error kind (the most common first)."""
-    rows = con.execute(
-        "SELECT coalesce(error_kind, 'retry') AS kind, count(*), min(error), max(attempts) "
-        "FROM calls WHERE gen_hash = ? AND status = 'error' GROUP BY kind "
-        "ORDER BY count(*) DESC, kind", [gen_hash]).fetchall()
+    rows = error_kinds(con, gen_hash)
     if not rows:
         return 0, ""
     failed = sum(r[1] for r in rows)
