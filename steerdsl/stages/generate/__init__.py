@@ -23,10 +23,9 @@ CURRENT = True  # set before requests start: the views show answers as they arri
 def resolve_model(plan: Plan, key: GenerateKey) -> ModelPlan:
     """The model a generation asks, by the kind of its intervention."""
     iv = plan.intervention(key.intervention)
-    kind = getattr(iv, "kind", "prompt")
-    if kind == "prompt":
+    if iv.kind == "prompt":
         return plan.model(key.model)
-    raise RunError(f"intervention {iv.name}: kind {kind!r} cannot generate in this version")
+    raise RunError(f"intervention {iv.name}: kind {iv.kind!r} cannot generate in this version")
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
