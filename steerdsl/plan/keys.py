@@ -16,73 +16,68 @@ from pydantic import BaseModel, ConfigDict, Field
 class _Key(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: str
+
     @property
     def id(self) -> str:
-        raise NotImplementedError
+        """"kind:subject", or the kind alone for a stage of which there is one."""
+        subject = self._subject()
+        return f"{self.kind}:{subject}" if subject else self.kind
+
+    def _subject(self) -> str:
+        return ""
 
 
 class CorpusKey(_Key):
     kind: Literal["corpus"] = "corpus"
     corpus: str
 
-    @property
-    def id(self) -> str:
-        return f"corpus:{self.corpus}"
+    def _subject(self) -> str:
+        return self.corpus
 
 
 class MeasureKey(_Key):
     kind: Literal["measure"] = "measure"
     corpus: str
 
-    @property
-    def id(self) -> str:
-        return f"measure:{self.corpus}"
+    def _subject(self) -> str:
+        return self.corpus
 
 
 class SpaceKey(_Key):
     kind: Literal["space"] = "space"
-
-    @property
-    def id(self) -> str:
-        return "space"
 
 
 class ProbeKey(_Key):
     kind: Literal["probe"] = "probe"
     probe: str
 
-    @property
-    def id(self) -> str:
-        return f"probe:{self.probe}"
+    def _subject(self) -> str:
+        return self.probe
 
 
-class GenerateKey(_Key):
+class _GenerationKey(_Key):
     """One model x intervention over the evaluated probe. The probe is not in the id (one
     probe is evaluated per spec, and ids stay as stores written before keys know them)."""
 
-    kind: Literal["generate"] = "generate"
     model: str
     intervention: str
     probe: str
 
-    @property
-    def id(self) -> str:
-        return f"generate:{self.model}/{self.intervention}"
+    def _subject(self) -> str:
+        return f"{self.model}/{self.intervention}"
+
+
+class GenerateKey(_GenerationKey):
+    kind: Literal["generate"] = "generate"
 
     @property
     def score(self) -> ScoreKey:
         return ScoreKey(model=self.model, intervention=self.intervention, probe=self.probe)
 
 
-class ScoreKey(_Key):
+class ScoreKey(_GenerationKey):
     kind: Literal["score"] = "score"
-    model: str
-    intervention: str
-    probe: str
-
-    @property
-    def id(self) -> str:
-        return f"score:{self.model}/{self.intervention}"
 
     @property
     def generate(self) -> GenerateKey:

@@ -41,7 +41,7 @@ class GenRow:
 @dataclass
 class GenProgress:
     """What a plain callable `progress` receives. An object with `update(done, total)`,
-    `error(n)` and `status(text)` (steerdsl.run.progress.StageProgress) gets those calls
+    `error(n)` and `status(text)` (steerdsl.progress.StageProgress) gets those calls
     instead."""
 
     stage: str
@@ -185,7 +185,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         stats.requests = ctx.caller.requests
         stats.timeouts = ctx.caller.timeouts
         if ctx.caller.breaker.tripped:
-            from steerdsl.stages.generate_failures import describe_unreachable
+            from steerdsl.stages.generate.failures import describe_unreachable
 
             breaker = ctx.caller.breaker
             stats.unreachable = describe_unreachable(model, breaker.last_error,
