@@ -55,7 +55,8 @@ def load_header(con, path: str) -> Header:
         versions = _json(versions_json) or {}
     plan_goals = {g.get("name"): g for g in plan.get("goals", [])}
 
-    groups_rows = rows(con, f"SELECT DISTINCT model, intervention FROM {METRICS_TABLE} ORDER BY ALL")
+    groups_rows = rows(con, f"SELECT DISTINCT model, intervention FROM {METRICS_TABLE} "
+                            "ORDER BY ALL")
     groups = [Group(m, i) for m, i in groups_rows]
     probe = rows(con, "SELECT p.name, p.n_rows, p.auc, p.space_hash FROM probes p "
                       "JOIN current c ON c.stage_hash = p.probe_hash ORDER BY p.name LIMIT 1")
@@ -65,13 +66,14 @@ def load_header(con, path: str) -> Header:
     space = rows(con, "SELECT goal, lo, hi FROM goal_space WHERE space_hash = ? "
                       "ORDER BY position", [space_hash]) if space_hash else []
     if not space:  # no probe recorded: at least the goals the answers carry
-        space = [(g, None, None) for (g,) in rows(con, f"SELECT DISTINCT goal FROM {SELECTED_TABLE} "
-                                                       "ORDER BY goal")]
+        space = [(g, None, None) for (g,) in rows(
+            con, f"SELECT DISTINCT goal FROM {SELECTED_TABLE} ORDER BY goal")]
     goals = [GoalInfo(g, lo, hi, _measure_words(plan_goals.get(g, {}).get("measure")),
                       _norm_words(plan_goals.get(g, {}).get("normalize")))
              for g, lo, hi in space]
     samples = {i: int(n) for i, n in rows(
-        con, f"SELECT intervention, max(sample) + 1 FROM {METRICS_TABLE} GROUP BY ALL ORDER BY ALL")}
+        con, f"SELECT intervention, max(sample) + 1 FROM {METRICS_TABLE} "
+             "GROUP BY ALL ORDER BY ALL")}
 
     calls: dict[tuple[str, str], CallCounts] = {}
     for m, i, ok, failed, pt, ct, cost, truncated, policy in rows(con, """
