@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from steerdsl.report.svg.canvas import Canvas, Scale, num, y_axis
 from steerdsl.report.svg.text import wrap
 
+
 @dataclass
 class Box:
     label: str

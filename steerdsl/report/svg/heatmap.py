@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from steerdsl.report.svg.canvas import Canvas, fmt, num, ramp
 
+
 def heatmap(values: list[list[float | None]], *, rows: list[str], cols: list[str], title: str,
             vmax: float, row_title: str, col_title: str) -> str:
     """A matrix of coloured cells with their values; None cells are hatched grey."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from steerdsl.report.svg.canvas import PALETTE, Canvas, Scale, num, x_axis, y_axis
 
+
 def scatter(xs: list[float], ys: list[float], *, title: str, xlabel: str, ylabel: str,
             xlim: tuple[float, float], ylim: tuple[float, float], dot: str = PALETTE[0],
             diagonal: bool = True) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from steerdsl.report.svg.canvas import Canvas, Scale, num, x_axis, y_axis
 from steerdsl.report.svg.text import LABEL_ANGLE, LABEL_GAP, group_labels, text_width
 
+
 @dataclass
 class Series:
     label: str
@@ -39,6 +40,7 @@ def line_chart(series: list[Series], *, title: str, xlabel: str, ylabel: str) ->
         c.line(left, ly - 4, left + 18, ly - 4, stroke=s.color, width=2.5)
         c.text(left + 24, ly, s.label, anchor="start", size=10)
     return c.render()
+
 
 def bars(groups: list[str], series: list[Series], *, title: str, ylabel: str) -> str:
     """Grouped bars: one group per label, one bar per series (series.ys aligned to groups)."""

@@ -74,4 +74,3 @@ def group_labels(names: list[str], slot: float, room: float, size: float = 10) -
              - slot * (g + 0.5) for g, n in enumerate(names)]
     return GroupLabels([[n] for n in names], True, LABEL_GAP + max(down, default=0.0) + 4,
                        max(0.0, max(reach, default=0.0) - room))
-
