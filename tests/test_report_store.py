@@ -11,6 +11,7 @@ import pytest
 
 from steerdsl.cli import main
 from steerdsl.report import data, render_report, write_report
+from steerdsl.report.load import load_store
 from steerdsl.store.db import open_store
 from support.synthetic_store import (WORKED_CASES, write_synthetic_store,
                                      write_worked_cases_store)
@@ -33,7 +34,7 @@ def synthetic(tmp_path_factory) -> Path:
 def load(path: Path, variant: data.Variant = "binned") -> data.StoreData:
     con = open_store(path, read_only=True)
     try:
-        return data.load_store(con, str(path), variant)
+        return load_store(con, str(path), variant)
     finally:
         con.close()
 

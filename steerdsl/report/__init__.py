@@ -39,7 +39,7 @@ def render_report(stores: list[str | Path], variant: Variant = "binned") -> str:
     from importlib import metadata
 
     from steerdsl.errors import UsageError
-    from steerdsl.report.data import load_store
+    from steerdsl.report.load import load_store
 
     if not 1 <= len(stores) <= 2:
         raise UsageError("report takes one store (or spec), or two to compare")
