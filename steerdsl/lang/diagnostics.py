@@ -35,6 +35,11 @@ class Span:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+def place(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of an offset."""
+    return text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     severity: Severity

@@ -1,0 +1,1 @@
+"""The checker's passes, one module per group; steerdsl.lang.checker runs them in order."""

@@ -1,0 +1,134 @@
+"""Settings: each one's type, unit and bounds, duplicates, and the settings a block needs."""
+
+from __future__ import annotations
+
+from steerdsl import catalog
+from steerdsl.lang import files, keywords, rules, syntax
+from steerdsl.lang.checks.context import Context
+from steerdsl.lang.diagnostics import Diagnostic, Span
+
+
+def check_settings(cx: Context) -> None:
+    """Each setting's type, unit and bounds; duplicates; required settings."""
+    for b in cx.spec.blocks:
+        if isinstance(b, syntax.Experiment):
+            _settings(cx, b.settings, keywords.EXPERIMENT, f"experiment {b.name.value}")
+        elif isinstance(b, syntax.Corpus):
+            _settings(cx, b.settings, keywords.CORPUS, f"corpus {b.name.value}")
+            if not b.reads:
+                cx.error(f"corpus '{b.name.value}' reads nothing: add read \"PATH\" text "
+                         "\"COLUMN\"", b.name.span)
+            for r in b.reads:
+                _settings(cx, r.fields, keywords.READ, "this read")
+                if files.format_of(r.pattern.value) is None:
+                    cx.error(f"cannot tell the format of '{r.pattern.value}' from its "
+                             f"extension (known: {', '.join(files.FORMATS)})", r.pattern.span)
+        elif isinstance(b, syntax.Model):
+            _check_model(cx, b)
+        elif isinstance(b, syntax.Intervention):
+            _settings(cx, b.settings, keywords.INTERVENTION, f"intervention {b.name.value}")
+            for extra in b.prompt[1:]:
+                cx.error(f"'prompt' is set twice in intervention {b.name.value}", extra.span)
+            sample = keywords.first(b.settings, "sample")
+            select = keywords.first(b.settings, "select")
+            if select and not sample:
+                cx.error("'select' picks one of several samples: add 'sample N'",
+                         select.key_span)
+        elif isinstance(b, syntax.Probe):
+            _check_probe_settings(cx, b)
+        elif isinstance(b, syntax.Evaluate):
+            _check_evaluate_settings(cx, b)
+
+
+def _settings(cx: Context, settings: list[syntax.Setting], table: dict[str, keywords.Keyword],
+              where: str) -> None:
+    cx.diags.extend(rules.duplicates(settings, where))
+    for s in settings:
+        cx.diags.extend(rules.check_setting(s, table[s.key].rule))
+
+
+def _check_model(cx: Context, m: syntax.Model) -> None:
+    where = f"model {m.name.value}"
+    _settings(cx, m.settings, keywords.MODEL, where)
+    providers = [s for s in m.settings if s.key in keywords.PROVIDERS]
+    if not providers:
+        cx.error(f"model '{m.name.value}' needs a provider: litellm \"PROVIDER/MODEL\" or "
+                 f"local \"{next(iter(catalog.LOCAL_MODELS))}\"", m.name.span)
+    for extra in providers[1:]:
+        cx.error(f"model '{m.name.value}' has two providers; keep one", extra.key_span)
+    for k in m.api_keys:
+        if isinstance(k, syntax.ApiKeyLiteral):
+            cx.error("API keys must not be written in a spec (the key is not shown here): "
+                     "use api_key env VARIABLE and set the variable", k.span)
+    for extra in m.api_keys[1:]:
+        cx.error(f"'api_key' is set twice in {where}", extra.span)
+    if providers and providers[0].key == "local":
+        for s in m.settings:
+            if s.key in ("api_base",):
+                cx.error("a local model has no api_base", s.key_span)
+
+
+def _check_probe_settings(cx: Context, p: syntax.Probe) -> None:
+    where = f"probe {p.name.value}"
+    seen: dict[type, syntax.ProbeItem] = {}
+    keyword = {syntax.Sources: "sources", syntax.Requests: "requests", syntax.Active: "active",
+               syntax.Delta: "delta", syntax.ProbeGoals: "goals"}
+    for item in p.items:
+        if type(item) in seen:
+            cx.error(f"'{keyword[type(item)]}' is set twice in {where} (first at line "
+                     f"{seen[type(item)].span.line})", item.span)
+            continue
+        seen[type(item)] = item
+        if isinstance(item, (syntax.Sources, syntax.Requests)):
+            cx.diags.extend(rules.check_number(item.count, rules.COUNT,
+                                               f"'{keyword[type(item)]}'"))
+        elif isinstance(item, syntax.Delta):
+            _check_delta(cx, item)
+    for needed in (syntax.Sources, syntax.Requests, syntax.Active):
+        if needed not in seen:
+            example = {syntax.Sources: "sources 64 weighted uniform",
+                       syntax.Requests: "requests 32 per source", syntax.Active: "active 3"}[needed]
+            cx.error(f"probe '{p.name.value}' needs '{keyword[needed]}' (e.g. {example})",
+                     p.name.span)
+
+
+def _check_delta(cx: Context, d: syntax.Delta) -> None:
+    lo, hi = d.range.lo, d.range.hi
+    ok = True
+    for n in (lo, hi):
+        found = rules.check_number(n, rules.Number(-1, 1), "delta bounds")
+        cx.diags.extend(found)
+        ok = ok and not found
+    if ok and not lo.value < 0 < hi.value:
+        cx.error(f"delta {lo.text}..{hi.text} must allow both directions: min < 0 < max",
+                 d.range.span)
+        ok = False
+    if d.deadzone is not None:
+        found = rules.check_number(d.deadzone, rules.Number(0, 0.5), "the deadzone")
+        if not found and d.deadzone.value >= 0.5:
+            found = [Diagnostic("error", f"the deadzone must be below 0.5, got "
+                                f"{d.deadzone.text}", d.deadzone.span)]
+        cx.diags.extend(found)
+        if ok and not found and d.deadzone.value >= min(-lo.value, hi.value):
+            cx.error(f"the deadzone {d.deadzone.text} leaves no room inside delta "
+                     f"{lo.text}..{hi.text}", d.deadzone.span)
+
+
+def _check_evaluate_settings(cx: Context, e: syntax.Evaluate) -> None:
+    seen: dict[str, syntax.NameList] = {}
+    for item in e.items:
+        if item.key in seen:
+            cx.error(f"'{item.key}' is set twice in evaluate (first at line "
+                     f"{seen[item.key].span.line})", item.key_span)
+            continue
+        seen[item.key] = item
+        names: dict[str, syntax.Name] = {}
+        for n in item.names:
+            if n.value in names:
+                cx.error(f"'{n.value}' is listed twice", n.span)
+            names[n.value] = n
+    for needed, example in (("probe", "probe NAME"), ("models", "models a, b"),
+                            ("interventions", "interventions direct")):
+        if needed not in seen:
+            cx.error(f"evaluate needs '{needed}' ({example})",
+                     Span(e.span.file, e.span.line, e.span.col, e.span.line, e.span.col + 8))
