@@ -31,6 +31,6 @@ def imported(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_front_end_imports_point_back(package):
     wrong = {f"{p.relative_to(PACKAGE)}: {sorted(imported(p) - ALLOWED[package])}"
-             for p in sorted((PACKAGE / package).glob("*.py"))
+             for p in sorted((PACKAGE / package).rglob("*.py"))
              if imported(p) - ALLOWED[package]}
     assert not wrong
