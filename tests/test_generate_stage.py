@@ -9,7 +9,6 @@ from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.stages.generate.engine import GenProgress, run_generate
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.prompts.render import render_prompt
-from steerdsl.store.db import open_store
 from steerdsl.texts import text_hash
 from support.fake_openai import FakeOpenAI, Reply, default_answer
 from support.gen_plans import fake_model, intervention, make_plan, make_rows
@@ -21,13 +20,6 @@ FAST = 0.01  # first pause before retrying a failed request, seconds
 def server():
     with FakeOpenAI() as s:
         yield s
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = open_store(tmp_path / "store.duckdb")
-    yield c
-    c.close()
 
 
 def setup(server, iv=None, **model_kw):

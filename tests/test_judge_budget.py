@@ -44,13 +44,6 @@ def plan(server):
     return make_plan([fake_model(server.url, price=PRICE, concurrency=1)], [intervention()])
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = open_store(tmp_path / "judge.duckdb")
-    yield c
-    c.close()
-
-
 def judge_for(plan, con, ledger: Ledger):
     return make_judge(plan, ledger=ledger, record=lambda calls: record_judge_calls(con, calls))
 

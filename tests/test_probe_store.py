@@ -50,13 +50,6 @@ def probe_plan(**kw):
     return SampledProbePlan(**base)
 
 
-@pytest.fixture
-def con(tmp_path):
-    con = open_store(tmp_path / "store.duckdb")
-    yield con
-    con.close()
-
-
 def test_drawn_probe_round_trip(con):
     texts, ids, raw, norm = corpus()
     plan = probe_plan()

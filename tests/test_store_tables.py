@@ -2,24 +2,15 @@
 views following `current` by stage hash."""
 
 import numpy as np
-import pytest
 
 from steerdsl.probe.table import ProbeTable
 from steerdsl.store.call_stats import answer_counts, error_kinds, failed_calls, spent_on
 from steerdsl.store.calls import CallRecord, CallWriter
-from steerdsl.store.db import open_store
 from steerdsl.store.generations import current_generations_over, register_generation
 from steerdsl.store.probes import current_probes, save_probe
 from steerdsl.store.space import load_bounds, save_space
 from steerdsl.store.stages import (current_hash, done_hashes, is_done, keep_current, mark_done,
                                    set_current)
-
-
-@pytest.fixture
-def con(tmp_path):
-    con = open_store(tmp_path / "store.duckdb")
-    yield con
-    con.close()
 
 
 def test_space_round_trip_and_replace(con):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -20,6 +20,11 @@ from steerdsl.plan.model import Plan, Stage
 from steerdsl.progress import Display
 from steerdsl.store import corpus as corpus_store
 from steerdsl.store import stages as stage_store
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from steerdsl.llm.budget import Ledger
 from steerdsl.store import space as space_store
 
 
@@ -104,11 +109,11 @@ class RunState:
 @dataclass
 class RunContext:
     plan: Plan
-    con: object  # the store's DuckDB connection
+    con: duckdb.DuckDBPyConnection  # the store
     result: RunResult
     display: Display = field(default_factory=lambda: Display(quiet=True))
     retry_errors: bool = False
-    ledger: object = None  # steerdsl.llm.budget.Ledger: every call's cost, the budget
+    ledger: Ledger | None = None  # every call's cost, against the budget
     state: RunState = field(init=False)
     _judge: object = field(default=None, init=False)
 
