@@ -55,7 +55,8 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     spec_hash = stable_hash({
         "experiment": experiment.model_dump(mode="json", exclude={"store"}),
         "stages": {s.id: s.hash for s in stages},
-        "evaluate": evaluate.model_dump(mode="json") if evaluate else None,
+        # without grounding, as before it existed: a store's owner is its spec's hash
+        "evaluate": evaluate.model_dump(mode="json", exclude_none=True) if evaluate else None,
     })
     return plan.model_copy(update={"stages": stages, "totals": totals, "spec_hash": spec_hash})
 

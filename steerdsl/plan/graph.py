@@ -110,6 +110,12 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                     _generate_content(plan, m, iv, prompt, probe), counts)
                 add(gen.score, [gen, keys.SpaceKey()],
                     _score_content(m, iv), {"answers": counts["samples"]} if counts else {})
+                if e.grounding is not None:
+                    judge = plan.judge(e.grounding)
+                    add(keys.JudgeKey(model=m.name, intervention=iv.name, probe=probe.name,
+                                      judge=judge.name),
+                        [gen.score if judge.candidates == "selected" else gen],
+                        _judge_content(plan, judge), _judge_counts(judge, iv, counts))
                 for key in ("requests", "samples", "prompt_tokens_est"):
                     _total(totals, key, counts.get(key))
     return stages, totals
@@ -161,6 +167,24 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
         "intervention": iv.model_dump(mode="json", exclude={"name", "prompt", "kind"} | _SCORING),
         "prompt": prompt_d,
     }
+
+
+def _judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
+    """What decides the verdicts: the judge's settings and the model it asks (not its pacing
+    or price), and the seed (the A/B order is drawn from it)."""
+    return {
+        "seed": plan.experiment.seed,
+        "judge": judge.model_dump(mode="json", exclude={"name", "model"}),
+        "model": plan.model(judge.model).model_dump(mode="json", exclude=_PACING | _SCORING),
+    }
+
+
+def _judge_counts(judge: pm.JudgePlan, iv: pm.InterventionPlan,
+                  counts: dict[str, int]) -> dict[str, int]:
+    if not counts:
+        return {}
+    answers = counts["requests"] if judge.candidates == "selected" else counts["samples"]
+    return {"verdicts": answers * (2 if judge.order == "both" else 1)}
 
 
 def _score_content(m: pm.ModelPlan, iv: pm.InterventionPlan) -> dict:

@@ -76,6 +76,17 @@ class GenerateKey(_GenerationKey):
         return ScoreKey(model=self.model, intervention=self.intervention, probe=self.probe)
 
 
+class JudgeKey(_GenerationKey):
+    """The groundedness verdicts of one generation's answers, by the evaluated judge."""
+
+    kind: Literal["judge"] = "judge"
+    judge: str
+
+    @property
+    def generate(self) -> GenerateKey:
+        return GenerateKey(model=self.model, intervention=self.intervention, probe=self.probe)
+
+
 class ScoreKey(_GenerationKey):
     kind: Literal["score"] = "score"
 
@@ -85,9 +96,11 @@ class ScoreKey(_GenerationKey):
 
 
 StageKey = Annotated[
-    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, GenerateKey, ScoreKey],
+    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, GenerateKey, ScoreKey, JudgeKey],
     Field(discriminator="kind"),
 ]
 
-StageKind = Literal["corpus", "measure", "space", "probe", "generate", "score"]
+# judge comes after score: best-of-N selection (by default only the selected candidate is
+# judged) needs the answers' scores.
+StageKind = Literal["corpus", "measure", "space", "probe", "generate", "score", "judge"]
 STAGE_KINDS: tuple[str, ...] = get_args(StageKind)

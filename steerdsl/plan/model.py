@@ -262,10 +262,25 @@ def truncated_policy(model: ModelPlan, intervention: InterventionPlan) -> Trunca
     return intervention.truncated or model.truncated
 
 
+class JudgePlan(Frozen):
+    """An LLM judge of groundedness: does a rewrite still describe the same content as its
+    source? `template` holds {version_a} and {version_b}; the built-in `groundedness` prompt
+    is filled in, so the plan shows exactly what is sent."""
+
+    name: str
+    model: str  # a model block's name
+    prompt: str  # "groundedness" (built in) or "custom"
+    template: str
+    order: Literal["random", "both"] = "random"  # random: A/B drawn per answer; both: twice
+    spot_check: int = 0  # "Yes" verdicts per model x intervention sent to review
+    candidates: Literal["selected", "all"] = "selected"  # best-of-N: which answers are judged
+
+
 class EvaluatePlan(Frozen):
     probe: str
     models: list[str]
     interventions: list[str]
+    grounding: str | None = None  # a judge's name: ungrounded answers leave the summary
 
 
 class ExperimentPlan(Frozen):
@@ -317,6 +332,7 @@ class Plan(Frozen):
     models: list[ModelPlan]
     prompts: list[PromptPlan]
     interventions: list[InterventionPlan]
+    judges: list[JudgePlan] = []
     evaluate: EvaluatePlan | None = None
     stages: list[Stage]
     versions: dict[str, str]  # library versions the plan's hashes depend on
@@ -347,6 +363,9 @@ class Plan(Frozen):
 
     def probe(self, name: str) -> ProbePlan:
         return next(p for p in self.probes if p.name == name)
+
+    def judge(self, name: str) -> JudgePlan:
+        return next(j for j in self.judges if j.name == name)
 
     def corpus(self, name: str) -> CorpusPlan:
         return next(c for c in self.corpora if c.name == name)

@@ -194,3 +194,48 @@ CREATE TABLE IF NOT EXISTS judge_calls (
     latency_s DOUBLE,
     judged_at TIMESTAMP
 );
+
+-- Groundedness verdicts, cached by what decides them: the judge's identity (its stage content
+-- without the generation: steerdsl.stages.judge), the source text and the answer text. One row
+-- per question asked: `order random` asks once (with A/B drawn from the seed), `order both`
+-- asks twice (swapped false and true). A rerun or a second spec with the same judge asks
+-- nothing twice.
+CREATE TABLE IF NOT EXISTS verdicts (
+    judge_id VARCHAR,
+    source_hash VARCHAR,        -- texts.text_hash of the probe row's source text
+    answer_hash VARCHAR,        -- texts.text_hash of the answer (calls.answer_hash)
+    swapped BOOLEAN,            -- the answer was shown as version A (the source as B)
+    status VARCHAR,             -- 'ok' (the judge answered) | 'error' (the request failed)
+    verdict VARCHAR,            -- 'yes' | 'no' | NULL: not parsed (or the request failed)
+    rationale VARCHAR,
+    raw VARCHAR,                -- the judge's answer as it came
+    error VARCHAR,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost DOUBLE,                -- USD; NULL when unknown
+    judged_at TIMESTAMP,
+    PRIMARY KEY (judge_id, source_hash, answer_hash, swapped)
+);
+
+-- Which judge grounds a generation's answers, as the latest run's judge stage set it (the
+-- spec's `evaluate { grounding J }`); no row: the generation is not grounded (NULL columns).
+CREATE TABLE IF NOT EXISTS groundings (
+    gen_hash VARCHAR PRIMARY KEY,
+    judge VARCHAR,              -- the judge's name in the spec
+    judge_id VARCHAR,           -- verdicts.judge_id
+    candidates VARCHAR,         -- 'selected' | 'all'
+    spot_check INTEGER          -- "Yes" verdicts of this generation drawn for review
+);
+
+-- A person's decisions on verdicts (steerdsl review), written the moment they are made. Keyed
+-- like the verdicts they decide, so a decision holds wherever the same judge meets the same
+-- pair of texts. The latest decision counts.
+CREATE TABLE IF NOT EXISTS reviews (
+    judge_id VARCHAR,
+    source_hash VARCHAR,
+    answer_hash VARCHAR,
+    decision VARCHAR,           -- 'approve' (grounded) | 'reject' (not grounded)
+    decided_at TIMESTAMP,
+    note VARCHAR,
+    PRIMARY KEY (judge_id, source_hash, answer_hash)
+);
