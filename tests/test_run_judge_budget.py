@@ -26,20 +26,20 @@ probe p from c {{ sources 6 unweighted  requests 1 per source  active 1  goals l
 model fake {{
   litellm "openai/fake"
   api_base "{url}"
-  concurrency 1
-  price in 100 out 100
+  concurrency 1{price}
 }}
 intervention direct {{ prompt direct }}
 evaluate {{ probe p  models fake  interventions direct }}
 """
 
 
-def write_spec(folder: Path, url: str, budget: str) -> Path:
+def write_spec(folder: Path, url: str, budget: str,
+               price: str = "\n  price in 100 out 100") -> Path:
     with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f:
         for i in range(6):
             f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
     spec = folder / "judged.steer"
-    spec.write_text(SPEC.format(url=url, budget=budget), encoding="utf-8")
+    spec.write_text(SPEC.format(url=url, budget=budget, price=price), encoding="utf-8")
     return spec
 
 
@@ -70,3 +70,14 @@ def test_judged_goals_count_toward_the_budget_and_resume(tmp_path):
         paid = read_rows(db, "SELECT (SELECT sum(cost) FROM judge_calls), "
                              "(SELECT sum(cost) FROM calls)")[0]
         assert all(p > 0 for p in paid)
+
+
+def test_a_judge_model_without_a_price_is_named_at_the_start(tmp_path):
+    # Judging the corpus is the first thing a run pays for: the warning comes before it.
+    r = steerdsl_cli("run", str(write_spec(tmp_path, "http://127.0.0.1:9/v1", "5", price="")),
+                     "--until", "corpus", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        "budget $5.00: model fake has no known price; its calls count as $0. Declare "
+        "`price in X out Y` (US dollars per million input and output tokens) in its model "
+        "block"]

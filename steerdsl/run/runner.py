@@ -110,19 +110,32 @@ class Runner:
                       + judge_spent(ctx.con, judged))
 
     def _warn_unpriced(self) -> None:
-        """A budget counts only calls with a known price: name the models without one."""
+        """A budget counts only calls with a known price: name the models without one (the
+        evaluated models, and the models of judged goals and of the grounding judge)."""
         from steerdsl.llm.budget import usd
         from steerdsl.prices import price_known
 
         limit = self.plan.experiment.budget_usd
-        if limit is None or self.plan.evaluate is None or not self._wanted("generate"):
+        if limit is None:
             return
-        for name in self.plan.evaluate.models:
+        for name in self._paying_models():
             m = self.plan.model(name)
             if not price_known(m.provider, m.model, m.price is not None):
                 self.display.warn(f"budget {usd(limit)}: model {name} has no known price; its "
                                   "calls count as $0. Declare `price in X out Y` (US dollars "
                                   "per million input and output tokens) in its model block")
+
+    def _paying_models(self) -> list[str]:
+        """The models this run may send requests to, in the spec's order."""
+        wanted = set()
+        if any(g.measure.kind == "judge" for g in self.plan.goals):
+            wanted |= {g.measure.model for g in self.plan.goals if g.measure.kind == "judge"}
+        e = self.plan.evaluate
+        if e is not None and self._wanted("generate"):
+            wanted |= set(e.models)
+            if e.grounding is not None and self._wanted("judge"):
+                wanted.add(self.plan.judge(e.grounding).model)
+        return [m.name for m in self.plan.models if m.name in wanted]
 
     def _run_stages(self, ctx: RunContext) -> None:
         from steerdsl.stages import STAGES
