@@ -90,7 +90,8 @@ JUDGE_REVISION = 1
 # `steerdsl validate-goals`: the question a judge answers about two versions, per measure
 # (a goal named like one of the paper's goals gets its measure's question). Changing the
 # template or a question changes what is asked: cached answers are keyed by both.
-VALIDATION_TEMPLATE = "{question} Answer A, B or Tie.\n\nVersion A:\n{text_a}\n\nVersion B:\n{text_b}"
+VALIDATION_TEMPLATE = ("{question} Answer A, B or Tie.\n\n"
+                       "Version A:\n{text_a}\n\nVersion B:\n{text_b}")
 VALIDATION_QUESTIONS = {
     "flesch_kincaid_grade": "Which version is harder to read?",
     "heylighen_dewaele": "Which version is more formal?",

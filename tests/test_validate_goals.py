@@ -118,7 +118,9 @@ goals {{
   text_length = char_count normalize 0..300
   padded = char_count + 1 normalize 0..300
 }}
-model gpt {{ litellm "openai/fake"  api_base "{url}"  concurrency 2  retries 0  price in 100 out 100 }}
+model gpt {{
+  litellm "openai/fake"  api_base "{url}"  concurrency 2  retries 0  price in 100 out 100
+}}
 model other {{ litellm "openai/other"  api_base "{url}" }}
 """
 # Six texts 40 characters apart: every normalized difference is at least 0.13 (no goal tie).

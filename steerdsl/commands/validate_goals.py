@@ -54,7 +54,8 @@ def _incomplete(result) -> str:
     if result.not_sent:
         parts.append(f"{result.not_sent} requests not sent ({result.stopped})")
     if result.unparsed:
-        parts.append(f"{result.unparsed} answers were not A, B or Tie (stored in validation_answers)")
+        parts.append(f"{result.unparsed} answers were not A, B or Tie (stored in "
+                     "validation_answers)")
     if not parts and any(not a.complete for a in result.agreements):
         parts.append("some pairs have a text without a value")
     return "; ".join(parts)

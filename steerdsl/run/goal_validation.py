@@ -152,8 +152,8 @@ def _answer(known: dict[stored.Asked, str | None], asked: stored.Asked) -> v.Pai
     return known[asked] or ""
 
 
-def _ask(con, plan: Plan, model: ModelPlan, judge_id: str,
-         todo: list[tuple[stored.Asked, str]], result: Validation) -> dict[stored.Asked, str | None]:
+def _ask(con, plan: Plan, model: ModelPlan, judge_id: str, todo: list[tuple[stored.Asked, str]],
+         result: Validation) -> dict[stored.Asked, str | None]:
     """Ask the judge, store every answer as it comes; the parsed answers."""
     from steerdsl.llm.keys import api_key_for
 
