@@ -234,3 +234,20 @@ def test_an_unknown_judge_is_a_usage_error(tmp_path, capsys):
     assert code == 2 and "--pairs must be at least 1" in err
     code, _, err = validate(capsys, tmp_path / "missing.steer", "--judge", "gpt")
     assert code == 2 and "no such spec" in err
+
+
+@pytest.mark.local_model
+def test_the_built_in_local_model_as_the_judge(tmp_path, capsys):
+    spec = write_spec(tmp_path, "http://127.0.0.1:9/v1")
+    spec.write_text(spec.read_text(encoding="utf-8")
+                    + 'model tiny { local "smollm2"  temperature 0  max_tokens 8 }\n',
+                    encoding="utf-8")
+    code, out, err = validate(capsys, spec, "--judge", "tiny", "--pairs", "3")
+    # A 135M model may not answer A, B or Tie: its answers are stored either way.
+    assert code in (0, 1), err
+    db = tmp_path / "v.duckdb"
+    rows = read_rows(db, "SELECT status, raw <> '', cost FROM validation_answers")
+    assert rows == [("ok", True, 0.0)] * 3
+    assert [r[:2] for r in taus(db)] == [("length", 3), ("text_length", 3)]
+    code, out, _ = validate(capsys, spec, "--judge", "tiny", "--pairs", "3")
+    assert out.splitlines()[0].endswith("3 answers cached, 0 asked now")
