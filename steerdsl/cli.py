@@ -22,6 +22,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "query": ("query", "SQL over a store"),
     "report": ("report", "write a self-contained HTML report"),
     "measure": ("measure", "goal-space values of texts"),
+    "validate-goals": ("validate_goals", "ask a judge model whether each goal measures what its "
+                       "name says"),
     "export-probe": ("export_probe", "write a probe in the reference tool's CSV layout"),
     "import-reference": ("import_reference", "load results in the reference tool's CSV layout"),
 }

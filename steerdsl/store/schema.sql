@@ -239,3 +239,44 @@ CREATE TABLE IF NOT EXISTS reviews (
     note VARCHAR,
     PRIMARY KEY (judge_id, source_hash, answer_hash)
 );
+
+-- `steerdsl validate-goals`: a judge's answers to "which version is ...?" about two texts,
+-- cached by what decides them (the judge's identity: steerdsl.goals.validation.judge_identity,
+-- the question, and the two texts in the order shown), so a rerun asks nothing twice. A failed
+-- request (status 'error') is asked again by the next run; an unparsed answer is not.
+CREATE TABLE IF NOT EXISTS validation_answers (
+    judge_id VARCHAR,
+    question VARCHAR,
+    hash_a VARCHAR,             -- texts.text_hash of the text shown as version A
+    hash_b VARCHAR,             -- and as version B
+    judge VARCHAR,              -- the spec's name of the judge model (when asked)
+    status VARCHAR,             -- 'ok' (answered) | 'error' (the request failed)
+    answer VARCHAR,             -- 'a' | 'b' | 'tie' | NULL: not parsed (or the request failed)
+    raw VARCHAR,                -- the judge's answer as it came
+    error VARCHAR,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost DOUBLE,                -- USD; NULL when unknown
+    asked_at TIMESTAMP,
+    PRIMARY KEY (judge_id, question, hash_a, hash_b)
+);
+
+-- One row per goal per `steerdsl validate-goals` run: Kendall's tau-b between the judge's
+-- answers (A = +1, B = -1, Tie = 0) and the sign of the goal's normalized difference A - B
+-- (|difference| < 0.1 = 0), over the pairs with a parsed answer.
+CREATE TABLE IF NOT EXISTS goal_validations (
+    run_at TIMESTAMP,
+    spec_hash VARCHAR,
+    judge VARCHAR,              -- the spec's name of the judge model
+    judge_id VARCHAR,           -- validation_answers.judge_id
+    goal VARCHAR,
+    measure_id VARCHAR,
+    question VARCHAR,
+    pairs INTEGER,              -- drawn
+    answered INTEGER,           -- parsed answers with values of both texts: tau's sample
+    unparsed INTEGER,           -- answered, but not A, B or Tie
+    missing INTEGER,            -- no answer (request failed or not sent) or a text without value
+    judge_ties INTEGER,         -- "Tie" answers
+    goal_ties INTEGER,          -- |normalized difference| < 0.1, among the answered
+    tau DOUBLE                  -- NULL when undefined (fewer than two answers, or no variation)
+);
