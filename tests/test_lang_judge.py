@@ -92,3 +92,16 @@ def test_unknown_setting_in_a_judge_block(tmp_path):
     assert errors(tmp_path, judge="judge meaning { model m  spotcheck 3 }\n") == [
         "27:26: unknown setting 'spotcheck' in judge block (settings here: judge, model, "
         "order, prompt, spot_check); did you mean 'spot_check'?"]
+
+
+def test_under_a_budget_the_grounding_judges_model_needs_a_price(tmp_path):
+    experiment = 'experiment e {\n  seed 1\n  budget 5\n}\n'
+    model = ('model m {\n  litellm "openai/x"\n  api_base "http://127.0.0.1:9/v1"\n'
+             '  price in 1 out 1\n}\n')
+    judge = 'judge meaning { model referee }\nmodel referee { litellm "openai/referee" }\n'
+    path = write(tmp_path, experiment=experiment, model=model, judge=judge, evaluate=GROUNDED)
+    warnings = steerdsl.load(path).warnings
+    assert [f"{d.span.line}:{d.span.col}: {d.text}" for d in warnings] == [
+        "30:25: model 'referee' has no known price (litellm has none for 'openai/referee'): "
+        "under the budget its calls count as $0; declare one in its model block: price in X "
+        "out Y (US dollars per million input and output tokens)"]
