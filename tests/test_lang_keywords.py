@@ -25,6 +25,7 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "read": (pm.CorpusSource, set()),
     "model": (pm.ModelPlan, {"api_key"}),
     "intervention": (pm.PromptIntervention, {"prompt"}),
+    "judge": (pm.JudgePlan, {"model", "prompt"}),
 }
 
 

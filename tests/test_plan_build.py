@@ -239,3 +239,71 @@ def test_prompt_phrases_follow_goal_order(tmp_path):
         "intervention i { prompt t }\n"))).plan()
     assert list(plan.prompt("t").phrases) == ["dens", "len"]
     assert plan.prompt("t").phrases["len"] == pm.Phrase(up="longer", down="shorter")
+
+
+# --- groundedness judges ---------------------------------------------------------------------
+
+GROUNDED = REPO / "tests" / "golden" / "specs" / "grounded.steer"
+
+
+def _grounded(tmp_path: Path, old: str = "", new: str = "") -> pm.Plan:
+    """tests/golden/specs/grounded.steer, with `old` replaced by `new`."""
+    shutil.copytree(GROUNDED.parent / "data", tmp_path / "data")
+    text = GROUNDED.read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "g.steer").write_text(text.replace(old, new), encoding="utf-8")
+    return steerdsl.load(tmp_path / "g.steer").plan()
+
+
+def test_judge_stages_follow_score_with_their_counts(tmp_path):
+    plan = _grounded(tmp_path)
+    assert [j.name for j in plan.judges] == ["meaning", "strict"]
+    assert plan.evaluate.grounding == "meaning"
+    by_id = {s.id: s for s in plan.stages}
+    ids = [s.id for s in plan.stages]
+    for iv in ("plain", "best"):
+        judge = by_id[f"judge:m/{iv}"]
+        assert judge.kind == "judge"
+        assert ids.index(judge.id) > ids.index(f"score:m/{iv}")
+        # candidates selected: the score stage picks the answer to judge
+        assert judge.inputs == [f"score:m/{iv}"]
+    # order both: two questions per selected answer (4 requests)
+    assert by_id["judge:m/plain"].counts == {"verdicts": 8}
+    assert by_id["judge:m/best"].counts == {"verdicts": 8}
+
+    every = _grounded(tmp_path / "all", "grounding meaning", "grounding strict")
+    by_id = {s.id: s for s in every.stages}
+    # judge all, order random: one question per candidate, after generate
+    assert by_id["judge:m/best"].inputs == ["generate:m/best"]
+    assert by_id["judge:m/best"].counts == {"verdicts": 16}
+    assert by_id["judge:m/plain"].counts == {"verdicts": 4}
+
+
+def _hashes(plan: pm.Plan, kind: str) -> dict[str, str]:
+    return {s.id: s.hash for s in plan.stages if s.kind == kind}
+
+
+@pytest.mark.parametrize("old, new", [
+    ("order both", "order random"),
+    ("prompt groundedness", 'prompt template "Same? {version_a} {version_b}"'),
+    ("spot_check 2", "spot_check 3"),
+    ("model referee\n  prompt groundedness", "model m\n  prompt groundedness"),
+])
+def test_judge_settings_change_only_the_judge_stages(tmp_path, old, new):
+    base = _grounded(tmp_path / "a")
+    changed = _grounded(tmp_path / "b", old, new)
+    for kind in ("corpus", "measure", "space", "probe", "generate", "score"):
+        assert _hashes(changed, kind) == _hashes(base, kind), kind
+    judges, before = _hashes(changed, "judge"), _hashes(base, "judge")
+    assert judges.keys() == before.keys()
+    assert all(judges[k] != before[k] for k in judges)
+    assert changed.spec_hash != base.spec_hash
+
+
+def test_grounding_leaves_the_other_stages_as_they_were(tmp_path):
+    grounded = _grounded(tmp_path / "a")
+    plain = _grounded(tmp_path / "b", "  grounding meaning", "")
+    assert plain.evaluate.grounding is None
+    assert not _hashes(plain, "judge")
+    assert {s.id: s.hash for s in plain.stages} == \
+        {s.id: s.hash for s in grounded.stages if s.kind != "judge"}

@@ -27,7 +27,7 @@ _TOKEN = re.compile(
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _HEADER = re.compile(
-    rf"(?:experiment|corpus|model|intervention)[ \t]+{_NAME}[ \t]*\{{"
+    rf"(?:experiment|corpus|model|intervention|judge)[ \t]+{_NAME}[ \t]*\{{"
     rf"|prompt[ \t]+{_NAME}[ \t]*(?:\{{|extends\b)"
     rf"|(?:goals|evaluate)[ \t]*\{{"
     rf"|probe[ \t]+{_NAME}[ \t]+from\b"

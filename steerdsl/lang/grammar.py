@@ -17,7 +17,7 @@ _CANDIDATES = (
 
 # Top-level block keywords, in the grammar's order.
 BLOCK_KEYWORDS = ("experiment", "corpus", "goals", "probe", "model", "prompt", "intervention",
-                  "evaluate")
+                  "judge", "evaluate")
 
 
 def grammar_path() -> Path:

@@ -1,5 +1,5 @@
 """The keyword tables: one per block of keyword settings (experiment, corpus, read, model,
-intervention), each keyword with its rule (steerdsl.lang.rules) and the plan field it fills.
+intervention, judge), each keyword with its rule (steerdsl.lang.rules) and the plan field it fills.
 
 The grammar decides which keywords a block has (tests/test_lang_keywords.py holds the tables
 to it); the checker checks each written value against its rule; the plan builder fills the
@@ -80,10 +80,18 @@ INTERVENTION: dict[str, Keyword] = {
     "truncated": TRUNCATED,
 }
 
+JUDGE: dict[str, Keyword] = {
+    "order": Keyword(Word.of("random", "both"), "order"),
+    "spot_check": Keyword(Number(0, 10**9, integer=True), "spot_check"),
+    "judge": Keyword(Word.of("selected", "all"), "candidates"),
+}
+# The judge's settings that name something (resolved by the checker, not by a rule).
+JUDGE_REFERENCES = ("model", "prompt")
+
 # The tables by the grammar rule whose items they are.
 TABLES: dict[str, dict[str, Keyword]] = {
     "experiment": EXPERIMENT, "corpus": CORPUS, "read": READ, "model": MODEL,
-    "intervention": INTERVENTION,
+    "intervention": INTERVENTION, "judge": JUDGE,
 }
 
 

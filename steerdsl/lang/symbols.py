@@ -22,6 +22,7 @@ class Symbols:
     models: dict[str, syntax.Model] = field(default_factory=dict)
     prompts: dict[str, syntax.Prompt] = field(default_factory=dict)
     interventions: dict[str, syntax.Intervention] = field(default_factory=dict)
+    judges: dict[str, syntax.Judge] = field(default_factory=dict)
     failed: dict[str, set[str | None]] = field(default_factory=dict)  # kind -> names
 
     @classmethod
@@ -53,6 +54,8 @@ class Symbols:
             return self.models
         if isinstance(block, syntax.Prompt):
             return self.prompts
+        if isinstance(block, syntax.Judge):
+            return self.judges
         return self.interventions
 
     def is_failed(self, kind: str, name: str | None = None) -> bool:

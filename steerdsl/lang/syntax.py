@@ -316,8 +316,19 @@ class Intervention:
 
 
 @dataclass(frozen=True)
+class Judge:
+    """`judge NAME { ... }`: an LLM judge of groundedness. Every item is a setting: `model`
+    (a Name), `prompt` (the Name `groundedness`, or the Str of a custom template), and the
+    keyword settings of steerdsl.lang.keywords.JUDGE."""
+
+    name: Name
+    settings: list[Setting]
+    span: Span
+
+
+@dataclass(frozen=True)
 class NameList:
-    key: str  # "probe" | "models" | "interventions"
+    key: str  # "probe" | "models" | "interventions" | "grounding"
     names: list[Name]
     key_span: Span
     span: Span
@@ -329,7 +340,8 @@ class Evaluate:
     span: Span
 
 
-Block = Union[Experiment, Corpus, Goals, Probe, CsvProbe, Model, Prompt, Intervention, Evaluate]
+Block = Union[Experiment, Corpus, Goals, Probe, CsvProbe, Model, Prompt, Intervention, Judge,
+              Evaluate]
 
 
 @dataclass(frozen=True)

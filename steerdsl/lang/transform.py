@@ -264,6 +264,10 @@ class _Builder:
         settings = [self.setting(i) for i in items if i.data == "intervention_setting"]
         return syntax.Intervention(self.name(name), prompts, settings, self.span(tree))
 
+    def judge(self, tree: lark.Tree) -> syntax.Judge:
+        name, *items = tree.children
+        return syntax.Judge(self.name(name), [self.setting(i) for i in items], self.span(tree))
+
     def evaluate(self, tree: lark.Tree) -> syntax.Evaluate:
         items = []
         for i in tree.children:

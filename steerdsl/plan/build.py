@@ -38,6 +38,7 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     used = {i.prompt for i in interventions}
     prompt_names = [p for p in catalog.BUILTIN_PROMPTS if p in used] + list(sym.prompts)
     prompts = [_prompt(name, sym) for name in prompt_names]
+    judges = [_judge(j) for j in sym.judges.values()]
     evaluate = _evaluate(sym)
     versions: dict[str, str] = {}
     for g in goals:
@@ -48,7 +49,7 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     plan = pm.Plan(
         spec_path=str(spec_path), spec_hash="", experiment=experiment, goals=goals,
         corpora=corpora, probes=probes, models=models, prompts=prompts,
-        interventions=interventions, evaluate=evaluate, stages=[],
+        interventions=interventions, judges=judges, evaluate=evaluate, stages=[],
         versions=dict(sorted(versions.items())),
     )
     stages, totals = build_stages(plan, spec_dir)
@@ -244,9 +245,23 @@ def _intervention(i: syntax.Intervention) -> pm.PromptIntervention:
                                  **plan_fields(i.settings, keywords.INTERVENTION))
 
 
+def _judge(j: syntax.Judge) -> pm.JudgePlan:
+    model = keywords.first(j.settings, "model")
+    assert model is not None and isinstance(model.value, syntax.Name), "checked judges have one"
+    prompt = keywords.first(j.settings, "prompt")
+    # Not written: the built-in prompt. Its text goes into the plan, so it is in the hash.
+    custom = prompt is not None and isinstance(prompt.value, syntax.Str)
+    return pm.JudgePlan(
+        name=j.name.value, model=model.value.value,
+        prompt="custom" if custom else "groundedness",
+        template=prompt.value.value if custom else catalog.GROUNDEDNESS_TEMPLATE,
+        **plan_fields(j.settings, keywords.JUDGE))
+
+
 def _evaluate(sym: Symbols) -> pm.EvaluatePlan | None:
     if sym.evaluate is None:
         return None
     items = {i.key: [n.value for n in i.names] for i in reversed(sym.evaluate.items)}
     return pm.EvaluatePlan(probe=items["probe"][0], models=items["models"],
-                           interventions=items["interventions"])
+                           interventions=items["interventions"],
+                           grounding=items.get("grounding", [None])[0])

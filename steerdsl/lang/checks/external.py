@@ -20,15 +20,20 @@ def check_files(cx: Context) -> None:
 
 
 def check_prices(cx: Context) -> None:
-    """Under a budget, warn about evaluated models without a known price: their calls would
-    count as $0 and the budget would not bind."""
+    """Under a budget, warn about evaluated models (and the grounding judge's model) without
+    a known price: their calls would count as $0 and the budget would not bind."""
     e, ev = cx.sym.experiment, cx.sym.evaluate
     budget = keywords.first(e.settings, "budget") if e is not None else None
     if budget is None or ev is None or rules.check_setting(budget,
                                                            keywords.EXPERIMENT["budget"].rule):
         return  # no budget, or one already reported as wrong
-    listed = next((i.names for i in ev.items if i.key == "models"), [])
-    for name in dict.fromkeys(n.value for n in listed):
+    listed = [n.value for n in next((i.names for i in ev.items if i.key == "models"), [])]
+    grounding = next((i.names[0].value for i in ev.items if i.key == "grounding"), None)
+    judge = cx.sym.judges.get(grounding) if grounding is not None else None
+    judge_model = keywords.first(judge.settings, "model") if judge is not None else None
+    if judge_model is not None and isinstance(judge_model.value, syntax.Name):
+        listed.append(judge_model.value.value)  # judge calls count toward the budget too
+    for name in dict.fromkeys(listed):
         m = cx.sym.models.get(name)
         if m is None:
             continue  # reported as unknown

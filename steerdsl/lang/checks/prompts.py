@@ -1,16 +1,20 @@
-"""Prompts: templates, modifiers, phrases, extends cycles, and phrase coverage."""
+"""Prompts: templates, modifiers, phrases, extends cycles, and phrase coverage; the templates
+of judges."""
 
 from __future__ import annotations
 
 import re
 
 from steerdsl import catalog
-from steerdsl.lang import rules, syntax
+from steerdsl.lang import keywords, rules, syntax
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.suggest import closest
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A judge's template asks for a JSON answer and may show one ({"answer": ...}): only a word in
+# braces looks like a placeholder there.
+_WORD_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def check_prompts(cx: Context) -> None:
@@ -45,20 +49,35 @@ def check_prompts(cx: Context) -> None:
                         cx.error(f"modifier '{mod.word.value}' is given twice", mod.word.span)
                     words.add(mod.word.value)
     _check_phrase_coverage(cx)
+    for j in sym.judges.values():
+        prompt = keywords.first(j.settings, "prompt")
+        if prompt is not None and isinstance(prompt.value, syntax.Str):
+            _check_judge_template(cx, prompt.value)
 
 
 def _check_template(cx: Context, t: syntax.Template) -> None:
-    text = t.text.value
-    found = _PLACEHOLDER.findall(text)
-    known = catalog.PLACEHOLDERS
+    found = _PLACEHOLDER.findall(t.text.value)
+    _unknown_placeholders(cx, found, catalog.PLACEHOLDERS, t.text)
+    if "text" not in found:
+        cx.error("the template must contain {text} (where the source text goes)", t.text.span)
+
+
+def _check_judge_template(cx: Context, text: syntax.Str) -> None:
+    found = _WORD_PLACEHOLDER.findall(text.value)
+    _unknown_placeholders(cx, found, catalog.JUDGE_PLACEHOLDERS, text)
+    if any(p not in found for p in catalog.JUDGE_PLACEHOLDERS):
+        cx.error("the judge's template must contain {version_a} and {version_b} (where the "
+                 "source and the rewrite go)", text.span)
+
+
+def _unknown_placeholders(cx: Context, found: list[str], known: tuple[str, ...],
+                          text: syntax.Str) -> None:
     for name in found:
         if name not in known:
             near = closest(name, known)
             cx.error(f"unknown placeholder '{{{name}}}' in template (known: "
-                     + ", ".join(f"{{{p}}}" for p in known) + ")", t.text.span,
+                     + ", ".join(f"{{{p}}}" for p in known) + ")", text.span,
                      "{" + near + "}" if near else None)
-    if "text" not in found:
-        cx.error("the template must contain {text} (where the source text goes)", t.text.span)
 
 
 def _check_phrase_coverage(cx: Context) -> None:

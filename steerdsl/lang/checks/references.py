@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from steerdsl import catalog
-from steerdsl.lang import syntax
+from steerdsl.lang import keywords, syntax
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.suggest import closest
 
@@ -32,10 +32,19 @@ def check_references(cx: Context) -> None:
             for item in b.items:
                 if isinstance(item, syntax.PhraseDef):
                     cx.unknown("goal", item.goal, goals_known, "goal")
+        elif isinstance(b, syntax.Judge):
+            model = keywords.first(b.settings, "model")
+            if model is not None and isinstance(model.value, syntax.Name):
+                cx.unknown("model", model.value, sym.models, "model")
         elif isinstance(b, syntax.Evaluate):
             tables = {"probe": (sym.probes, "probe"), "models": (sym.models, "model"),
-                      "interventions": (sym.interventions, "intervention")}
+                      "interventions": (sym.interventions, "intervention"),
+                      "grounding": (sym.judges, "judge")}
             for item in b.items:
+                if item.key == "grounding" and not sym.judges and not sym.is_failed("judge"):
+                    cx.error("'grounding' names a judge, but the spec has no judge block "
+                             "(judge NAME { model MODEL prompt groundedness })", item.names[0].span)
+                    continue
                 table, kind = tables[item.key]
                 for n in item.names:
                     cx.unknown(kind, n, table, kind)

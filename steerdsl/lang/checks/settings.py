@@ -36,6 +36,11 @@ def check_settings(cx: Context) -> None:
                          select.key_span)
         elif isinstance(b, syntax.Probe):
             _check_probe_settings(cx, b)
+        elif isinstance(b, syntax.Judge):
+            _settings(cx, b.settings, keywords.JUDGE, f"judge {b.name.value}")
+            if keywords.first(b.settings, "model") is None:
+                cx.error(f"judge '{b.name.value}' needs a model: model NAME (a model block)",
+                         b.name.span)
         elif isinstance(b, syntax.Evaluate):
             _check_evaluate_settings(cx, b)
 
@@ -44,7 +49,8 @@ def _settings(cx: Context, settings: list[syntax.Setting], table: dict[str, keyw
               where: str) -> None:
     cx.diags.extend(rules.duplicates(settings, where))
     for s in settings:
-        cx.diags.extend(rules.check_setting(s, table[s.key].rule))
+        if s.key in table:  # the others name something: check_references resolves them
+            cx.diags.extend(rules.check_setting(s, table[s.key].rule))
 
 
 def _check_model(cx: Context, m: syntax.Model) -> None:
