@@ -105,8 +105,8 @@ CREATE OR REPLACE MACRO steer_grounded(verdict, decision) AS (
          ELSE coalesce(verdict = 'yes', false) END
 );
 
--- Per answer of a grounded current generation that has verdicts (status 'ok'; failed
--- requests are asked again by the next run): the verdict combined over the questions asked
+-- Per answer of a grounded current generation that has verdicts (none of them failed: a
+-- failed request is asked again by the next run): the verdict combined over the questions asked
 -- ('yes' or 'no' when they all say so; NULL when one could not be parsed or the two orders
 -- disagree), the person's decision, and the generation's judge settings. Answers are not yet
 -- filtered by `candidates`: which one is selected is for `metrics` to say.
@@ -119,8 +119,10 @@ WITH combined AS (
            count(verdict) = count(*) AS parsed,
            string_agg(rationale, ' | ' ORDER BY swapped) AS rationale
     FROM verdicts
-    WHERE status = 'ok' AND judge_id IN (SELECT judge_id FROM groundings)
+    WHERE judge_id IN (SELECT judge_id FROM groundings)
     GROUP BY ALL
+    -- a failed request is asked again: its answer is not judged until then
+    HAVING count(*) FILTER (WHERE status IS DISTINCT FROM 'ok') = 0
 )
 SELECT c.gen_hash, c.row_id, c.sample, gr.judge, gr.judge_id, gr.candidates, gr.spot_check,
        v.source_hash, v.answer_hash, v.verdict, v.parsed, v.rationale, r.decision
