@@ -191,3 +191,27 @@ def test_candidates_all_judges_every_answer(tmp_path):
             (3, "no", False, True)]
     finally:
         con.close()
+
+
+def test_console_summary_says_what_awaits_review(store, con):
+    from steerdsl.store.summary import format_summary
+
+    text = format_summary(con)
+    assert ("groundedness of llama/direct (judge meaning): 19 judged, 4 flagged No, "
+            "5 unparsed, 3 overruled, 8 not grounded") in text
+    assert "judging is incomplete: 13 answers of llama/direct without a verdict yet" in text
+    assert "5 items await review: `steerdsl review SPEC`" in text
+    assert "groundedness of gpt" not in text
+
+
+def test_console_summary_of_a_store_without_groundings(tmp_path):
+    from steerdsl.store.summary import format_summary
+
+    path = tmp_path / "plain.duckdb"
+    write_synthetic_store(path)
+    con = open_store(path, read_only=True)
+    try:
+        text = format_summary(con)
+    finally:
+        con.close()
+    assert "groundedness" not in text and "review" not in text
