@@ -215,3 +215,21 @@ def test_console_summary_of_a_store_without_groundings(tmp_path):
     finally:
         con.close()
     assert "groundedness" not in text and "review" not in text
+
+
+def test_documented_columns_match_the_grounding_views(con):
+    """docs/sql.md lists the columns of `grounding` and `grounding_summary`, in order."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sql.md").read_text(encoding="utf-8")
+    for view, opening in (("grounding", "`grounding`: one row per"),
+                          ("grounding_summary", "`grounding_summary`: one row per")):
+        section = text.split(opening)[1].split("\n\n", 2)[1]
+        documented = []
+        for line in section.splitlines():
+            m = re.match(r"\| (`[^|]+`) \|", line)
+            if m:
+                documented += re.findall(r"`(\w+)`", m.group(1))
+        actual = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description]
+        assert documented == actual, view
