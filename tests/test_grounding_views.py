@@ -225,11 +225,8 @@ def test_documented_columns_match_the_grounding_views(con):
     text = (Path(__file__).resolve().parents[1] / "docs" / "sql.md").read_text(encoding="utf-8")
     for view, opening in (("grounding", "`grounding`: one row per"),
                           ("grounding_summary", "`grounding_summary`: one row per")):
-        section = text.split(opening)[1].split("\n\n", 2)[1]
-        documented = []
-        for line in section.splitlines():
-            m = re.match(r"\| (`[^|]+`) \|", line)
-            if m:
-                documented += re.findall(r"`(\w+)`", m.group(1))
+        table = text.split(opening)[1].split("\n\n", 2)[1]
+        names = " ".join(re.findall(r"^\| (`[^|]+`) \|", table, re.M))
+        documented = re.findall(r"`(\w+)`", names)
         actual = [d[0] for d in con.execute(f"SELECT * FROM {view} LIMIT 0").description]
         assert documented == actual, view

@@ -253,13 +253,13 @@ def test_terminal_review_is_kept_through_a_kill_and_resumes(work):
     term = Terminal(work)  # resumes at the first undecided item
     assert "row 3" in term.screen("1 of 1")
     term.press("s")
-    term.expect("0 decisions (0 approved, 0 rejected), 1 skipped; 1 item still await review")
+    term.expect("0 decisions (0 approved, 0 rejected; 1 skipped); 1 item still await review")
     assert term.close() == 0
 
     term = Terminal(work)
     term.screen("1 of 1")
     term.press("a")
-    term.expect("recorded 1 decision (1 approved, 0 rejected)")
+    term.expect("recorded 1 decision (1 approved, 0 rejected; 0 skipped)")
     assert term.close() == 0
     assert _decisions(work) == [(0, "approve", True), (2, "reject", True), (3, "approve", True)]
 

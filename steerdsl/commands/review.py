@@ -11,6 +11,8 @@ interactive review.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -61,21 +63,16 @@ def _export(spec: Path, store: Path, out: Path, force: bool) -> int:
     from steerdsl.errors import UsageError
     from steerdsl.outputs import check_output, write_output
     from steerdsl.review.decisions_csv import REVIEW_CSV, write_review_csv
-    from steerdsl.store.db import open_store, store_errors
     from steerdsl.store.reviews import review_items
     from steerdsl.words import count
 
     if out.exists() and not out.is_dir() and not force:
         raise UsageError(f"{out} exists: choose another file, or add --force to replace it")
     check_output(out, REVIEW_CSV, inputs=[spec, store], force=True)
-    con = open_store(store, read_only=True)
-    try:
-        with store_errors(store):
-            if _nothing_judged(con, spec):
-                return 0
-            items = review_items(con)
-    finally:
-        con.close()
+    with _opened(store, read_only=True) as con:
+        if _nothing_judged(con, spec):
+            return 0
+        items = review_items(con)
     write_output(out, REVIEW_CSV, lambda tmp: write_review_csv(tmp, items))
     print(f"wrote {count(len(items), 'item')} awaiting review to {out}; fill in the decision "
           f"column (approve, reject, or empty to skip), then `steerdsl review {spec} --import "
@@ -85,50 +82,42 @@ def _export(spec: Path, store: Path, out: Path, force: bool) -> int:
 
 def _import(store: Path, path: Path) -> int:
     from steerdsl.review.decisions_csv import read_review_csv
-    from steerdsl.store.db import open_store, store_errors
     from steerdsl.store.reviews import record_decisions, review_items
-    from steerdsl.words import count
 
-    con = open_store(store)
-    try:
-        with store_errors(store):
-            imported = read_review_csv(path, review_items(con, pending_only=False))
-            recorded = record_decisions(con, imported.decisions)
-            left = len(review_items(con))
-    finally:
-        con.close()
+    with _opened(store) as con:
+        imported = read_review_csv(path, review_items(con, pending_only=False))
+        recorded = record_decisions(con, imported.decisions)
+        left = len(review_items(con))
     approved = sum(d == "approve" for _, d in imported.decisions)
-    print(f"recorded {count(recorded, 'decision')} from {path} ({approved} approved, "
-          f"{recorded - approved} rejected; "
-          f"{imported.blank} left empty); {count(left, 'item')} still await review")
+    print(_recorded(f"from {path} ", approved, recorded - approved,
+                    f"{imported.blank} left empty", left))
     return 0
 
 
 def _terminal(spec: Path, store: Path) -> int:
     from steerdsl.review.terminal import keys_without_enter, review_items_in_terminal
-    from steerdsl.store.db import open_store, store_errors
     from steerdsl.store.reviews import review_items
+
+    with _opened(store) as con:
+        if _nothing_judged(con, spec):
+            return 0
+        items = review_items(con)
+        if not items:
+            print("nothing awaits review: every item is decided")
+            return 0
+        with keys_without_enter():
+            tally = review_items_in_terminal(con, items)
+        left = len(review_items(con))
+    print(_recorded("", tally.decided["approve"], tally.decided["reject"],
+                    f"{tally.skipped} skipped", left))
+    return 0
+
+
+def _recorded(source: str, approved: int, rejected: int, rest: str, left: int) -> str:
     from steerdsl.words import count
 
-    con = open_store(store)
-    try:
-        with store_errors(store):
-            if _nothing_judged(con, spec):
-                return 0
-            items = review_items(con)
-            if not items:
-                print("nothing awaits review: every item is decided")
-                return 0
-            with keys_without_enter():
-                tally = review_items_in_terminal(con, items)
-            left = len(review_items(con))
-    finally:
-        con.close()
-    decided = sum(tally.decided.values())
-    print(f"recorded {count(decided, 'decision')} ({tally.decided['approve']} approved, "
-          f"{tally.decided['reject']} rejected), {tally.skipped} skipped; "
-          f"{count(left, 'item')} still await review")
-    return 0
+    return (f"recorded {count(approved + rejected, 'decision')} {source}({approved} approved, "
+            f"{rejected} rejected; {rest}); {count(left, 'item')} still await review")
 
 
 def _nothing_judged(con, spec: Path) -> bool:
@@ -139,3 +128,16 @@ def _nothing_judged(con, spec: Path) -> bool:
     print(f"nothing to review: no current results of {spec} are judged for groundedness "
           "(a spec grounds them with `evaluate { ... grounding JUDGE }`, then `steerdsl run`)")
     return True
+
+
+@contextmanager
+def _opened(store: Path, read_only: bool = False) -> Iterator:
+    """The store, open (for writing unless read_only), closed again whatever happens."""
+    from steerdsl.store.db import open_store, store_errors
+
+    con = open_store(store, read_only=read_only)
+    try:
+        with store_errors(store):
+            yield con
+    finally:
+        con.close()
