@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "run": ("run", "execute a spec; resumable"),
     "query": ("query", "SQL over a store"),
     "report": ("report", "write a self-contained HTML report"),
+    "review": ("review", "decide the groundedness verdicts that need a person"),
     "measure": ("measure", "goal-space values of texts"),
     "validate-goals": ("validate_goals", "ask a judge model whether each goal measures what its "
                        "name says"),

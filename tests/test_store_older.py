@@ -47,3 +47,29 @@ def test_read_only_store_without_newer_tables_and_columns(tmp_path):
             == [(2,)]
     finally:
         rw.close()
+
+
+def test_read_only_store_from_before_groundedness(tmp_path):
+    """A store without verdicts, groundings and reviews: no generation is grounded, so
+    `summary` is `summary_all` and the grounding views are empty."""
+    path = tmp_path / "old.duckdb"
+    con = new_store(path)
+    write_probe(con, ["x"], np.array([[0.5], [0.4]]), np.array([[0.3], [-0.2]]))
+    write_answers(con, ["x"], np.array([[[0.8]], [[0.2]]]))
+    con.execute("DROP VIEW grounding_summary; DROP VIEW grounding; DROP VIEW summary; "
+                "DROP VIEW summary_all; DROP MACRO TABLE steer_summary; DROP VIEW metrics; "
+                "DROP VIEW answer_verdicts; DROP TABLE verdicts; DROP TABLE groundings; "
+                "DROP TABLE reviews")
+    con.close()
+
+    ro = open_store(path, read_only=True)
+    try:
+        assert ro.execute("SELECT row_id, grounded FROM metrics ORDER BY row_id").fetchall() == [
+            (0, None), (1, None)]
+        assert ro.execute("SELECT n FROM summary WHERE metric = 'steering_error'").fetchall() \
+            == ro.execute("SELECT n FROM summary_all WHERE metric = 'steering_error'").fetchall() \
+            == [(2,)]
+        assert ro.execute("SELECT count(*) FROM grounding").fetchall() == [(0,)]
+        assert ro.execute("SELECT count(*) FROM grounding_summary").fetchall() == [(0,)]
+    finally:
+        ro.close()

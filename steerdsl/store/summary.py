@@ -66,7 +66,35 @@ def format_summary(con) -> str:
             cells.append("-" if median is None else f"{median:.3f} ({iqr:.3f})")
         body.append(tuple(cells))
     table = to_table(QueryResult(columns, body), footer=False)
-    return "\n".join([table] + [truncation_note(r) for r in rows if r["truncated"]])
+    return "\n".join([table] + [truncation_note(r) for r in rows if r["truncated"]]
+                     + grounding_notes(con))
+
+
+def grounding_notes(con) -> list[str]:
+    """What the judge did per grounded model x intervention, whether judging is complete, and
+    how many items await a person (`steerdsl review`); nothing when no generation is grounded."""
+    from steerdsl.store.reviews import grounding_counts, review_items
+    from steerdsl.words import count
+
+    counts = grounding_counts(con)
+    if not counts:
+        return []
+    notes = []
+    for r in counts:
+        where = f"{r['model']}/{r['intervention']}"
+        notes.append(f"groundedness of {where} (judge {r['judge']}): {r['judged']} judged, "
+                     f"{r['flagged']} flagged No, {r['unparsed']} unparsed, "
+                     f"{r['overruled']} overruled, {r['dropped']} not grounded (left out of "
+                     "summary; summary_all keeps them)")
+        if r["not_judged"]:
+            notes.append(f"note: judging is incomplete: {count(r['not_judged'], 'answer')} of "
+                         f"{where} without a verdict yet, left out of the summary; run the "
+                         "spec again to judge them")
+    waiting = len(review_items(con))
+    if waiting:
+        notes.append(f"{count(waiting, 'item')} await review: `steerdsl review SPEC` (or "
+                     "--export FILE.csv / --import FILE.csv without a terminal)")
+    return notes
 
 
 def truncation_note(r: dict) -> str:

@@ -96,6 +96,45 @@ LEFT JOIN flagged_calls f ON f.gen_hash = o.gen_hash AND f.row_id = o.row_id
 WHERE f.gen_hash IS NULL
    OR NOT (f.failed OR (f.truncated AND cg.truncated_policy = 'drop'));
 
+-- grounded (docs/method.md "Groundedness", following the reference): a person's decision
+-- counts; without one, only a "yes" verdict is grounded (a "yes" waiting for its spot check
+-- counts as grounded, "no" and unparsed do not).
+CREATE OR REPLACE MACRO steer_grounded(verdict, decision) AS (
+    CASE WHEN decision = 'approve' THEN true
+         WHEN decision = 'reject' THEN false
+         ELSE coalesce(verdict = 'yes', false) END
+);
+
+-- Per answer of a grounded current generation that has verdicts (none of them failed: a
+-- failed request is asked again by the next run): the verdict combined over the questions asked
+-- ('yes' or 'no' when they all say so; NULL when one could not be parsed or the two orders
+-- disagree), the person's decision, and the generation's judge settings. Answers are not yet
+-- filtered by `candidates`: which one is selected is for `metrics` to say.
+CREATE OR REPLACE VIEW answer_verdicts AS
+WITH combined AS (
+    SELECT judge_id, source_hash, answer_hash,
+           CASE WHEN count(*) FILTER (WHERE verdict = 'yes') = count(*) THEN 'yes'
+                WHEN count(*) FILTER (WHERE verdict = 'no') = count(*) THEN 'no'
+           END AS verdict,
+           count(verdict) = count(*) AS parsed,
+           string_agg(rationale, ' | ' ORDER BY swapped) AS rationale
+    FROM verdicts
+    WHERE judge_id IN (SELECT judge_id FROM groundings)
+    GROUP BY ALL
+    -- a failed request is asked again: its answer is not judged until then
+    HAVING count(*) FILTER (WHERE status IS DISTINCT FROM 'ok') = 0
+)
+SELECT c.gen_hash, c.row_id, c.sample, gr.judge, gr.judge_id, gr.candidates, gr.spot_check,
+       v.source_hash, v.answer_hash, v.verdict, v.parsed, v.rationale, r.decision
+FROM current_generations cg
+JOIN groundings gr ON gr.gen_hash = cg.gen_hash
+JOIN calls c ON c.gen_hash = cg.gen_hash AND c.status = 'ok'
+JOIN probe_rows pr ON pr.probe_hash = cg.probe_hash AND pr.row_id = c.row_id
+JOIN combined v ON v.judge_id = gr.judge_id AND v.source_hash = pr.text_hash
+               AND v.answer_hash = c.answer_hash
+LEFT JOIN reviews r ON r.judge_id = gr.judge_id AND r.source_hash = pr.text_hash
+                   AND r.answer_hash = c.answer_hash;
+
 -- One row per scored answer (METHOD.md section 4), computed from the long tables for any
 -- number of goals. An answer with a NULL source or output value (a failed measurement) or
 -- without a value for every goal of its probe row gets NULL metrics, never metrics over
@@ -204,20 +243,28 @@ SELECT g.model, g.intervention, g.probe, g.gen_hash, s.row_id, s.sample, s.n_act
        CASE WHEN NOT s.incomplete THEN s.mis_raw END AS miscalibration_raw,
        CASE WHEN NOT s.incomplete THEN s.orth_raw END AS orthogonality_raw,
        CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
-       s.sample = p.best AS selected, s.truncated
+       s.sample = p.best AS selected, s.truncated,
+       -- only the answers the judge is asked about (candidates); NULL until judged
+       CASE WHEN v.gen_hash IS NOT NULL AND (v.candidates = 'all' OR s.sample = p.best)
+            THEN steer_grounded(v.verdict, v.decision) END AS grounded
 FROM scored s
 JOIN picks p USING (gen_id, row_id)
-JOIN gens g USING (gen_id);
+JOIN gens g USING (gen_id)
+LEFT JOIN answer_verdicts v ON v.gen_hash = g.gen_hash AND v.row_id = s.row_id
+                           AND v.sample = s.sample;
 
 -- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
 -- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
-CREATE OR REPLACE VIEW summary AS
+-- grounded_only: a grounded generation's answers count only when grounded (judged, and kept).
+CREATE OR REPLACE MACRO steer_summary(grounded_only) AS TABLE
 WITH long AS (
     UNPIVOT (
         SELECT model, intervention, steering_error, miscalibration, orthogonality,
                steering_error_raw, miscalibration_raw, orthogonality_raw, orthogonality_paper
         FROM metrics
         WHERE selected
+          AND (NOT grounded_only
+               OR coalesce(grounded, gen_hash NOT IN (SELECT gen_hash FROM groundings)))
     )
     ON steering_error, miscalibration, orthogonality, steering_error_raw, miscalibration_raw,
        orthogonality_raw, orthogonality_paper
@@ -233,6 +280,13 @@ stats AS (
 SELECT model, intervention, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
        qs[3] - qs[1] AS iqr, mean, std, min, max
 FROM stats;
+
+-- The headline figures: over selected answers that are grounded (all selected answers of a
+-- generation without a judge).
+CREATE OR REPLACE VIEW summary AS SELECT * FROM steer_summary(true);
+
+-- The same over every selected answer, grounded or not.
+CREATE OR REPLACE VIEW summary_all AS SELECT * FROM steer_summary(false);
 
 -- Per (model, intervention): what the calls cost and how many failed (all samples).
 CREATE OR REPLACE VIEW calls_summary AS
@@ -250,3 +304,59 @@ SELECT cg.model, cg.intervention, cg.probe, cg.gen_hash,
 FROM current_generations cg
 LEFT JOIN calls c ON c.gen_hash = cg.gen_hash
 GROUP BY ALL;
+
+
+-- One row per judged answer of the current generations (an answer with verdicts, among the
+-- judge's candidates): its verdict combined over the orders, whether a person must look at
+-- it, what they decided, and whether it counts. The spot check: the first `spot_check` "yes"
+-- answers of the generation in the order of md5(gen_hash:row_id:sample), drawn anew as
+-- verdicts arrive, fixed once the generation is judged.
+CREATE OR REPLACE VIEW grounding AS
+WITH judged AS (
+    SELECT m.model, m.intervention, m.gen_hash, m.row_id, m.sample, v.verdict, v.rationale,
+           v.parsed, v.decision, m.grounded, v.judge, v.judge_id, v.source_hash, v.answer_hash,
+           v.spot_check
+    FROM metrics m
+    JOIN answer_verdicts v USING (gen_hash, row_id, sample)
+    WHERE m.grounded IS NOT NULL
+),
+spot AS (
+    SELECT gen_hash, row_id, sample,
+           row_number() OVER (PARTITION BY gen_hash ORDER BY
+               md5(gen_hash || ':' || CAST(row_id AS VARCHAR) || ':' || CAST(sample AS VARCHAR)),
+               row_id, sample) AS draw
+    FROM judged
+    WHERE verdict = 'yes'
+)
+SELECT j.model, j.intervention, j.gen_hash, j.row_id, j.sample, j.verdict, j.rationale,
+       j.parsed,
+       j.verdict IS DISTINCT FROM 'yes' OR coalesce(s.draw <= j.spot_check, false)
+           AS needs_review,
+       j.decision, j.grounded, j.judge, j.judge_id, j.source_hash, j.answer_hash
+FROM judged j
+LEFT JOIN spot s USING (gen_hash, row_id, sample);
+
+-- Per grounded model x intervention: what the judge and the reviewers did. not_judged: the
+-- judge's candidates still without a verdict (judging incomplete).
+CREATE OR REPLACE VIEW grounding_summary AS
+WITH candidates AS (
+    SELECT m.gen_hash, count(*) FILTER (WHERE m.grounded IS NULL) AS not_judged
+    FROM metrics m
+    JOIN groundings gr USING (gen_hash)
+    WHERE gr.candidates = 'all' OR m.selected
+    GROUP BY ALL
+)
+SELECT cg.model, cg.intervention, gr.judge, cg.gen_hash,
+       count(g.gen_hash) AS judged,
+       count(*) FILTER (WHERE g.verdict = 'no') AS flagged,
+       count(*) FILTER (WHERE g.gen_hash IS NOT NULL AND g.verdict IS NULL) AS unparsed,
+       count(*) FILTER (WHERE g.needs_review AND g.decision IS NULL) AS awaiting_review,
+       count(*) FILTER (WHERE (g.verdict = 'yes' AND g.decision = 'reject')
+                           OR (g.verdict = 'no' AND g.decision = 'approve')) AS overruled,
+       count(*) FILTER (WHERE NOT g.grounded) AS dropped,
+       coalesce(any_value(c.not_judged), 0) AS not_judged
+FROM current_generations cg
+JOIN groundings gr ON gr.gen_hash = cg.gen_hash
+LEFT JOIN grounding g ON g.gen_hash = cg.gen_hash
+LEFT JOIN candidates c ON c.gen_hash = cg.gen_hash
+GROUP BY cg.model, cg.intervention, gr.judge, cg.gen_hash;
