@@ -121,6 +121,34 @@ class Example:
 
 
 @dataclass
+class GroundingCounts:
+    """grounding_summary's row of one grounded model x intervention."""
+
+    judge: str
+    judged: int
+    flagged: int  # "No"
+    unparsed: int
+    awaiting_review: int
+    overruled: int
+    dropped: int  # not grounded: left out of the headline figures
+    not_judged: int
+
+
+@dataclass
+class Flagged:
+    """A rewrite the judge said "No" to (or could not read), with its rationale."""
+
+    group: Group
+    row_id: int
+    sample: int
+    verdict: str | None
+    rationale: str | None
+    decision: str | None
+    source: str | None
+    answer: str | None
+
+
+@dataclass
 class StoreData:
     header: Header
     headline: Headline
@@ -130,3 +158,5 @@ class StoreData:
     scatters: dict[tuple[str, str], list[ScatterPanel]]
     best_of_n: dict[tuple[str, str], dict[str, list[tuple[int, float]]]]
     examples: list[Example]
+    grounding: dict[tuple[str, str], GroundingCounts] = field(default_factory=dict)
+    flagged: list[Flagged] = field(default_factory=list)

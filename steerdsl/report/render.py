@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from steerdsl.report.data import StoreData, Variant
 from steerdsl.report.figures import (best_of_n_section, distribution_section, flow_section,
                                      scatter_section, side_effects_section)
+from steerdsl.report.grounding import grounding_section
 from steerdsl.report.markup import esc
 from steerdsl.report.rewrites import examples_section
 from steerdsl.report.tables import comparison_section, header_section, headline_section
@@ -61,6 +62,7 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
 def store_sections(d: StoreData, anchor: str, variant: Variant) -> str:
     return "".join([
         header_section(d, anchor), headline_section(d, anchor, variant),
+        grounding_section(d, anchor),
         distribution_section(d, anchor), side_effects_section(d, anchor),
         flow_section(d, anchor), scatter_section(d, anchor), best_of_n_section(d, anchor),
         examples_section(d, anchor)])
@@ -92,7 +94,10 @@ def page(stores: list[StoreData], names: list[str], variant: Variant, version: s
 
 
 def _toc(d: StoreData, anchor: str) -> str:
-    names = [("headline", "Headline"), ("distributions", "Distributions"),
+    names = [("headline", "Headline")]
+    if d.grounding:
+        names.append(("grounding", "Groundedness"))
+    names += [("distributions", "Distributions"),
              ("side-effects", "Side effects by goal"), ("flows", "Flow diagrams"),
              ("scatter", "Requested vs realized")]
     if d.best_of_n:

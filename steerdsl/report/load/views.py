@@ -2,7 +2,8 @@
 
 Evaluating the metrics view is the expensive part of a report (seconds on 100k answers), so
 it is evaluated once into a temporary table (allowed on a read-only connection), with the
-answers that count: the selected ones.
+answers that count: the selected ones (and, when a judge grounds a generation, only its grounded
+ones, as in the summary view).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def materialize(con) -> None:
     con.execute(f"CREATE OR REPLACE TEMP VIEW metrics AS SELECT * FROM {METRICS_TABLE}")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {SELECTED_TABLE} AS
         SELECT a.* FROM answers a JOIN {METRICS_TABLE} m USING (gen_hash, row_id, sample)
-        WHERE m.selected""")
+        WHERE m.selected AND coalesce(m.grounded,
+                                      m.gen_hash NOT IN (SELECT gen_hash FROM groundings))""")
 
 
 def metric_column(metric: str, variant: Variant) -> str:
