@@ -227,7 +227,7 @@ def test_references_to_a_broken_goal_are_not_reported_again(tmp_path):
              "  formality = heylighen_dewaele normalize 40.37..69.121634 +\n}\n")
     probe = BASE["probe"].replace("active 1\n", "active 1\n  goals formality, formalty\n")
     assert errors(tmp_path, goals=goals, probe=probe) == [
-        "10:60: unexpected '+'; expected one of '%', '}', a name",
+        "10:60: unexpected '+'; expected one of '%', 'question', '}', a name",
         "16:20: unknown goal 'formalty' (defined: reading_difficulty)",
     ]
 

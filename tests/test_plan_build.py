@@ -307,3 +307,25 @@ def test_grounding_leaves_the_other_stages_as_they_were(tmp_path):
     assert not _hashes(plain, "judge")
     assert {s.id: s.hash for s in plain.stages} == \
         {s.id: s.hash for s in grounded.stages if s.kind != "judge"}
+
+
+def test_a_goal_question_is_in_the_plan_and_in_no_identity(tmp_path):
+    from steerdsl.goals.validation import goal_question
+    from steerdsl.lang.diagnostics import SpecError
+
+    body = ("goals {{ a = char_count normalize 0..100{q}\n"
+            "  b = word_count + 1 normalize 0..50 }}\n"
+            "probe p from c {{ sources 1 requests 1 per source active 1 }}\n")
+    asked = steerdsl.load(_spec(tmp_path, body.format(
+        q=' question "Which version has more characters?"'))).plan()
+    plain = steerdsl.load(_spec(tmp_path, body.format(q=""))).plan()
+    assert asked.goal("a").question == "Which version has more characters?"
+    assert goal_question(asked.goal("a")) == "Which version has more characters?"
+    assert goal_question(plain.goal("a")) == "Which version is longer?"  # the catalog's
+    assert goal_question(plain.goal("b")) is None  # an expression has no built-in question
+    assert [s.hash for s in asked.stages] == [s.hash for s in plain.stages]
+    assert asked.spec_hash == plain.spec_hash
+    with pytest.raises(SpecError) as info:
+        steerdsl.load(_spec(tmp_path, body.format(q=' question " "')))
+    assert [(d.span.line, d.span.col) for d in info.value.diagnostics] == [(3, 50)]  # the string
+    assert "the question must not be empty" in info.value.diagnostics[0].text

@@ -44,7 +44,7 @@ def judge_identity(model: ModelPlan) -> str:
 
 def goal_question(goal: GoalPlan) -> str | None:
     """The goal's own question (a `question` setting), else its built-in measure's."""
-    own = getattr(goal, "question", None)  # set by the language when a goal declares one
+    own = goal.question
     if own:
         return str(own)
     measure = goal.measure.name if isinstance(goal.measure, BuiltinMeasure) else None

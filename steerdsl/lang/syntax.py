@@ -174,6 +174,7 @@ class Goal:
     measure: MeasureDef
     normalize: Norm | None
     span: Span
+    question: Str | None = None  # for steerdsl validate-goals
 
 
 @dataclass(frozen=True)

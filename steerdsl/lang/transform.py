@@ -155,9 +155,12 @@ class _Builder:
         return syntax.Goals([self.goal(g) for g in tree.children], self.span(tree))
 
     def goal(self, tree: lark.Tree) -> syntax.Goal:
-        name, measure, *norm = tree.children
+        name, measure, *rest = tree.children
+        question = [t for t in rest if t.data == "goal_question"]
+        norm = [t for t in rest if t.data != "goal_question"]
         return syntax.Goal(self.name(name), self.measure(measure),
-                        self.normalization(norm[0]) if norm else None, self.span(tree))
+                           self.normalization(norm[0]) if norm else None, self.span(tree),
+                           self.string(question[0].children[0]) if question else None)
 
     def measure(self, tree: lark.Tree) -> syntax.MeasureDef:
         if tree.data == "python_measure":

@@ -94,6 +94,14 @@ def builtin_goal(name: str, measure: str, normalize: pm.Normalization) -> pm.Goa
 
 
 def _goal(g: syntax.Goal, spec_dir: Path, models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
+    goal = _goal_measure(g, spec_dir, models)
+    if g.question is None:
+        return goal
+    return goal.model_copy(update={"question": g.question.value})
+
+
+def _goal_measure(g: syntax.Goal, spec_dir: Path,
+                  models: dict[str, pm.ModelPlan]) -> pm.GoalPlan:
     m = g.measure
     if isinstance(m, syntax.ExprMeasure) and isinstance(m.expr, syntax.MeasureRef):
         return builtin_goal(g.name.value, m.expr.name.value, _norm(g))

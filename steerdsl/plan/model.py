@@ -111,6 +111,9 @@ class GoalPlan(Frozen):
     # uses. Independent of the goal's name, so renaming a goal measures nothing again.
     measure_id: str
     versions: dict[str, str] = {}
+    # What `steerdsl validate-goals` asks a judge about two versions ("Which version is ...?");
+    # None: the catalog's question for the paper's goals. Not part of any identity.
+    question: str | None = None
 
 
 # --- corpus and probe ----------------------------------------------------------------------

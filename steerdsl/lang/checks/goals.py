@@ -13,6 +13,10 @@ def check_goals(cx: Context) -> None:
     """Normalizations, judge scales, python references."""
     for g in cx.sym.goals.values():
         m, norm = g.measure, g.normalize
+        if g.question is not None and not g.question.value.strip():
+            cx.error(f"goal '{g.name.value}': the question must not be empty (it is what "
+                     "`steerdsl validate-goals` asks a judge: \"Which version is ...?\")",
+                     g.question.span)
         if norm is None and not isinstance(m, syntax.JudgeMeasure):
             cx.error(f"goal '{g.name.value}' needs a normalization: normalize LO..HI or "
                      "normalize quantile 2.5%..97.5% of CORPUS", g.name.span)
