@@ -239,3 +239,8 @@ CREATE TABLE IF NOT EXISTS reviews (
     note VARCHAR,
     PRIMARY KEY (judge_id, source_hash, answer_hash)
 );
+
+-- The kind of a failed verdict request's error (as calls.error_kind) and the requests sent for
+-- a verdict (retries included), for what the run says about failures.
+ALTER TABLE verdicts ADD COLUMN IF NOT EXISTS error_kind VARCHAR;
+ALTER TABLE verdicts ADD COLUMN IF NOT EXISTS attempts INTEGER;
