@@ -118,3 +118,6 @@ def test_judge_identity_ignores_the_judge_name_and_pacing_but_not_its_settings(t
     assert judge_identity(plan(_judge(name="k"), concurrency=9), _judge(name="k")) == base
     assert judge_identity(plan(_judge(order="both")), _judge(order="both")) != base
     assert judge_identity(plan(_judge(), model="openai/y"), _judge()) != base
+    # what decides which answers are judged or reviewed is not a verdict's identity
+    assert judge_identity(plan(_judge(candidates="all", spot_check=9)),
+                          _judge(candidates="all", spot_check=9)) == base
