@@ -4,12 +4,11 @@ answers a judge stage has to judge."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from steerdsl.store.bulk import insert_columns
+from steerdsl.store.bulk import BatchWriter, insert_columns, transaction
 
 # A generation's answers with their source texts: the probe row's source through the
 # generation's probe.
@@ -118,34 +117,20 @@ def verdict_error_kinds(con, judge_id: str, keys: Sequence[tuple[str, str, bool]
         con.unregister("_steerdsl_verdict_keys")
 
 
-class VerdictWriter:
-    """Buffers verdicts and writes them in one transaction at least every `flush_s` seconds:
-    a kill -9 loses at most the unflushed ones. A verdict replaces the row of its key (an
-    error row asked again)."""
+class VerdictWriter(BatchWriter[VerdictRecord]):
+    """Verdicts in batches (steerdsl.store.bulk.BatchWriter). A verdict replaces the row of its
+    key (an error row asked again)."""
 
     def __init__(self, con, judge_id: str, flush_s: float = 0.5, flush_rows: int = 500) -> None:
-        self.con = con
+        super().__init__(con, flush_rows, flush_s)
         self.judge_id = judge_id
-        self.flush_s = flush_s
-        self.flush_rows = flush_rows
-        self.buffer: list[VerdictRecord] = []
-        self.last_flush = time.monotonic()
-        self.written = 0
 
     def add(self, record: VerdictRecord) -> None:
         if record.judged_at is None:
             record.judged_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.buffer.append(record)
+        super().add(record)
 
-    def due(self) -> bool:
-        return bool(self.buffer) and (len(self.buffer) >= self.flush_rows
-                                      or time.monotonic() - self.last_flush >= self.flush_s)
-
-    def flush(self) -> None:
-        self.last_flush = time.monotonic()
-        batch, self.buffer = self.buffer, []
-        if not batch:
-            return
+    def write(self, batch: list[VerdictRecord]) -> None:
         import pyarrow as pa
 
         columns = {
@@ -165,11 +150,5 @@ class VerdictWriter:
             "cost": pa.array([r.cost for r in batch], pa.float64()),
             "judged_at": pa.array([r.judged_at for r in batch], pa.timestamp("us")),
         }
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(self.con):
             insert_columns(self.con, "verdicts", columns, on_conflict="replace")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.written += len(batch)
