@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from generate import bare_loop  # noqa: E402
+from generate import bare_loop, loopback_server, say_round, say_total  # noqa: E402
 from support.judge_plans import judged_plan, write_spec  # noqa: E402
 
 from steerdsl.grounding.prompt import orders, render_judge_prompt  # noqa: E402
@@ -44,10 +43,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests/support/fake_openai.py")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with loopback_server() as url:
         tmp = Path(tempfile.mkdtemp())
         plan = judged_plan(write_spec(tmp, url, rows=args.answers,
                                       concurrency=args.concurrency))
@@ -83,21 +79,10 @@ def main() -> None:
             t = time.perf_counter()
             judge_all()
             ours_rates.append(args.answers / (time.perf_counter() - t))
-            print(f"round {k + 1}: bare litellm {bare_rates[-1]:7.1f} req/s   "
-                  f"judge stage {ours_rates[-1]:7.1f} req/s   "
-                  f"ratio {ours_rates[-1] / bare_rates[-1]:.3f}", flush=True)
+            say_round(k, "judge stage", bare_rates, ours_rates)
         con.close()
-        # As in benchmarks/generate.py: rounds alternate so both paths see the same load.
-        bare = len(bare_rates) / sum(1 / r for r in bare_rates)
-        ours = len(ours_rates) / sum(1 / r for r in ours_rates)
-        ratios = sorted(o / b for o, b in zip(ours_rates, bare_rates))
-        print(f"{args.rounds} x {args.answers} verdicts, concurrency {args.concurrency}: "
-              f"bare litellm {bare:.1f} req/s, judge stage {ours:.1f} req/s, "
-              f"ratio {ours / bare:.3f} (median per round {ratios[len(ratios) // 2]:.3f}; "
-              "goal >= 0.9)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        say_total(f"{args.rounds} x {args.answers} verdicts, concurrency {args.concurrency}",
+                  "judge stage", bare_rates, ours_rates)
 
 
 if __name__ == "__main__":
