@@ -273,3 +273,19 @@ def test_the_built_in_local_model_as_the_judge(tmp_path):
     # resumable like any model
     assert run_plan(plan, quiet=True).status == "ok"
     assert read_rows(db, "SELECT count(*) FROM verdicts") == [(3,)]
+
+
+def test_a_spec_that_drops_its_judge_no_longer_grounds_its_generations(tmp_path):
+    with FakeOpenAI(default=judge_replies()) as server:
+        spec = write_spec(tmp_path, server.url, rows=2)
+        assert run_plan(judged_plan(spec), quiet=True).status == "ok"
+        db = tmp_path / "judged.duckdb"
+        assert read_rows(db, "SELECT count(*) FROM groundings") == [(1,)]
+        import steerdsl
+
+        assert run_plan(steerdsl.load(spec).plan(), quiet=True).status == "ok"
+        assert read_rows(db, "SELECT count(*) FROM groundings") == [(0,)]
+        assert read_rows(db, "SELECT count(*) FROM verdicts") == [(2,)]  # the cache stays
+        assert run_plan(judged_plan(spec), quiet=True).status == "ok"
+        assert read_rows(db, "SELECT count(*) FROM groundings") == [(1,)]
+        assert server.count(MARK) == 2

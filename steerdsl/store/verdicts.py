@@ -61,6 +61,11 @@ def record_grounding(con, gen_hash: str, judge: str, judge_id: str, candidates: 
                 [gen_hash, judge, judge_id, candidates, spot_check])
 
 
+def forget_grounding(con, gen_hash: str) -> None:
+    """The spec no longer grounds a generation (its `evaluate` names no judge)."""
+    con.execute("DELETE FROM groundings WHERE gen_hash = ?", [gen_hash])
+
+
 def answers_to_judge(con, gen_hash: str, candidates: str) -> list[Answer]:
     """The answers of a generation a judge judges, in (row_id, sample) order. 'selected': the
     answer the `metrics` view marks selected per probe row (best-of-N); 'all': every ok
