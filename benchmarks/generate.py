@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +48,36 @@ async def bare_loop(url: str, prompts: list[str], concurrency: int) -> None:
     await asyncio.gather(*(one(i, p) for i, p in enumerate(prompts)))
 
 
+@contextmanager
+def loopback_server() -> Iterator[str]:
+    """The loopback server in its own process (it does not compete with the client for the
+    GIL); yields its base URL."""
+    server = subprocess.Popen([sys.executable, str(ROOT / "tests/support/fake_openai.py")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def say_round(k: int, ours: str, bare_rates: list[float], ours_rates: list[float]) -> None:
+    print(f"round {k + 1}: bare litellm {bare_rates[-1]:7.1f} req/s   "
+          f"{ours} {ours_rates[-1]:7.1f} req/s   "
+          f"ratio {ours_rates[-1] / bare_rates[-1]:.3f}", flush=True)
+
+
+def say_total(what: str, ours: str, bare_rates: list[float], ours_rates: list[float]) -> None:
+    # The machine is shared: rounds alternate so both paths see the same load; the
+    # aggregate is total requests over total time of each path.
+    bare = len(bare_rates) / sum(1 / r for r in bare_rates)
+    mine = len(ours_rates) / sum(1 / r for r in ours_rates)
+    ratios = sorted(o / b for o, b in zip(ours_rates, bare_rates))
+    print(f"{what}: bare litellm {bare:.1f} req/s, {ours} {mine:.1f} req/s, "
+          f"ratio {mine / bare:.3f} (median per round {ratios[len(ratios) // 2]:.3f}; "
+          "goal >= 0.9)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
@@ -53,10 +85,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
 
-    server = subprocess.Popen([sys.executable, str(ROOT / "tests/support/fake_openai.py")],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        url = server.stdout.readline().strip()
+    with loopback_server() as url:
         model = fake_model(url, concurrency=args.concurrency, timeout=60.0)
         plan = make_plan([model], [intervention()])
         iv, prompt = plan.intervention("direct"), plan.prompt("direct")
@@ -85,21 +114,9 @@ def main() -> None:
             stored = con.execute("SELECT count(*) FROM calls WHERE status = 'ok'").fetchone()[0]
             con.close()
             assert stats.ok == stored == args.requests, (stats, stored)
-            print(f"round {k + 1}: bare litellm {bare_rates[-1]:7.1f} req/s   "
-                  f"run_generate {ours_rates[-1]:7.1f} req/s   "
-                  f"ratio {ours_rates[-1] / bare_rates[-1]:.3f}", flush=True)
-        # The machine is shared: rounds alternate so both paths see the same load; the
-        # aggregate is total requests over total time of each path.
-        bare = len(bare_rates) / sum(1 / r for r in bare_rates)
-        ours = len(ours_rates) / sum(1 / r for r in ours_rates)
-        ratios = sorted(o / b for o, b in zip(ours_rates, bare_rates))
-        print(f"{args.rounds} x {args.requests} requests, concurrency {args.concurrency}: "
-              f"bare litellm {bare:.1f} req/s, run_generate {ours:.1f} req/s, "
-              f"ratio {ours / bare:.3f} (median per round {ratios[len(ratios) // 2]:.3f}; "
-              f"goal >= 0.9)")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+            say_round(k, "run_generate", bare_rates, ours_rates)
+        say_total(f"{args.rounds} x {args.requests} requests, concurrency {args.concurrency}",
+                  "run_generate", bare_rates, ours_rates)
 
 
 if __name__ == "__main__":

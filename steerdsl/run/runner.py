@@ -97,17 +97,20 @@ class Runner:
                 api_key_for(resolve_model(self.plan, stage.key))
 
     def _ledger(self, ctx: RunContext) -> Ledger:
-        """The run's spending starts from what the spec's generations and judged goals
-        already cost."""
+        """The run's spending starts from what the spec's generations, judged goals and
+        groundedness verdicts already cost."""
+        from steerdsl.grounding.identity import judge_identity
         from steerdsl.store.call_stats import spent_on
         from steerdsl.store.judge_calls import judge_spent
+        from steerdsl.store.verdicts import verdict_spent
 
         limit = self.plan.experiment.budget_usd
         if limit is None:
             return Ledger()
         judged = [g.measure_id for g in self.plan.goals if g.measure.kind == "judge"]
+        judges = [judge_identity(self.plan, j) for j in self.plan.judges]
         return Ledger(limit, spent_on(ctx.con, [s.hash for s in self.plan.stages_of("generate")])
-                      + judge_spent(ctx.con, judged))
+                      + judge_spent(ctx.con, judged) + verdict_spent(ctx.con, judges))
 
     def _warn_unpriced(self) -> None:
         """A budget counts only calls with a known price: name the models without one (the

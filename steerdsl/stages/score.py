@@ -19,13 +19,16 @@ CURRENT = False
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
     from steerdsl.goals.normalize import normalize
-    from steerdsl.store import call_stats, outputs
+    from steerdsl.store import call_stats, outputs, verdicts
 
     key: ScoreKey = stage.key
     gen = ctx.plan.stage(key.generate)
     # Every run: the setting may change back and forth without regenerating anything.
     policy = truncated_policy(ctx.plan.model(key.model), ctx.plan.intervention(key.intervention))
     outputs.record_scoring(ctx.con, gen.hash, policy)
+    if ctx.plan.evaluate is not None and ctx.plan.evaluate.grounding is None:
+        # A judge stage records its grounding every run; without one, none holds.
+        verdicts.forget_grounding(ctx.con, gen.hash)
     todo = outputs.answers_to_score(ctx.con, gen.hash, drop_truncated=policy == "drop")
     if not todo and ctx.done(stage):
         return SKIPPED

@@ -6,8 +6,10 @@ every multi-row write goes through here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Literal
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Generic, Literal, TypeVar
 
 import duckdb
 
@@ -44,3 +46,55 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, data: dict[str, S
     finally:
         con.unregister(name)
     return arrow.num_rows
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+R = TypeVar("R")
+
+
+class BatchWriter(Generic[R]):
+    """Buffers records and writes them in batches (`write`, one transaction each), flushed by
+    the caller's clock at least every `flush_s` seconds or `flush_rows` records: a kill -9
+    loses at most the unflushed records."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, flush_rows: int, flush_s: float) -> None:
+        # Warm up the Arrow path now (pyarrow and DuckDB's lazy imports for Arrow scans took
+        # over a second on a loaded machine): the first flush must not be late.
+        import pyarrow as pa
+
+        con.register("_steerdsl_warm_up", pa.table({"x": pa.array([], pa.int32())}))
+        con.execute("SELECT count(*) FROM _steerdsl_warm_up").fetchall()
+        con.unregister("_steerdsl_warm_up")
+        self.con = con
+        self.flush_rows = flush_rows
+        self.flush_s = flush_s
+        self.buffer: list[R] = []
+        self.last_flush = time.monotonic()
+        self.written = 0
+
+    def add(self, record: R) -> None:
+        self.buffer.append(record)
+
+    def due(self) -> bool:
+        return bool(self.buffer) and (len(self.buffer) >= self.flush_rows
+                                      or time.monotonic() - self.last_flush >= self.flush_s)
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        batch, self.buffer = self.buffer, []
+        if batch:
+            self.write(batch)
+            self.written += len(batch)
+
+    def write(self, batch: list[R]) -> None:
+        raise NotImplementedError

@@ -7,11 +7,10 @@ unflushed rows, and the primary key (gen_hash, row_id, sample) means a rerun nev
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from steerdsl.store.bulk import insert_columns
+from steerdsl.store.bulk import BatchWriter, insert_columns, transaction
 from steerdsl.texts import text_hash
 
 @dataclass
@@ -41,44 +40,21 @@ def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
     return {(r, s): st for r, s, st in rows}
 
 
-class CallWriter:
+class CallWriter(BatchWriter[CallRecord]):
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
                  stored: set[tuple[int, int]] | None = None) -> None:
         """`stored`: (row_id, sample) keys already in `calls` that this writer may rewrite (the
         error rows being retried)."""
-        # Warm up the Arrow path now (pyarrow and DuckDB's lazy imports for Arrow scans took
-        # over a second on a loaded machine): the first flush must not be late.
-        import pyarrow as pa
-
-        con.register("_steerdsl_warm_up", pa.table({"x": pa.array([], pa.int32())}))
-        con.execute("SELECT count(*) FROM _steerdsl_warm_up").fetchall()
-        con.unregister("_steerdsl_warm_up")
-        self.con = con
+        super().__init__(con, flush_rows, flush_s)
         self.gen_hash = gen_hash
         self.stored = stored or set()
-        self.flush_rows = flush_rows
-        self.flush_s = flush_s
-        self.buffer: list[CallRecord] = []
-        self.last_flush = time.monotonic()
-        self.written = 0
 
     def add(self, record: CallRecord) -> None:
         if record.finished_at is None:
             record.finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        self.buffer.append(record)
-
-    def due(self) -> bool:
-        return bool(self.buffer) and (len(self.buffer) >= self.flush_rows
-                                      or time.monotonic() - self.last_flush >= self.flush_s)
-
-    def flush(self) -> None:
-        self.last_flush = time.monotonic()
-        batch, self.buffer = self.buffer, []
-        self.write(batch)
+        super().add(record)
 
     def write(self, batch: list[CallRecord]) -> None:
-        if not batch:
-            return
         import pyarrow as pa
 
         hashes = [text_hash(r.answer) if r.answer is not None else None for r in batch]
@@ -107,18 +83,12 @@ class CallWriter:
         # Error rows requested again (retry_errors) are replaced by their new outcome; 'ok'
         # rows are never requested again. A plain INSERT is 3x faster than INSERT OR REPLACE.
         replaced = [(r.row_id, r.sample) for r in batch if (r.row_id, r.sample) in self.stored]
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             if replaced:
                 con.executemany("DELETE FROM calls WHERE gen_hash = ? AND row_id = ? "
                                 "AND sample = ?", [(self.gen_hash, *k) for k in replaced])
             insert_columns(con, "calls", columns)
             insert_columns(con, "texts", {"text_hash": list(answers),
                                           "text": list(answers.values())}, on_conflict="ignore")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         self.stored.difference_update(replaced)
-        self.written += len(batch)
 

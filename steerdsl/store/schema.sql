@@ -210,6 +210,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     rationale VARCHAR,
     raw VARCHAR,                -- the judge's answer as it came
     error VARCHAR,
+    error_kind VARCHAR,         -- the failed request's error kind (as calls.error_kind)
+    attempts INTEGER,           -- requests sent for the verdict, retries included
     prompt_tokens INTEGER,
     completion_tokens INTEGER,
     cost DOUBLE,                -- USD; NULL when unknown

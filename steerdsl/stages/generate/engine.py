@@ -16,6 +16,7 @@ from steerdsl.errors import RunError
 from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.llm.caller import Caller
 from steerdsl.llm.keys import api_key_for
+from steerdsl.llm.pool import run_pool
 from steerdsl.store.calls import CallRecord, CallWriter, done_samples
 from steerdsl.store.generations import register_generation
 from steerdsl.plan.hashing import canonical_json, derive_seed
@@ -108,7 +109,6 @@ class _Context:
     reported_errors: int = 0
     reported_status: str = ""
     stop: bool = False  # writing failed: start no more requests
-    write_error: BaseException | None = None
     last_progress: float = 0.0
     n_honoured: bool | None = None  # what requests for several samples showed, if any
 
@@ -210,45 +210,24 @@ def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: In
 
 
 async def _generate(ctx: _Context, work: list[_Work]) -> None:
-    pending = iter(work)
-
-    async def worker() -> None:
-        for item in pending:  # shared iterator: each item goes to exactly one worker
-            if ctx.caller.halted:
-                return
-            await _answer(ctx, item)
-
     n_workers = max(1, min(ctx.model.concurrency, len(work)))
-    workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
-    ticker = asyncio.create_task(_tick(ctx))
-    try:
-        done, rest = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
-        for task in rest:
-            task.cancel()
-        await asyncio.gather(*rest, return_exceptions=True)
-        for task in done:
-            task.result()  # re-raise a worker's error (authentication)
-        if ctx.write_error is not None:
-            raise ctx.write_error
-    finally:
-        ticker.cancel()
-        await asyncio.gather(ticker, return_exceptions=True)
+    await run_pool(work, lambda item: _answer(ctx, item), n_workers,
+                   halted=lambda: ctx.caller.halted, tick=lambda: _tick(ctx),
+                   tick_s=PROGRESS_EVERY_S)
 
 
-async def _tick(ctx: _Context) -> None:
+def _tick(ctx: _Context) -> None:
     """The single writer's clock: flush at least every flush_s (or every flush_rows rows),
     report progress."""
-    while True:
-        await asyncio.sleep(PROGRESS_EVERY_S)
-        if ctx.writer.due():
-            # In the loop's thread: a batch takes milliseconds, and writing from a worker
-            # thread measured slower (GIL hand-offs) than blocking the loop that briefly.
-            try:
-                ctx.writer.flush()
-            except Exception as e:  # the store failed: stop asking, report it after
-                ctx.write_error, ctx.stop = e, True
-                return
-        _report(ctx)
+    if ctx.writer.due():
+        # In the loop's thread: a batch takes milliseconds, and writing from a worker
+        # thread measured slower (GIL hand-offs) than blocking the loop that briefly.
+        try:
+            ctx.writer.flush()
+        except Exception:  # the store failed: stop asking (retries too), raised after
+            ctx.stop = True
+            raise
+    _report(ctx)
 
 
 def _report(ctx: _Context, force: bool = False) -> None:

@@ -36,11 +36,18 @@ KINDS: dict[str, tuple[str, str]] = {
 def describe_failures(con, gen_hash: str, stage_id: str, total: int) -> tuple[int, str]:
     """The number of error rows of a generate stage and what to say about them: '' when there
     are none, else a header line and one line per error kind (the most common first)."""
-    rows = error_kinds(con, gen_hash)
+    return describe_error_rows(error_kinds(con, gen_hash), stage_id, total)
+
+
+def describe_error_rows(rows: list[tuple[str, int, str | None, int | None]], stage_id: str,
+                        total: int, what: str = "call", table: str = "calls"
+                        ) -> tuple[int, str]:
+    """describe_failures of rows (error kind, count, example, attempts), most common first:
+    also what the judge stage says about its failed verdict requests."""
     if not rows:
         return 0, ""
     failed = sum(r[1] for r in rows)
-    lines = [f"{stage_id}: {failed} of {count(total, 'call')} failed (stored as errors):"]
+    lines = [f"{stage_id}: {failed} of {count(total, what)} failed (stored as errors):"]
     for kind, n, example, attempts in rows[:TOP_KINDS]:
         label, hint = KINDS.get(kind, KINDS["retry"])
         tried = "not retried" if (attempts or 1) <= 1 else f"tried up to {attempts} times"
@@ -48,7 +55,7 @@ def describe_failures(con, gen_hash: str, stage_id: str, total: int) -> tuple[in
     rest = rows[TOP_KINDS:]
     if rest:
         lines.append(f"  and {sum(r[1] for r in rest)} more of {len(rest)} other kinds "
-                     "(the `error` column of `calls`)")
+                     f"(the `error` column of `{table}`)")
     return failed, "\n".join(lines)
 
 
