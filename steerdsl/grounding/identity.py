@@ -9,7 +9,7 @@ the selected ones, or drawing a larger spot check, asks nothing again."""
 
 from __future__ import annotations
 
-from steerdsl.plan.graph import _judge_content
+from steerdsl.plan.graph import judge_content
 from steerdsl.plan.hashing import stable_hash
 from steerdsl.plan.model import JudgePlan, Plan
 
@@ -19,6 +19,6 @@ _NOT_IN_A_VERDICT = ("candidates", "spot_check")
 def judge_identity(plan: Plan, judge: JudgePlan) -> str:
     # The graph's own hash content of the judge stage, so the two never disagree about what
     # decides a verdict.
-    content = _judge_content(plan, judge)
+    content = judge_content(plan, judge)
     content["judge"] = {k: v for k, v in content["judge"].items() if k not in _NOT_IN_A_VERDICT}
     return stable_hash({"kind": "judge", **content})

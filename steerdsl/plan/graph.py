@@ -115,7 +115,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                     add(keys.JudgeKey(model=m.name, intervention=iv.name, probe=probe.name,
                                       judge=judge.name),
                         [gen.score if judge.candidates == "selected" else gen],
-                        _judge_content(plan, judge), _judge_counts(judge, iv, counts))
+                        judge_content(plan, judge), _judge_counts(judge, iv, counts))
                 for key in ("requests", "samples", "prompt_tokens_est"):
                     _total(totals, key, counts.get(key))
     return stages, totals
@@ -169,13 +169,15 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
     }
 
 
-def _judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
+def judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
     """What decides the verdicts: the judge's settings and the model it asks (not its pacing
-    or price), and the seed (the A/B order is drawn from it)."""
+    or price; a local model's weights), and the seed (the A/B order is drawn from it)."""
+    model = plan.model(judge.model)
     return {
         "seed": plan.experiment.seed,
         "judge": judge.model_dump(mode="json", exclude={"name", "model"}),
-        "model": plan.model(judge.model).model_dump(mode="json", exclude=_PACING | _SCORING),
+        "model": model.model_dump(mode="json", exclude=_PACING | _SCORING),
+        "model_versions": local_model_versions(model),
     }
 
 

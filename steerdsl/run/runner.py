@@ -85,16 +85,19 @@ class Runner:
                        os.getpid(), socket.gethostname())
 
     def _check_keys(self, ctx: RunContext) -> None:
-        """The API keys of the models still to generate, before anything runs: a variable
-        that is unset or malformed is a RunError now, not after other stages spent money."""
-        from steerdsl.stages.generate import resolve_model
+        """The API keys of the models still to generate or to judge, before anything runs: a
+        variable that is unset or malformed is a RunError now, not after other stages spent
+        money."""
         from steerdsl.llm.keys import api_key_for
+        from steerdsl.stages.generate import resolve_model
 
-        if not self._wanted("generate"):
-            return
-        for stage in self.plan.stages_of("generate"):
-            if self.retry_errors or not ctx.done(stage):
+        for stage in self.plan.stages:
+            if not self._wanted(stage.kind) or (ctx.done(stage) and not self.retry_errors):
+                continue
+            if stage.kind == "generate":
                 api_key_for(resolve_model(self.plan, stage.key))
+            elif stage.kind == "judge":
+                api_key_for(self.plan.model(self.plan.judge(stage.key.judge).model))
 
     def _ledger(self, ctx: RunContext) -> Ledger:
         """The run's spending starts from what the spec's generations, judged goals and
