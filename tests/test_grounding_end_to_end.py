@@ -85,3 +85,4 @@ def test_judge_review_and_report(tmp_path, capsys):
         assert main(["report", str(spec), "-o", str(report)]) == 0
         page = report.read_text(encoding="utf-8")
         assert "Groundedness" in page and "about something else" in page
+        assert "4 judge requests" in page  # judging in the cost accounting

@@ -66,6 +66,9 @@ class Header:
     versions: dict[str, str]
     calls: dict[tuple[str, str], CallCounts]
     total: CallCounts
+    # LLM judges' requests (groundedness verdicts of the current generations, judged goals);
+    # None when the store has none
+    judging: CallCounts | None = None
 
 
 @dataclass

@@ -33,6 +33,12 @@ def header_section(d: StoreData, anchor: str) -> str:
                    f"completion"),
         ("cost", cost),
     ]
+    j = h.judging
+    if j is not None:
+        items.append(("judging", f"{j.ok:,} judge requests, {j.prompt_tokens:,} prompt + "
+                                 f"{j.completion_tokens:,} completion tokens, "
+                                 + (f"${j.cost:,.4f}" if j.cost is not None else
+                                    "cost unknown")))
     meta = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items)
     goal_rows = "".join(
         f"<tr><td>{esc(g.name)}</td><td>{esc(g.measure) if g.measure else '–'}</td>"

@@ -89,6 +89,7 @@ def load_header(con, path: str) -> Header:
                        sum(c.completion_tokens for c in calls.values()),
                        sum(costs) if costs else None,
                        sum(c.truncated for c in calls.values()))
+    judging = _judging(con)
     experiment = (plan.get("experiment") or {}).get("name")
     return Header(store=path, experiment=experiment, spec_path=spec_path, spec_hash=spec_hash,
                   run_status=status, started_at=started, finished_at=finished, probe=probe_name,
@@ -96,4 +97,22 @@ def load_header(con, path: str) -> Header:
                   samples=samples,
                   model_ids={m.get("name"): m.get("model") for m in plan.get("models", [])},
                   versions={str(k): str(v) for k, v in versions.items()},
-                  calls=calls, total=total)
+                  calls=calls, total=total, judging=judging)
+
+
+def _judging(con) -> CallCounts | None:
+    """What LLM judges cost: the verdicts of the current generations' judges, and the requests
+    of judged goals."""
+    (n, pt, ct, priced, cost), = rows(con, """
+        WITH j AS (
+            SELECT prompt_tokens, completion_tokens, cost FROM verdicts
+            WHERE status = 'ok' AND judge_id IN (SELECT judge_id FROM groundings
+                WHERE gen_hash IN (SELECT gen_hash FROM current_generations))
+            UNION ALL
+            SELECT prompt_tokens, completion_tokens, cost FROM judge_calls)
+        SELECT count(*), coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+               count(cost), sum(cost) FROM j""")
+    if not n:
+        return None
+    return CallCounts(ok=int(n), prompt_tokens=int(pt), completion_tokens=int(ct),
+                      cost=float(cost) if priced else None)
