@@ -239,3 +239,18 @@ def test_a_spec_that_is_not_utf8_is_a_placed_error(tmp_path):
         steerdsl.load(path)
     assert [(d.span.line, d.span.col, d.text) for d in info.value.diagnostics] == [
         (2, 10, "the spec is not valid UTF-8 (byte 0xff)")]
+
+
+def test_a_store_given_as_the_spec_is_named_and_not_echoed(tmp_path, capsys):
+    from steerdsl.cli import main
+    from steerdsl.store.db import open_store
+
+    open_store(tmp_path / "s.duckdb").close()
+    (tmp_path / "b.steer").write_bytes(b"experiment\x00 e {}")
+    assert main(["review", str(tmp_path / "s.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"{tmp_path / 's.duckdb'}:1:1: error: this is not a spec: it is a DuckDB file (a "
+        "store?); give the .steer file", "1 error"]
+    assert main(["check", str(tmp_path / "b.steer")]) == 2
+    assert "it is a binary file" in capsys.readouterr().err

@@ -31,6 +31,13 @@ def read_source(path: str | Path, display: str | None = None) -> tuple[SourceTex
         reason = e.strerror or type(e).__name__
         return SourceText(shown, ""), [
             Diagnostic("error", f"cannot read the spec: {reason}", Span(shown, 1, 1, 1, 1))]
+    if b"\x00" in data[:8192]:
+        # A binary file (often a DuckDB store given where the spec goes): its "line" would be
+        # kilobytes of escapes, so nothing of it is shown.
+        what = "a DuckDB file (a store?)" if data[8:12] == b"DUCK" else "a binary file"
+        return SourceText(shown, ""), [Diagnostic(
+            "error", f"this is not a spec: it is {what}; give the .steer file", Span(
+                shown, 1, 1, 1, 1))]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
