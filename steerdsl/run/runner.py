@@ -133,9 +133,7 @@ class Runner:
 
     def _paying_models(self) -> list[str]:
         """The models this run may send requests to, in the spec's order."""
-        wanted = set()
-        if any(g.measure.kind == "judge" for g in self.plan.goals):
-            wanted |= {g.measure.model for g in self.plan.goals if g.measure.kind == "judge"}
+        wanted = {g.measure.model for g in self.plan.goals if g.measure.kind == "judge"}
         e = self.plan.evaluate
         if e is not None and self._wanted("generate"):
             wanted |= set(e.models)
