@@ -102,42 +102,43 @@ async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
     from steerdsl.llm import completion as llm
     from steerdsl.llm.caller import Caller
     from steerdsl.llm.keys import api_key_for
+    from steerdsl.llm.pool import run_pool
 
     caller = Caller(model, api_key_for(model), ledger=ledger)
     params = llm.sampling_params(model, SamplingParams())
     send_seed = llm.supports_param(model, "seed")
     results: list[float | BaseException] = [JudgeFailed("not judged")] * len(texts)
-    pending = iter(range(len(texts)))
 
-    async def worker() -> None:
-        for i in pending:  # shared iterator: each text goes to exactly one worker
-            p = dict(params)
-            if send_seed:
-                p["seed"] = derive_seed(plan.experiment.seed, "judge", goal.name,
-                                        text_hash(texts[i])) % 2**31
-            out = await caller.call(judge_prompt(measure, texts[i]), 1, p)
-            if out is not None and out.completion is not None:
-                c = out.completion
-                calls.append(JudgeCall(goal.measure_id, text_hash(texts[i]), model.name,
-                                       c.prompt_tokens, c.completion_tokens, c.cost,
-                                       out.latency_s))
-            if out is None and caller.ledger.exhausted:
-                results[i] = JudgeNotAsked(f"not judged: budget {usd(caller.ledger.limit)} "
-                                           "reached")
-                continue
-            if out is None:
-                why = "not requested"
-                if caller.breaker.tripped:  # a dead server: no more requests to it
-                    why += f": model {model.name} is unreachable ({caller.breaker.last_error})"
-                results[i] = JudgeFailed(why)
-                continue
-            if out.error is not None:
-                results[i] = JudgeFailed(out.error)
-                continue
-            try:
-                results[i] = parse_score(out.contents[0])
-            except JudgeFailed as e:
-                results[i] = e
+    async def judge_one(i: int) -> None:
+        p = dict(params)
+        if send_seed:
+            p["seed"] = derive_seed(plan.experiment.seed, "judge", goal.name,
+                                    text_hash(texts[i])) % 2**31
+        out = await caller.call(judge_prompt(measure, texts[i]), 1, p)
+        if out is not None and out.completion is not None:
+            c = out.completion
+            calls.append(JudgeCall(goal.measure_id, text_hash(texts[i]), model.name,
+                                   c.prompt_tokens, c.completion_tokens, c.cost,
+                                   out.latency_s))
+        if out is None and caller.ledger.exhausted:
+            results[i] = JudgeNotAsked(f"not judged: budget {usd(caller.ledger.limit)} "
+                                       "reached")
+            return
+        if out is None:
+            why = "not requested"
+            if caller.breaker.tripped:  # a dead server: no more requests to it
+                why += f": model {model.name} is unreachable ({caller.breaker.last_error})"
+            results[i] = JudgeFailed(why)
+            return
+        if out.error is not None:
+            results[i] = JudgeFailed(out.error)
+            return
+        try:
+            results[i] = parse_score(out.contents[0])
+        except JudgeFailed as e:
+            results[i] = e
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(model.concurrency, len(texts))))))
+    # Every text gets a result, also after the budget or the breaker stopped requests (no
+    # `halted`): what was not asked must say why.
+    await run_pool(range(len(texts)), judge_one, min(model.concurrency, len(texts)))
     return results
