@@ -1,7 +1,7 @@
 """A fixed number of asyncio workers over a shared list of work, with a clock for the single
 writer: how generation, the judge stage and judged goals send their requests (each item
-goes to exactly one worker; a
-model's concurrency is the number of workers, its Caller paces them)."""
+goes to exactly one worker; a model's concurrency is the number of workers, its Caller paces
+them)."""
 
 from __future__ import annotations
 
