@@ -128,7 +128,7 @@ def test_stage_registry_follows_the_plans_stage_kinds():
         assert set(stage.NEEDS) <= earlier, f"{stage.KIND} needs a later kind: {stage.NEEDS}"
         assert callable(stage.run) and isinstance(stage.CURRENT, bool)
     key_kinds = {k.model_fields["kind"].default for k in
-                 (keys.CorpusKey, keys.MeasureKey, keys.SpaceKey, keys.ProbeKey,
+                 (keys.CorpusKey, keys.MeasureKey, keys.SpaceKey, keys.ProbeKey, keys.TrainKey,
                   keys.GenerateKey, keys.ScoreKey, keys.JudgeKey)}
     assert key_kinds == set(keys.STAGE_KINDS)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from steerdsl.catalog import VALIDATION_TEMPLATE, builtin_question
 from steerdsl.plan.hashing import local_model_versions, stable_hash
+from steerdsl.plan.graph import model_identity
 from steerdsl.plan.model import BuiltinMeasure, GoalPlan, ModelPlan
 from steerdsl.prompts.clean import strip_reasoning
 
@@ -25,8 +26,6 @@ TIE_BELOW = 0.1  # |normalized difference| below this: the goal sees no differen
 ANSWERS = ("a", "b", "tie")
 _SCORE = {"a": 1, "b": -1, "tie": 0}
 # Pacing and price decide how fast and at what cost answers come, never the answers.
-_NOT_IDENTITY = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries",
-                 "price", "truncated"}
 # Words a short answer may start with before its choice: "Answer: B", "The answer is A".
 _LEAD = {"answer", "the", "is", "my", "final", "version", "text"}
 _TIE_WORDS = {"tie", "equal", "equally", "same", "neither"}
@@ -37,7 +36,7 @@ def judge_identity(model: ModelPlan) -> str:
     prompt template. Cached answers are keyed by it."""
     return stable_hash({
         "validation_template": VALIDATION_TEMPLATE,
-        "model": model.model_dump(mode="json", exclude=_NOT_IDENTITY),
+        "model": model_identity(model),
         "model_versions": local_model_versions(model),
     })
 

@@ -76,7 +76,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                 w = [x for x in w if c.min_words <= x <= c.max_words]
             mean_words[p.name] = sum(w) / len(w) if w else None
             add(keys.ProbeKey(probe=p.name), [keys.SpaceKey(), keys.MeasureKey(corpus=p.corpus)],
-                {"probe": p.model_dump(mode="json", exclude={"name", "corpus"})},
+                {"probe": _probe_content(p)},
                 {"rows": rows[p.name], "goals": len(p.goals)})
         else:
             found = csv_rows(Path(p.path)) if p.file is not None else None
@@ -162,11 +162,24 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
     return {
         "seed": plan.experiment.seed,
         "names": [m.name, iv.name],
-        "model": m.model_dump(mode="json", exclude=_PACING | _SCORING),
+        "model": model_identity(m),
         "model_versions": local_model_versions(m),
         "intervention": iv.model_dump(mode="json", exclude={"name", "prompt", "kind"} | _SCORING),
         "prompt": prompt_d,
     }
+
+
+def model_identity(m: pm.ModelPlan) -> dict:
+    """What of a model decides its answers: not its name, pacing, price or scoring. No adapter
+    adds nothing, so hashes stay as they were before adapters existed."""
+    exclude = _PACING | _SCORING | ({"adapter"} if m.adapter is None else set())
+    return m.model_dump(mode="json", exclude=exclude)
+
+
+def _probe_content(p: pm.SampledProbePlan) -> dict:
+    # No exclusion adds nothing (hashes as before `exclude` existed); excluded probes count
+    # through their stages' hashes, which are this stage's inputs.
+    return p.model_dump(mode="json", exclude={"name", "corpus", "exclude"})
 
 
 def judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
@@ -176,7 +189,7 @@ def judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
     return {
         "seed": plan.experiment.seed,
         "judge": judge.model_dump(mode="json", exclude={"name", "model"}),
-        "model": model.model_dump(mode="json", exclude=_PACING | _SCORING),
+        "model": model_identity(model),
         "model_versions": local_model_versions(model),
     }
 

@@ -56,6 +56,17 @@ class ProbeKey(_Key):
         return self.probe
 
 
+class TrainKey(_Key):
+    """The adapter a fine-tune intervention trains on one (base) model."""
+
+    kind: Literal["train"] = "train"
+    model: str
+    intervention: str
+
+    def _subject(self) -> str:
+        return f"{self.model}/{self.intervention}"
+
+
 class _GenerationKey(_Key):
     """One model x intervention over the evaluated probe. The probe is not in the id (one
     probe is evaluated per spec, and ids stay as stores written before keys know them)."""
@@ -96,11 +107,12 @@ class ScoreKey(_GenerationKey):
 
 
 StageKey = Annotated[
-    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, GenerateKey, ScoreKey, JudgeKey],
+    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, TrainKey, GenerateKey, ScoreKey, JudgeKey],
     Field(discriminator="kind"),
 ]
 
 # judge comes after score: best-of-N selection (by default only the selected candidate is
 # judged) needs the answers' scores.
-StageKind = Literal["corpus", "measure", "space", "probe", "generate", "score", "judge"]
+StageKind = Literal["corpus", "measure", "space", "probe", "train", "generate", "score",
+                    "judge"]
 STAGE_KINDS: tuple[str, ...] = get_args(StageKind)

@@ -156,6 +156,9 @@ class SampledProbePlan(Frozen):
     delta_max: float = 0.7
     deadzone: float = 0.1
     seed: int  # derived from the experiment seed and the probe's name
+    # Probes whose source texts this one never draws (a training probe excludes the evaluated
+    # one, so no text is in both).
+    exclude: list[str] = []
 
 
 class CsvProbePlan(Frozen):
@@ -198,8 +201,16 @@ Truncated = Literal["score", "drop"]
 
 class ModelPlan(Frozen):
     name: str
-    provider: Literal["litellm", "local"]
-    model: str  # litellm model id, or the local model's name ("smollm2")
+    # litellm: a hosted (or self-hosted OpenAI-compatible) model through litellm; local: a
+    # built-in GGUF model through llama-cpp-python; hf: transformers weights in process (a
+    # Hugging Face id found in the local cache, or a checkpoint folder). local and hf models
+    # can be fine-tuned.
+    provider: Literal["litellm", "local", "hf"]
+    model: str  # litellm model id, the local model's name ("smollm2"), or an hf id or path
+    # A LoRA adapter folder (absolute) on top of an hf model. Never written in a spec: the
+    # generate stage of a fine-tune intervention resolves its model to the base plus the
+    # adapter its train stage wrote.
+    adapter: str | None = None
     api_base: str | None = None
     api_key_env: str | None = None  # the NAME of an environment variable; never its value
     sampling: SamplingParams = SamplingParams()
@@ -241,10 +252,10 @@ class PromptPlan(Frozen):
     answer_after: str | None = None  # cot: the answer is the text after this header line
 
 
-class PromptIntervention(Frozen):
-    """Steering by the request's wording alone: a prompt, its suffixes and sampling."""
+class _Generating(Frozen):
+    """What every intervention decides about its requests: the prompt, its suffixes and
+    sampling, and best-of-N."""
 
-    kind: Literal["prompt"] = "prompt"
     name: str
     prompt: str  # a PromptPlan name
     negative: bool = False
@@ -255,9 +266,74 @@ class PromptIntervention(Frozen):
     truncated: Truncated | None = None  # None: the model's
 
 
-# One kind today; further kinds join the Union. Union[X] is X itself, and pydantic applies the
-# discriminator to a single model all the same: `kind` is checked, and plans round-trip.
-InterventionPlan = Annotated[Union[PromptIntervention], Field(discriminator="kind")]
+class PromptIntervention(_Generating):
+    """Steering by the request's wording alone: a prompt, its suffixes and sampling."""
+
+    kind: Literal["prompt"] = "prompt"
+
+
+RewardMetric = Literal["steering_error", "miscalibration", "orthogonality", "error"]
+
+
+class RewardPlan(Frozen):
+    """One reward of a fine-tune, computed in the spec's goal space (docs/method.md, "Rewards").
+
+    steering_error: -||zh - z*|| over every goal (the raw metric, negated); with `good_enough`
+    a goal's error below it counts as `good_enough`, with `decile` errors round up to the next
+    tenth, with `squared` the sum of squares is not rooted. miscalibration and orthogonality:
+    the raw metrics, negated. error: -|zh_g - z*_g| of one goal (`good_enough`, `decile` apply).
+    TRL adds the rewards up with their weights."""
+
+    metric: RewardMetric
+    goal: str | None = None  # the goal of an `error` reward
+    weight: float = 1.0
+    good_enough: float | None = None
+    decile: bool = False
+    squared: bool = False
+
+    @property
+    def name(self) -> str:
+        """Unique within a fine-tune: the name in the training log and TRL's logs."""
+        return f"error_{self.goal}" if self.metric == "error" else self.metric
+
+
+class LoraPlan(Frozen):
+    r: int = 16
+    alpha: float = 32.0
+    dropout: float = 0.05
+
+
+class GrpoPlan(Frozen):
+    """GRPO with a LoRA adapter (TRL's GRPOTrainer). `batch` counts completions per step:
+    `batch / generations` prompts, each answered `generations` times."""
+
+    method: Literal["grpo"] = "grpo"
+    probe: str  # the training probe; its sources never overlap the evaluated probe's
+    rewards: list[RewardPlan]
+    lora: LoraPlan = LoraPlan()
+    steps: int = 200
+    generations: int = 8
+    batch: int = 8  # a multiple of generations
+    learning_rate: float = 1e-6
+    beta: float = 0.0  # KL coefficient (TRL's default 0: no reference model is kept)
+    max_completion: int = 256  # tokens per training completion
+    temperature: float = 1.0  # sampling during training
+    save_every: int = 25  # steps between checkpoints (a killed training resumes from the last)
+
+
+class FinetuneIntervention(_Generating):
+    """A model fine-tuned for steerability (train stage), then asked with the same prompt.
+    The base model is each evaluated model; it must be trainable (local or hf)."""
+
+    kind: Literal["finetune"] = "finetune"
+    train: GrpoPlan
+    # An OpenAI-compatible server (vLLM with --enable-lora) serving the trained adapter under
+    # the intervention's name; None: generate in process with transformers.
+    serve: str | None = None
+
+
+InterventionPlan = Annotated[Union[PromptIntervention, FinetuneIntervention],
+                            Field(discriminator="kind")]
 
 
 def truncated_policy(model: ModelPlan, intervention: InterventionPlan) -> Truncated:
