@@ -9,7 +9,7 @@ from steerdsl.stages.context import Outcome, RunContext
 
 KIND = "train"
 NEEDS = ("probe", "space")
-CURRENT = False
+CURRENT = True  # the `training` view follows the current train stages
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:

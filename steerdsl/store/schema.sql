@@ -282,3 +282,28 @@ CREATE TABLE IF NOT EXISTS goal_validations (
     goal_ties INTEGER,          -- |normalized difference| < 0.1, among the answered
     tau DOUBLE                  -- NULL when undefined (fewer than two answers, or no variation)
 );
+
+-- What a fine-tune's training logged, step by step (TRL's log keys: 'loss', 'kl', 'reward',
+-- 'reward_std', 'rewards/<reward>/mean', 'rewards/<reward>/std', 'learning_rate', ...).
+-- Written as training goes; steps redone after resuming from a checkpoint replace theirs.
+CREATE TABLE IF NOT EXISTS train_log (
+    train_hash VARCHAR,         -- the train stage's hash
+    step INTEGER,               -- optimizer step, from 1
+    name VARCHAR,
+    value DOUBLE,
+    run_id VARCHAR,             -- the run that logged it
+    logged_at TIMESTAMP,
+    PRIMARY KEY (train_hash, step, name)
+);
+
+-- The finished adapter of each train stage: a LoRA adapter folder beside the store.
+CREATE TABLE IF NOT EXISTS adapters (
+    train_hash VARCHAR PRIMARY KEY,
+    model VARCHAR,              -- the base model's name in the spec
+    intervention VARCHAR,
+    path VARCHAR,               -- the adapter folder (absolute)
+    steps INTEGER,
+    seconds DOUBLE,             -- training time, summed over runs
+    versions JSON,              -- torch, transformers, trl, peft
+    created_at TIMESTAMP
+);

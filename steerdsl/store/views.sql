@@ -360,3 +360,13 @@ JOIN groundings gr ON gr.gen_hash = cg.gen_hash
 LEFT JOIN grounding g ON g.gen_hash = cg.gen_hash
 LEFT JOIN candidates c ON c.gen_hash = cg.gen_hash
 GROUP BY cg.model, cg.intervention, gr.judge, cg.gen_hash;
+
+-- The training logs of the current plan's train stages, one row per (step, logged value).
+CREATE OR REPLACE VIEW training AS
+SELECT c.stage AS train_stage,
+       split_part(split_part(c.stage, ':', 2), '/', 1) AS model,
+       split_part(split_part(c.stage, ':', 2), '/', 2) AS intervention,
+       l.step, l.name, l.value
+FROM train_log l
+JOIN current c ON c.stage_hash = l.train_hash
+WHERE c.stage LIKE 'train:%';
