@@ -1,0 +1,145 @@
+"""The report's training section, from train_log rows written through the store's own
+steerdsl/store/train_log.py into a synthetic store: the stages' names, the numbers of the
+status line (steps logged, last reward, the adapter or how far training got, against the
+steps of the run's plan), one chart per logged curve, and no section without training."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+
+from steerdsl.report import render_report
+from steerdsl.store.db import open_store
+from steerdsl.store.train_log import Adapter, record_log, save_adapter
+from support.synthetic_store import write_synthetic_store
+
+FINISHED = ("train:llama/rl", "a1b2c3d4e5f60718")
+UNFINISHED = ("train:gpt/rl", "0f1e2d3c4b5a6978")
+OLD = ("train:llama/rl", "ffffeeeeddddcccc")  # an earlier spec's stage: not current
+
+
+def step_values(step: int, rewards: dict[str, float]) -> dict[str, float]:
+    """What TRL logs at a step: per reward its mean (improving with the step) and std, the
+    weighted total and its std, KL and loss."""
+    means = {name: -0.6 / (1 + 0.1 * step) * (1 + k) for k, name in enumerate(rewards)}
+    out = {f"rewards/{n}/mean": m for n, m in means.items()}
+    out |= {f"rewards/{n}/std": 0.1 + 0.01 * k for k, n in enumerate(rewards)}
+    out |= {"reward": sum(w * means[n] for n, w in rewards.items()), "reward_std": 0.2,
+            "kl": 0.001 * step, "loss": 0.05 * math.sin(step), "learning_rate": 1e-6,
+            "completions/mean_length": 40.0 + step}
+    return out
+
+
+def write_training(con, stage: tuple[str, str], steps: int, rewards: dict[str, float],
+                   *, current: bool = True) -> None:
+    name, train_hash = stage
+    for step in range(1, steps + 1):
+        record_log(con, train_hash, step, step_values(step, rewards), run_id="run-1")
+    if current:
+        con.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", [name, train_hash])
+
+
+def plan_train_stage(con, stage: tuple[str, str], steps: int) -> None:
+    """Put the train stage in the stored plan (as the graph makes it) with its counts."""
+    (plan,) = con.execute("SELECT plan FROM runs").fetchone()
+    plan = json.loads(plan)
+    name, train_hash = stage
+    model, intervention = name.split(":")[1].split("/")
+    plan["stages"].append({"key": {"kind": "train", "model": model, "intervention": intervention},
+                           "id": name, "kind": "train", "inputs": [], "hash": train_hash,
+                           "counts": {"steps": steps, "completions": steps * 8}})
+    con.execute("UPDATE runs SET plan = ?", [json.dumps(plan)])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    path = tmp_path_factory.mktemp("report-training") / "store.duckdb"
+    write_synthetic_store(path, failed_fraction=0.0, interventions={"direct": 1, "rl": 1})
+    con = open_store(path)
+    write_training(con, OLD, 2, {"steering_error": 1.0}, current=False)
+    write_training(con, FINISHED, 12, {"steering_error": 1.0, "orthogonality": 0.5})
+    save_adapter(con, Adapter(FINISHED[1], "llama", "rl", "/runs/store.train/rl-a1b2/adapter",
+                              12, 754.2, {"trl": "1.16.0"}))
+    write_training(con, UNFINISHED, 5, {"steering_error": 1.0})
+    plan_train_stage(con, UNFINISHED, 200)
+    con.close()
+    return render_report([path])
+
+
+def section_of(page: str) -> str:
+    section = page[page.index("id='s0-training'"):]
+    return section[:section.index("</section>")]
+
+
+def stage_part(section: str, label: str) -> str:
+    part = section[section.index(f"<h3>{label}</h3>"):]
+    return part[:part.index("</div>")]
+
+
+def test_finished_stage(trained):
+    part = stage_part(section_of(trained), "llama / rl")
+    total = step_values(12, {"steering_error": 1.0, "orthogonality": 0.5})["reward"]
+    status = re.search(r"<p class='note'>(.*?)</p>", part).group(1)
+    assert status == (f"12 steps logged · reward at step 12: {total:.3f} · adapter "
+                      "<code>/runs/store.train/rl-a1b2/adapter</code> (12 steps, 12 min 34 s)")
+    titles = re.findall(r"<svg[^>]*><title>(.*?)</title>", part)
+    assert titles == ["reward orthogonality", "reward steering_error", "total reward", "KL",
+                      "loss"]
+    # a band per reward and for the total; KL and loss are plain lines
+    assert part.count("<polygon") == 3
+    first = step_values(1, {"steering_error": 1.0, "orthogonality": 0.5})
+    assert (f"llama / rl, step 1: {first['rewards/steering_error/mean']:.3f} → step 12: "
+            f"{step_values(12, {'steering_error': 1.0})['rewards/steering_error/mean']:.3f}"
+            in part)
+    assert "KL" in part and "0.012" in part  # the last KL in the caption
+    assert "not finished" not in part
+    assert "learning_rate" not in part and "mean_length" not in part
+
+
+def test_unfinished_stage_against_the_plan(trained):
+    part = stage_part(section_of(trained), "gpt / rl")
+    status = re.search(r"<p class='note'>(.*?)</p>", part).group(1)
+    reward = step_values(5, {"steering_error": 1.0})["reward"]
+    assert status == (f"5 steps logged · reward at step 5: {reward:.3f} · "
+                      "training not finished (5 of 200 steps)")
+    # one reward of weight 1 is its own total: no separate total chart
+    titles = re.findall(r"<svg[^>]*><title>(.*?)</title>", part)
+    assert titles == ["reward steering_error", "KL", "loss"]
+
+
+def test_only_current_stages_in_order_and_in_the_contents(trained):
+    section = section_of(trained)
+    assert re.findall(r"<h3>(.*?)</h3>", section) == ["gpt / rl", "llama / rl"]
+    assert "'note'>2 steps logged" not in section  # the earlier spec's stage
+    assert "href='#s0-training'" in trained
+    # the tuned model keeps its colour from the other sections (groups in model x
+    # intervention order: gpt/direct, gpt/rl, llama/direct, llama/rl)
+    from steerdsl.report.svg import color
+
+    strokes = set(re.findall(r'<polyline[^>]*stroke="(#\w+)"', stage_part(section, "llama / rl")))
+    assert strokes == {color(3)}
+
+
+def test_without_a_plan_the_planned_steps_are_left_out(tmp_path):
+    path = tmp_path / "store.duckdb"
+    write_synthetic_store(path, failed_fraction=0.0, interventions={"direct": 1, "rl": 1})
+    con = open_store(path)
+    write_training(con, FINISHED, 3, {"steering_error": 1.0})
+    con.execute("UPDATE runs SET plan = NULL")
+    con.close()
+    part = stage_part(section_of(render_report([path])), "llama / rl")
+    assert "training not finished (3 steps)" in part
+
+
+def test_no_section_without_training(tmp_path):
+    path = tmp_path / "plain.duckdb"
+    write_synthetic_store(path, failed_fraction=0.0)
+    con = open_store(path)
+    write_training(con, OLD, 2, {"steering_error": 1.0}, current=False)  # not the current plan's
+    con.execute("INSERT INTO current VALUES ('train:llama/rl', 'notstarted000000')")
+    con.close()
+    page = render_report([path])
+    assert "Training" not in page and "-training'" not in page
