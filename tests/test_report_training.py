@@ -42,15 +42,22 @@ def write_training(con, stage: tuple[str, str], steps: int, rewards: dict[str, f
         con.execute("INSERT OR REPLACE INTO current VALUES (?, ?)", [name, train_hash])
 
 
-def plan_train_stage(con, stage: tuple[str, str], steps: int) -> None:
-    """Put the train stage in the stored plan (as the graph makes it) with its counts."""
+REWARDS = {"steering_error": 1.0, "orthogonality": 0.5}
+
+
+def plan_training(con, stages: dict[tuple[str, str], int], rewards: dict[str, float]) -> None:
+    """Put the train stages in the stored plan (as the graph makes them, with their steps),
+    and the rewards in the fine-tune intervention's plan."""
     (plan,) = con.execute("SELECT plan FROM runs").fetchone()
     plan = json.loads(plan)
-    name, train_hash = stage
-    model, intervention = name.split(":")[1].split("/")
-    plan["stages"].append({"key": {"kind": "train", "model": model, "intervention": intervention},
-                           "id": name, "kind": "train", "inputs": [], "hash": train_hash,
-                           "counts": {"steps": steps, "completions": steps * 8}})
+    for (name, train_hash), steps in stages.items():
+        model, intervention = name.split(":")[1].split("/")
+        plan["stages"].append({"key": {"kind": "train", "model": model,
+                                       "intervention": intervention},
+                               "id": name, "kind": "train", "inputs": [], "hash": train_hash,
+                               "counts": {"steps": steps, "completions": steps * 8}})
+        iv = next(iv for iv in plan["interventions"] if iv["name"] == intervention)
+        iv["train"] = {"rewards": [{"metric": r, "weight": w} for r, w in rewards.items()]}
     con.execute("UPDATE runs SET plan = ?", [json.dumps(plan)])
 
 
@@ -59,12 +66,12 @@ def trained(tmp_path_factory):
     path = tmp_path_factory.mktemp("report-training") / "store.duckdb"
     write_synthetic_store(path, failed_fraction=0.0, interventions={"direct": 1, "rl": 1})
     con = open_store(path)
-    write_training(con, OLD, 2, {"steering_error": 1.0}, current=False)
-    write_training(con, FINISHED, 12, {"steering_error": 1.0, "orthogonality": 0.5})
+    write_training(con, OLD, 2, REWARDS, current=False)
+    write_training(con, FINISHED, 12, REWARDS)
     save_adapter(con, Adapter(FINISHED[1], "llama", "rl", "/runs/store.train/rl-a1b2/adapter",
                               12, 754.2, {"trl": "1.16.0"}))
-    write_training(con, UNFINISHED, 5, {"steering_error": 1.0})
-    plan_train_stage(con, UNFINISHED, 200)
+    write_training(con, UNFINISHED, 5, REWARDS)
+    plan_training(con, {FINISHED: 12, UNFINISHED: 200}, REWARDS)
     con.close()
     return render_report([path])
 
@@ -79,35 +86,54 @@ def stage_part(section: str, label: str) -> str:
     return part[:part.index("</div>")]
 
 
+def status_of(part: str) -> str:
+    return re.search(r"<p class='note'>(.*?)</p>", part).group(1).replace("\u00a0", " ")
+
+
+def chart_titles(part: str) -> list[str]:
+    return re.findall(r"<svg[^>]*><title>(.*?)</title>", part)
+
+
+def captions(part: str) -> list[str]:
+    return [c.replace("\u00a0", " ") for c in re.findall(r"<figcaption>(.*?)</figcaption>", part)]
+
+
 def test_finished_stage(trained):
     part = stage_part(section_of(trained), "llama / rl")
-    total = step_values(12, {"steering_error": 1.0, "orthogonality": 0.5})["reward"]
-    status = re.search(r"<p class='note'>(.*?)</p>", part).group(1)
-    assert status == (f"12 steps logged · reward at step 12: {total:.3f} · adapter "
-                      "<code>/runs/store.train/rl-a1b2/adapter</code> (12 steps, 12 min 34 s)")
-    titles = re.findall(r"<svg[^>]*><title>(.*?)</title>", part)
-    assert titles == ["reward orthogonality", "reward steering_error", "total reward", "KL",
-                      "loss"]
-    # a band per reward and for the total; KL and loss are plain lines
-    assert part.count("<polygon") == 3
-    first = step_values(1, {"steering_error": 1.0, "orthogonality": 0.5})
-    assert (f"llama / rl, step 1: {first['rewards/steering_error/mean']:.3f} → step 12: "
-            f"{step_values(12, {'steering_error': 1.0})['rewards/steering_error/mean']:.3f}"
-            in part)
-    assert "KL" in part and "0.012" in part  # the last KL in the caption
-    assert "not finished" not in part
+    first, last = step_values(1, REWARDS), step_values(12, REWARDS)
+    assert status_of(part) == (
+        f"12 steps logged · reward at step 12: {last['reward']:.3f} · adapter "
+        "<code>/runs/store.train/rl-a1b2/adapter</code> (12 steps, 12 min 34 s)")
+    # the rewards in the spec's order, then their weighted total, KL and loss
+    assert chart_titles(part) == ["reward steering_error", "reward orthogonality",
+                                  "total reward", "KL", "loss"]
+    assert part.count("<polygon") == 3  # a ± std band per reward and for the total
+
+    def change(name: str) -> str:
+        return f"step 1: {svg_fmt(first[name])} → step 12: {svg_fmt(last[name])}"
+
+    assert captions(part) == [
+        change("rewards/steering_error/mean"),
+        "weight 0.5<br>" + change("rewards/orthogonality/mean"),
+        "steering_error + 0.5 × orthogonality<br>" + change("reward"),
+        change("kl"), change("loss")]
+    assert "0.012" in change("kl")  # the last KL
     assert "learning_rate" not in part and "mean_length" not in part
+
+
+def svg_fmt(x: float) -> str:
+    from steerdsl.report.svg import fmt
+
+    return fmt(x)
 
 
 def test_unfinished_stage_against_the_plan(trained):
     part = stage_part(section_of(trained), "gpt / rl")
-    status = re.search(r"<p class='note'>(.*?)</p>", part).group(1)
-    reward = step_values(5, {"steering_error": 1.0})["reward"]
-    assert status == (f"5 steps logged · reward at step 5: {reward:.3f} · "
-                      "training not finished (5 of 200 steps)")
-    # one reward of weight 1 is its own total: no separate total chart
-    titles = re.findall(r"<svg[^>]*><title>(.*?)</title>", part)
-    assert titles == ["reward steering_error", "KL", "loss"]
+    assert status_of(part) == (f"5 steps logged · reward at step 5: "
+                               f"{step_values(5, REWARDS)['reward']:.3f} · "
+                               "training not finished (5 of 200 steps)")
+    assert chart_titles(part)[:3] == ["reward steering_error", "reward orthogonality",
+                                      "total reward"]
 
 
 def test_only_current_stages_in_order_and_in_the_contents(trained):
@@ -123,7 +149,9 @@ def test_only_current_stages_in_order_and_in_the_contents(trained):
     assert strokes == {color(3)}
 
 
-def test_without_a_plan_the_planned_steps_are_left_out(tmp_path):
+def test_without_a_plan(tmp_path):
+    """No planned steps to count against; the rewards as logged; one reward of weight 1 is its
+    own total (no second chart of the same line)."""
     path = tmp_path / "store.duckdb"
     write_synthetic_store(path, failed_fraction=0.0, interventions={"direct": 1, "rl": 1})
     con = open_store(path)
@@ -131,7 +159,8 @@ def test_without_a_plan_the_planned_steps_are_left_out(tmp_path):
     con.execute("UPDATE runs SET plan = NULL")
     con.close()
     part = stage_part(section_of(render_report([path])), "llama / rl")
-    assert "training not finished (3 steps)" in part
+    assert status_of(part).endswith(" · training not finished (3 steps)")
+    assert chart_titles(part) == ["reward steering_error", "KL", "loss"]
 
 
 def test_no_section_without_training(tmp_path):

@@ -184,6 +184,8 @@ class TrainingStage:
     curves: dict[str, list[tuple[int, float]]]  # TRL's log key -> (step, value), by step
     planned_steps: int | None  # the stage's counts["steps"] in the run's plan, if stored
     adapter: TrainedAdapter | None  # set when training finished
+    # the intervention's rewards in the run's plan: (name, weight), in the spec's order
+    rewards: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def label(self) -> str:

@@ -34,9 +34,12 @@ def training_section(d: StoreData, anchor: str) -> str:
 
 
 def _charts(t: TrainingStage) -> list[tuple[str, str, str]]:
-    """(logged name, chart title, y label) of the charts of a stage, in order."""
-    rewards = sorted(name[len("rewards/"):-len("/mean")] for name in t.curves
-                     if name.startswith("rewards/") and name.endswith("/mean"))
+    """(logged name, chart title, y label) of the charts of a stage, in order: the rewards
+    in the spec's order (then any other logged reward), the total, KL, loss."""
+    logged = {name[len("rewards/"):-len("/mean")] for name in t.curves
+              if name.startswith("rewards/") and name.endswith("/mean")}
+    planned = [name for name, _ in t.rewards if name in logged]
+    rewards = planned + sorted(logged - set(planned))
     out = [(_MEAN.format(r), f"reward {r}", "mean ± std") for r in rewards]
     # one reward of weight 1 is its own total: no second chart of the same line
     if "reward" in t.curves and not (len(rewards) == 1 and _same(t.curves["reward"],
@@ -54,17 +57,29 @@ def _same(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> bool:
 
 def _figure(t: TrainingStage, name: str, title: str, ylabel: str, color: str) -> str:
     points = t.curves[name]
-    spread_name = ("reward_std" if name == "reward" else
-                   _STD.format(name[len("rewards/"):-len("/mean")])
-                   if name.startswith("rewards/") else None)
-    by_step = dict(t.curves.get(spread_name, [])) if spread_name else {}
+    reward = (name[len("rewards/"):-len("/mean")] if name.startswith("rewards/") else None)
+    spread_name = "reward_std" if name == "reward" else _STD.format(reward) if reward else ""
+    by_step = dict(t.curves.get(spread_name, []))
     spread = [by_step.get(s, 0.0) for s, _ in points] if by_step else None
-    chart = svg.curve([s for s, _ in points], [v for _, v in points], spread,
-                      title=f"{title}", ylabel=ylabel, color=color)
+    chart = svg.curve([s for s, _ in points], [v for _, v in points], spread, title=title,
+                      ylabel=ylabel, color=color)
+    weights = dict(t.rewards)
+    what = ""
+    if reward and weights.get(reward, 1.0) != 1.0:
+        what = f"weight {_number(weights[reward])}"
+    elif name == "reward" and weights:
+        what = " + ".join(r if w == 1.0 else f"{_number(w)} × {r}" for r, w in t.rewards)
     (s0, v0), (s1, v1) = points[0], points[-1]
-    text = (f"step {s0}: {svg.fmt(v0)}" if s0 == s1 else
-            f"step {s0}: {svg.fmt(v0)} → step {s1}: {svg.fmt(v1)}")
-    return f"<figure>{chart}<figcaption>{esc(t.label)}, {esc(text)}</figcaption></figure>"
+    steps = (f"step {s0}: {svg.fmt(v0)}" if s0 == s1 else
+             f"step {s0}: {svg.fmt(v0)} → step {s1}: {svg.fmt(v1)}")
+    # keep "step N: value" on one line when the caption wraps
+    text = esc(steps).replace("step ", "step\u00a0").replace(": ", ":\u00a0")
+    return (f"<figure>{chart}<figcaption>{esc(what) + '<br>' if what else ''}{text}"
+            "</figcaption></figure>")
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
 
 
 def _status(t: TrainingStage) -> str:
@@ -76,12 +91,18 @@ def _status(t: TrainingStage) -> str:
     if t.adapter is not None:
         a = t.adapter
         took = f", {_duration(a.seconds)}" if a.seconds is not None else ""
-        parts.append(f"adapter <code>{esc(a.path)}</code> ({count(a.steps, 'step')}{took})")
+        parts.append(f"adapter <code>{esc(a.path)}</code> "
+                     f"({_keep(count(a.steps, 'step') + took)})")
     else:
         done = steps[-1] if steps else 0
         of = f" of {t.planned_steps}" if t.planned_steps is not None else ""
-        parts.append(f"training not finished ({done}{of} steps)")
+        parts.append(f"training not finished ({_keep(f'{done}{of} steps')})")
     return " · ".join(parts)
+
+
+def _keep(text: str) -> str:
+    """On one line (non-breaking spaces)."""
+    return text.replace(" ", "\u00a0")
 
 
 def _duration(seconds: float) -> str:

@@ -1,7 +1,9 @@
 """Training: what each current train stage logged step by step (view `training`), its
-finished adapter (table adapters) and its planned steps (the run's stored plan)."""
+finished adapter (table adapters), and its planned steps and rewards (the run's stored plan)."""
 
 from __future__ import annotations
+
+import json
 
 from steerdsl.report.data import TrainedAdapter, TrainingStage
 from steerdsl.report.load.views import rows
@@ -20,30 +22,41 @@ def load_training(con) -> list[TrainingStage]:
     adapters = {h: TrainedAdapter(path, int(steps), seconds) for h, path, steps, seconds
                 in rows(con, "SELECT train_hash, path, steps, seconds FROM adapters "
                              "WHERE train_hash IN (SELECT stage_hash FROM current)")}
-    planned = _planned_steps(con)
+    planned = _planned(con)
     out = []
     for stage, stage_hash in stages:
         if stage not in curves and stage_hash not in adapters:
             continue  # not started: nothing to show
         model, _, intervention = stage.split(":", 1)[1].partition("/")
+        steps, rewards = planned.get(stage_hash, (None, []))
         out.append(TrainingStage(model=model, intervention=intervention,
-                                 curves=curves.get(stage, {}),
-                                 planned_steps=planned.get(stage_hash),
-                                 adapter=adapters.get(stage_hash)))
+                                 curves=curves.get(stage, {}), planned_steps=steps,
+                                 adapter=adapters.get(stage_hash), rewards=rewards))
     return out
 
 
-def _planned_steps(con) -> dict[str, int]:
-    """Train stage hash -> its counts["steps"], from the newest run's plan that has the stage
-    (stores from `import-reference`, or without runs, have none)."""
-    out: dict[str, int] = {}
-    for stage_hash, steps in rows(con, """
-            SELECT s->>'hash', TRY_CAST(s->'counts'->>'steps' AS INTEGER)
-            FROM (SELECT unnest(from_json(json_extract(plan, '$.stages'), '["JSON"]')) AS s,
-                         started_at
-                  FROM runs WHERE json_valid(plan))
-            WHERE s->>'kind' = 'train'
+def _planned(con) -> dict[str, tuple[int | None, list[tuple[str, float]]]]:
+    """Train stage hash -> its counts["steps"] and its intervention's rewards (name, weight),
+    from the newest run's plan that has the stage (stores from `import-reference`, or without
+    runs, have none)."""
+    out: dict[str, tuple[int | None, list[tuple[str, float]]]] = {}
+    for stage_hash, stage, steps, interventions in rows(con, """
+            WITH s AS (SELECT unnest(from_json(json_extract(plan, '$.stages'), '["JSON"]')) AS s,
+                              plan, started_at
+                       FROM runs WHERE json_valid(plan))
+            SELECT s->>'hash', s->>'id', TRY_CAST(s->'counts'->>'steps' AS INTEGER),
+                   json_extract(plan, '$.interventions')
+            FROM s WHERE s->>'kind' = 'train'
             ORDER BY started_at DESC NULLS LAST"""):
-        if steps is not None:
-            out.setdefault(stage_hash, int(steps))
+        if stage_hash not in out:
+            name = stage.partition("/")[2]
+            out[stage_hash] = (steps, _rewards(json.loads(interventions or "[]"), name))
     return out
+
+
+def _rewards(interventions: list[dict], name: str) -> list[tuple[str, float]]:
+    """RewardPlan.name and weight of each reward of the named intervention."""
+    iv = next((iv for iv in interventions if iv.get("name") == name), {})
+    return [(f"error_{r.get('goal')}" if r.get("metric") == "error" else str(r.get("metric")),
+             float(r.get("weight", 1.0)))
+            for r in (iv.get("train") or {}).get("rewards", [])]

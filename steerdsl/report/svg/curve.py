@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from steerdsl.report.svg.canvas import PALETTE, Canvas, Scale, nice_ticks, num, tick, y_axis
+from steerdsl.report.svg.text import text_width
 
 # Up to this many steps each step also gets a dot (a single step is a dot and nothing else).
 MAX_DOTS = 40
@@ -14,12 +15,14 @@ MAX_DOTS = 40
 def curve(steps: list[int], values: list[float], spread: list[float] | None = None, *,
           title: str, ylabel: str, color: str = PALETTE[0]) -> str:
     """`values[k]` at `steps[k]`; `spread[k]` (a standard deviation) draws values ± spread."""
-    left, top, w, h, bottom = 52, 22, 200, 112, 34
-    c = Canvas(left + w + 12, top + h + bottom, title)
+    left, top, w, h, bottom = 50, 22, 146, 112, 34
+    c = Canvas(left + w + 10, top + h + bottom, title)
     spread = spread or [0.0] * len(values)
     points = [(s, v, d if math.isfinite(d) else 0.0)
               for s, v, d in zip(steps, values, spread) if math.isfinite(v)]
-    c.text(left + w / 2, 13, title, size=11, extra=' font-weight="bold"')
+    # a long reward name (error_<goal>) in a smaller font rather than over the edges
+    size = 11 if text_width(title, 11, bold=True) <= c.width - 8 else 9
+    c.text(c.width / 2, 13, title, size=size, extra=' font-weight="bold"')
     if not points:
         c.text(left + w / 2, top + h / 2, "nothing logged", size=10, extra=' fill="#666"')
         return c.render()
