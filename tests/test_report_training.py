@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 
 import pytest
 
@@ -172,3 +173,55 @@ def test_no_section_without_training(tmp_path):
     con.close()
     page = render_report([path])
     assert "Training" not in page and "-training'" not in page
+
+
+def test_curve_of_one_step_a_gap_and_a_long_name():
+    from steerdsl.report.svg import curve
+
+    one = curve([7], [-0.4], [0.1], title="reward steering_error", ylabel="mean ± std")
+    assert one.count("<circle") == 1 and "<polygon" not in one
+    assert one.count('stroke-width="1.2"') == 3  # ± std as an error bar
+    ticks = re.findall(r'<text x="[\d.]+" y="[\d.]+" text-anchor="middle" font-size="11">'
+                       r"(\d+)</text>", one)
+    assert ticks == ["7"]  # whole steps only, and only the one there is
+    gap = curve([1, 2, 3], [-0.5, float("nan"), -0.3], None, title="KL", ylabel="KL")
+    assert gap.count("<circle") == 2 and "<polygon" not in gap and "nan" not in gap
+    long = curve([1, 2], [0.1, 0.2], title="reward error_a_rather_long_goal_name_here",
+                 ylabel="mean ± std")
+    assert 'font-size="9" font-weight="bold">reward error_a_rather' in long
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
+                    reason="headless Chromium not installed (Debian: apt-get install -y chromium)")
+def test_the_section_in_chromium(tmp_path):
+    """Loads without console errors, every training chart draws, and a screenshot of the
+    section is kept as test-artifacts/report-training.png (look at it)."""
+    import test_report_chromium as browser
+
+    store = tmp_path / "store.duckdb"
+    write_synthetic_store(store, failed_fraction=0.0, interventions={"direct": 1, "rl": 1})
+    con = open_store(store)
+    write_training(con, FINISHED, 60, REWARDS)
+    save_adapter(con, Adapter(FINISHED[1], "llama", "rl", "/runs/store.train/rl-a1b2/adapter",
+                              60, 3725.0, {}))
+    write_training(con, UNFINISHED, 1, REWARDS)
+    plan_training(con, {FINISHED: 60, UNFINISHED: 60}, REWARDS)
+    con.close()
+    page = render_report([store])
+    only = tmp_path / "training.html"
+    only.write_text(page[:page.index("<body>") + 6] + "<section " + section_of(page)
+                    + "</section></body>"
+                    "</html>", encoding="utf-8")
+    run = browser.chromium(tmp_path, "--dump-dom", only.as_uri())
+    assert run.returncode == 0 and browser.console_errors(run.stderr) == []
+    svgs = re.findall(r"<svg\b[^>]*>(.*?)</svg>", run.stdout, re.S)
+    assert len(svgs) == 10  # 2 stages x (2 rewards, total, KL, loss)
+    assert all(re.search(r"<(polyline|circle)\b", s) for s in svgs)
+    browser.ARTIFACTS.mkdir(exist_ok=True)
+    shot = browser.ARTIFACTS / "report-training.png"
+    shot.unlink(missing_ok=True)
+    run = browser.chromium(tmp_path, "--hide-scrollbars", "--window-size=1200,900",
+                                 f"--screenshot={shot}", only.as_uri())
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    colour = browser.png_pixels(shot).astype(int)
+    assert ((colour.max(axis=2) - colour.min(axis=2)) > 60).mean() > 0.002  # the curves drew

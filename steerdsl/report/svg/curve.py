@@ -36,7 +36,12 @@ def curve(steps: list[int], values: list[float], spread: list[float] | None = No
     sy = Scale(lo - pad, hi + pad, top + h, top)
     y_axis(c, sy, left, left + w, ylabel)
     _step_axis(c, sx, top + h, top)
-    if any(d > 0 for _, _, d in points):
+    if len(points) == 1 and points[0][2] > 0:  # a band of one step: an error bar
+        s, v, d = points[0]
+        c.line(sx(s), sy(v - d), sx(s), sy(v + d), stroke=color, width=1.2)
+        for y in (v - d, v + d):
+            c.line(sx(s) - 4, sy(y), sx(s) + 4, sy(y), stroke=color, width=1.2)
+    elif any(d > 0 for _, _, d in points):
         upper = [f"{num(sx(s))},{num(sy(v + d))}" for s, v, d in points]
         lower = [f"{num(sx(s))},{num(sy(v - d))}" for s, v, d in reversed(points)]
         c.add(f'<polygon points="{" ".join(upper + lower)}" fill="{color}" '
