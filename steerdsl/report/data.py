@@ -163,3 +163,35 @@ class StoreData:
     examples: list[Example]
     grounding: dict[tuple[str, str], GroundingCounts] = field(default_factory=dict)
     flagged: list[Flagged] = field(default_factory=list)
+    training: list[TrainingStage] = field(default_factory=list)
+
+
+@dataclass
+class TrainedAdapter:
+    """The adapters table's row of a finished train stage."""
+
+    path: str
+    steps: int
+    seconds: float | None
+
+
+@dataclass
+class TrainingStage:
+    """What one current train stage (model x fine-tune intervention) logged, step by step."""
+
+    model: str
+    intervention: str
+    curves: dict[str, list[tuple[int, float]]]  # TRL's log key -> (step, value), by step
+    planned_steps: int | None  # the stage's counts["steps"] in the run's plan, if stored
+    adapter: TrainedAdapter | None  # set when training finished
+    # the intervention's rewards in the run's plan: (name, weight), in the spec's order
+    rewards: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} / {self.intervention}"
+
+    @property
+    def steps(self) -> list[int]:
+        """The steps that logged anything."""
+        return sorted({s for points in self.curves.values() for s, _ in points})

@@ -12,6 +12,7 @@ from steerdsl.report.grounding import grounding_section
 from steerdsl.report.markup import esc
 from steerdsl.report.rewrites import examples_section
 from steerdsl.report.tables import comparison_section, header_section, headline_section
+from steerdsl.report.training import training_section
 
 CSS = """
 :root { --ink: #1b1b1b; --muted: #5c5c5c; --rule: #d8d8d8; --best: #e3f1e6; }
@@ -65,7 +66,7 @@ def store_sections(d: StoreData, anchor: str, variant: Variant) -> str:
         grounding_section(d, anchor),
         distribution_section(d, anchor), side_effects_section(d, anchor),
         flow_section(d, anchor), scatter_section(d, anchor), best_of_n_section(d, anchor),
-        examples_section(d, anchor)])
+        training_section(d, anchor), examples_section(d, anchor)])
 
 
 def page(stores: list[StoreData], names: list[str], variant: Variant, version: str) -> str:
@@ -102,6 +103,8 @@ def _toc(d: StoreData, anchor: str) -> str:
              ("scatter", "Requested vs realized")]
     if d.best_of_n:
         names.append(("best-of-n", "Best-of-N"))
+    if d.training:
+        names.append(("training", "Training"))
     if d.examples:
         names.append(("examples", "Example rewrites"))
     return "".join(f"<a href='#{anchor}-{k}'>{v}</a><br>" for k, v in names)

@@ -13,6 +13,7 @@ from steerdsl.report.load.grounding import load_flagged, load_grounding
 from steerdsl.report.load.header import load_header
 from steerdsl.report.load.metrics import load_best_of_n, load_distributions, load_headline
 from steerdsl.report.load.movement import load_flows, load_scatters, load_side_effects
+from steerdsl.report.load.training import load_training
 from steerdsl.report.load.views import METRICS_TABLE, materialize, rows
 
 
@@ -31,4 +32,5 @@ def load_store(con, path: str, variant: Variant) -> StoreData:
                      side_effects=load_side_effects(con), flows=load_flows(con, goals),
                      scatters=load_scatters(con, goals), best_of_n=load_best_of_n(con, variant),
                      examples=load_examples(con, header.groups, variant),
-                     grounding=load_grounding(con), flagged=load_flagged(con, header.groups))
+                     grounding=load_grounding(con), flagged=load_flagged(con, header.groups),
+                     training=load_training(con))

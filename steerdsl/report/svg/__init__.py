@@ -1,13 +1,14 @@
 """Small inline-SVG charts: the report's figures without a plotting library or any script.
 
 Every chart is a function from plain numbers to an SVG string (a viewBox that scales to the
-page width): `box_plot`, `heatmap` (with its `color_scale`), `scatter`, `flow`, `line_chart`
-and `bars`, drawn on the shared `canvas`.
+page width): `box_plot`, `heatmap` (with its `color_scale`), `scatter`, `flow`, `line_chart`,
+`bars` and `curve` (a value over training steps), drawn on the shared `canvas`.
 """
 
 from steerdsl.report.svg.box import Box, box_plot
 from steerdsl.report.svg.canvas import (FONT, PALETTE, Canvas, Scale, color, fmt, nice_ticks,
                                         ramp, tick)
+from steerdsl.report.svg.curve import curve
 from steerdsl.report.svg.heatmap import color_scale, heatmap
 from steerdsl.report.svg.scatter import Arrow, flow, scatter
 from steerdsl.report.svg.series import Series, bars, line_chart
@@ -16,5 +17,5 @@ from steerdsl.report.svg.text import (ASCENT_EM, BOLD_FACTOR, DESCENT_EM, LABEL_
 
 __all__ = ["ASCENT_EM", "BOLD_FACTOR", "DESCENT_EM", "FONT", "LABEL_ANGLE", "PALETTE", "Arrow",
            "Box", "Canvas", "GroupLabels", "Scale", "Series", "bars", "box_plot", "color",
-           "color_scale", "fmt", "flow", "group_labels", "heatmap", "line_chart", "nice_ticks",
-           "ramp", "scatter", "text_width", "tick"]
+           "color_scale", "curve", "fmt", "flow", "group_labels", "heatmap", "line_chart",
+           "nice_ticks", "ramp", "scatter", "text_width", "tick"]

@@ -47,7 +47,9 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 
 def tick(x: float) -> str:
-    """Axis labels: as short as exact (0.2, not 0.200)."""
+    """Axis labels: as short as exact (0.2, not 0.200); never "-0"."""
+    if x == 0:
+        return "0"
     return f"{x:.6g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}"
 
 
