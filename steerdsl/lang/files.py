@@ -29,6 +29,18 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def hf_folder(spec_dir: Path, ref: str) -> Path | None:
+    """The checkpoint folder an `hf "REF"` model names, or None for a Hugging Face id: a path
+    starts with ".", "/" or "~", or names an existing folder next to the spec."""
+    if ref.startswith((".", "/", "~")):
+        return resolve(spec_dir, ref)
+    near = resolve(spec_dir, ref)
+    try:
+        return near if near.is_dir() else None
+    except (OSError, ValueError):
+        return None
+
+
 def is_glob(pattern: str) -> bool:
     return any(c in _GLOB_CHARS for c in pattern)
 
