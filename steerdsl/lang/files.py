@@ -35,10 +35,15 @@ def hf_folder(spec_dir: Path, ref: str) -> Path | None:
     if ref.startswith((".", "/", "~")):
         return resolve(spec_dir, ref)
     near = resolve(spec_dir, ref)
+    return near if is_dir(near) else None
+
+
+def is_dir(path: Path) -> bool:
+    """Path.is_dir that says False for names the OS cannot hold (NUL bytes, too long)."""
     try:
-        return near if near.is_dir() else None
+        return path.is_dir()
     except (OSError, ValueError):
-        return None
+        return False
 
 
 def is_glob(pattern: str) -> bool:

@@ -1,5 +1,6 @@
 """The keyword tables: one per block of keyword settings (experiment, corpus, read, model,
-intervention, judge, a fine-tune's reward and lora), each keyword with its rule (steerdsl.lang.rules) and the plan field it fills.
+intervention, judge, a fine-tune's reward and lora), each keyword with its rule
+(steerdsl.lang.rules) and the plan field it fills.
 
 The grammar decides which keywords a block has (tests/test_lang_keywords.py holds the tables
 to it); the checker checks each written value against its rule; the plan builder fills the
@@ -87,8 +88,9 @@ INTERVENTION: dict[str, Keyword] = {
 # `on` name something (a method, a probe): the checker resolves them.
 TRAINING: dict[str, Keyword] = {
     "steps": Keyword(COUNT, "train.steps"),
-    "generations": Keyword(Number(2, 10**9, integer=True), "train.generations"),
-    "batch": Keyword(COUNT, "train.batch"),  # checked against generations by the checker
+    # defaults here (as GrpoPlan's): the checker fits the batch to the generations
+    "generations": Keyword(Number(2, 10**9, integer=True), "train.generations", default=8),
+    "batch": Keyword(COUNT, "train.batch", default=8),
     "learning_rate": Keyword(Number(0, None, lo_open=True), "train.learning_rate"),
     "beta": Keyword(Number(0), "train.beta"),
     "max_completion": Keyword(COUNT, "train.max_completion"),
