@@ -265,3 +265,9 @@ def test_check_and_compile_never_import_the_training_libraries(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "train:m/rl" in done.stdout
+
+
+def test_in_process_models_are_free_under_a_budget(tmp_path):
+    spec = steerdsl.load(write(tmp_path, experiment="experiment e { seed 1  budget 5 }\n",
+                               model='model m { hf "org/some-model" }\n'))
+    assert spec.warnings == []
