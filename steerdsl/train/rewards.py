@@ -194,7 +194,8 @@ def _shaped_errors(e: np.ndarray, reward: RewardPlan) -> np.ndarray:
     if reward.good_enough is not None:
         e = np.clip(e, reward.good_enough, None)
     if reward.decile:
-        e = np.clip(np.ceil(e * 10) / 10, 0, 1)
+        # rounded to 1e-9 tenths first: 0.8 - 0.5 is 0.30000000000000004, a tenth of 0.3
+        e = np.clip(np.ceil(np.round(e * 10, 9)) / 10, 0, 1)
     return e
 
 
