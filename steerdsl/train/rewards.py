@@ -17,7 +17,7 @@ from steerdsl.errors import RunError
 from steerdsl.plan.keys import SpaceKey
 from steerdsl.plan.model import Plan, RewardPlan
 from steerdsl.prompts.clean import clean_answer
-from steerdsl.train.dataset import direct_prompt
+from steerdsl.train.dataset import direct_prompt, intervention_of
 
 EPS = 1e-8  # METHOD.md section 4, as in the metrics view
 ORTH_EPS = 1e-4
@@ -236,11 +236,7 @@ def reward_plans(plan: Plan, names: Sequence[str] | None = None,
 
     declared: dict[str, RewardPlan] = {}
     if intervention is not None:
-        known = [i.name for i in plan.interventions]
-        if intervention not in known:
-            raise RunError(f"the spec has no intervention '{intervention}'; its interventions: "
-                           f"{', '.join(known) or 'none'}")
-        iv = plan.intervention(intervention)
+        iv = intervention_of(plan, intervention)
         if iv.kind == "finetune":
             declared = {r.name: r for r in iv.train.rewards}
     if names is None:
