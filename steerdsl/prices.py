@@ -28,8 +28,8 @@ def declared_cost(input_per_mtok: float, output_per_mtok: float, prompt_tokens: 
 
 
 def price_known(provider: str, model_id: str, declared: bool) -> bool:
-    """Whether a budget can count this model's calls."""
-    return declared or provider == "local" or litellm_knows_price(model_id)
+    """Whether a budget can count this model's calls (in-process models are free)."""
+    return declared or provider in ("local", "hf") or litellm_knows_price(model_id)
 
 
 def litellm_knows_price(model_id: str) -> bool:

@@ -45,7 +45,8 @@ def test_columns_follow_the_stored_probe(scored):
     _, plan, con = scored
     data = training_set(plan, con, "p")
     rows = con.execute("SELECT row_id, goal, source, delta, target FROM probe_goals "
-                       "ORDER BY row_id, goal").fetchall()
+                       "WHERE probe_hash = ? ORDER BY row_id, goal",
+                       [plan.stage("probe:p").hash]).fetchall()
     for row_id, goal, source, delta, target in rows:
         assert data.columns[f"source_{goal}"][row_id] == source
         assert data.columns[f"delta_{goal}"][row_id] == delta
@@ -58,12 +59,22 @@ def test_columns_follow_the_stored_probe(scored):
     assert json.loads(json.dumps(data.rows()[0]))["row_id"] == 0
 
 
+def test_a_training_probe_prompted_as_its_fine_tune(scored):
+    _, plan, con = scored
+    train = training_set(plan, con, "t", "rl")
+    evaluated = training_set(plan, con, "p")
+    assert len(train) == 8
+    assert all("You MUST" in p[0]["content"] for p in train.columns["prompt"])  # negative
+    # `exclude p`: no source text in both
+    assert not set(train.columns["source_text"]) & set(evaluated.columns["source_text"])
+
+
 def test_an_undrawn_probe_or_unknown_names_are_clear_errors(scored, tmp_path):
     spec, plan, con = scored
     with pytest.raises(RunError, match="no probe 'q'"):
         training_set(plan, con, "q")
-    with pytest.raises(RunError, match="no intervention 'rl'; its interventions: direct, best"):
-        training_set(plan, con, "p", "rl")
+    with pytest.raises(RunError, match="no intervention 'rl2'; its interventions: direct, best, rl"):
+        training_set(plan, con, "p", "rl2")
     empty = open_store(tmp_path / "empty.duckdb")
     try:
         with pytest.raises(RunError, match=r"probe p has not been drawn yet: run `steerdsl run "

@@ -14,7 +14,7 @@ import pytest
 
 import steerdsl
 from steerdsl.errors import RunError
-from steerdsl.plan.model import FinetuneIntervention, GrpoPlan, RewardPlan
+from steerdsl.plan.model import RewardPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,9 +101,7 @@ def test_export_train_errors(spec, tmp_path):
     assert "--until probe` first" in done.stderr
 
 
-def test_rewards_by_name_and_by_intervention(spec, monkeypatch):
-    from steerdsl.api import Spec
-
+def test_rewards_by_name_and_by_intervention(spec):
     with pytest.raises(RunError, match=r"unknown reward 'steering_eror' \(did you mean "
                                        r"'steering_error'\?\)"):
         steerdsl.rewards(spec, ["steering_eror"])
@@ -111,19 +109,15 @@ def test_rewards_by_name_and_by_intervention(spec, monkeypatch):
     default[0].space.close()
     assert [f.__name__ for f in default] == ["steering_error"]
 
-    # a fine-tune intervention's declared rewards, options and weights (its plan built here:
-    # the grammar for `finetune` is another change's)
-    plan = steerdsl.load(spec).plan()
+    # a fine-tune intervention's declared rewards, with their options and weights
     declared = [RewardPlan(metric="steering_error", good_enough=0.05, decile=True),
-                RewardPlan(metric="orthogonality", weight=0.5)]
-    rl = FinetuneIntervention(name="rl", prompt="direct",
-                              train=GrpoPlan(probe="p", rewards=declared))
-    tuned = plan.model_copy(update={"interventions": [*plan.interventions, rl]})
-    monkeypatch.setattr(Spec, "plan", lambda self: tuned)
+                RewardPlan(metric="orthogonality", weight=0.5),
+                RewardPlan(metric="error", goal="formality", weight=0.2)]
     functions = steerdsl.rewards(spec, intervention="rl")
     try:
         assert [(f.__name__, f.weight, f.reward) for f in functions] == [
-            ("steering_error", 1.0, declared[0]), ("orthogonality", 0.5, declared[1])]
+            ("steering_error", 1.0, declared[0]), ("orthogonality", 0.5, declared[1]),
+            ("error_formality", 0.2, declared[2])]
         picked = steerdsl.rewards(spec, ["orthogonality"], intervention="rl")
         picked[0].space.close()
         assert picked[0].reward == declared[1]

@@ -25,7 +25,7 @@ def scored(tmp_path_factory):
     import steerdsl
     from support.train_store import scored_store
 
-    spec = scored_store(tmp_path_factory.mktemp("rewards"))
+    spec = scored_store(tmp_path_factory.mktemp("rewards"), sources=16)
     plan = steerdsl.load(spec).plan()
     con = open_store(plan.experiment.store)
     yield plan, con
@@ -49,7 +49,7 @@ def _answers(con):
 def test_rewards_equal_the_metrics_view_on_a_scored_store(scored):
     plan, con = scored
     answers = _answers(con)
-    assert len(answers) >= 400  # 80 rows x (1 + 5) samples
+    assert len(answers) >= 350  # 64 rows x (1 + 5) samples, but a few failed calls
     data = training_set(plan, con, "p")
     assert data.goals == GOALS
     # TRL repeats each dataset row's columns for every completion of it

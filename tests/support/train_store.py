@@ -29,6 +29,15 @@ probe p from c {{ sources {sources} weighted uniform  requests 4 per source  act
 model fake {{ litellm "openai/fake"  api_base "{url}"  api_key env STEERDSL_TEST_KEY }}
 intervention direct {{ prompt direct }}
 intervention best {{ prompt direct  negative  sample 5  temperature 1.0 }}
+probe t from c {{ sources 4  requests 2 per source  active 1  exclude p
+                 goals reading_difficulty, formality, text_length }}
+intervention rl {{
+  finetune grpo  on t  prompt direct  negative
+  reward steering_error good_enough 0.05 decile
+  reward orthogonality weight 0.5
+  reward error formality weight 0.2
+  steps 2  generations 2  batch 4
+}}
 evaluate {{ probe p  models fake  interventions direct, best }}
 """
 
@@ -70,7 +79,7 @@ def reply_for(request: Request) -> Reply:
     return Reply.ok(*[rng.choice(variants) for _ in range(request.n or 1)])
 
 
-def write_spec(workdir: Path, url: str, sources: int = 20) -> Path:
+def write_spec(workdir: Path, url: str, sources: int = 6) -> Path:
     records = [json.loads(line) for line in DEMO.read_text(encoding="utf-8").splitlines()]
     short = [r for r in records if len(r["text"].split()) < 200]
     (workdir / "corpus.jsonl").write_text(
@@ -81,7 +90,7 @@ def write_spec(workdir: Path, url: str, sources: int = 20) -> Path:
     return spec
 
 
-def scored_store(workdir: Path, sources: int = 20) -> Path:
+def scored_store(workdir: Path, sources: int) -> Path:
     """Run the spec end to end (every answer generated and scored); returns the spec path.
     The store is workdir/out/exp.duckdb."""
     import os
