@@ -24,8 +24,11 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "corpus": (pm.CorpusPlan, {"read"}),
     "read": (pm.CorpusSource, set()),
     "model": (pm.ModelPlan, {"api_key"}),
-    "intervention": (pm.PromptIntervention, {"prompt"}),
+    # a fine-tune has every field of a prompt intervention, and its training
+    "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora"}),
     "judge": (pm.JudgePlan, {"model", "prompt"}),
+    "reward": (pm.RewardPlan, set()),
+    "lora": (pm.LoraPlan, set()),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from steerdsl.lang import syntax
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.checks.external import check_files, check_prices
+from steerdsl.lang.checks.finetune import check_finetunes
 from steerdsl.lang.checks.goals import check_goals
 from steerdsl.lang.checks.probes import check_probes
 from steerdsl.lang.checks.prompts import check_prompts
@@ -30,6 +31,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_references,
     check_goals,
     check_probes,
+    check_finetunes,
     check_prompts,
     check_files,
     check_prices,

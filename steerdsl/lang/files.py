@@ -29,6 +29,23 @@ def is_file(path: Path) -> bool:
         return False
 
 
+def hf_folder(spec_dir: Path, ref: str) -> Path | None:
+    """The checkpoint folder an `hf "REF"` model names, or None for a Hugging Face id: a path
+    starts with ".", "/" or "~", or names an existing folder next to the spec."""
+    if ref.startswith((".", "/", "~")):
+        return resolve(spec_dir, ref)
+    near = resolve(spec_dir, ref)
+    return near if is_dir(near) else None
+
+
+def is_dir(path: Path) -> bool:
+    """Path.is_dir that says False for names the OS cannot hold (NUL bytes, too long)."""
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
 def is_glob(pattern: str) -> bool:
     return any(c in _GLOB_CHARS for c in pattern)
 

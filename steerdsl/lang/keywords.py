@@ -1,5 +1,6 @@
 """The keyword tables: one per block of keyword settings (experiment, corpus, read, model,
-intervention, judge), each keyword with its rule (steerdsl.lang.rules) and the plan field it fills.
+intervention, judge, a fine-tune's reward and lora), each keyword with its rule
+(steerdsl.lang.rules) and the plan field it fills.
 
 The grammar decides which keywords a block has (tests/test_lang_keywords.py holds the tables
 to it); the checker checks each written value against its rule; the plan builder fills the
@@ -59,6 +60,9 @@ READ: dict[str, Keyword] = {
 MODEL: dict[str, Keyword] = {
     "litellm": Keyword(Text(), "model", keyword_field="provider"),
     "local": Keyword(Text(tuple(catalog.LOCAL_MODELS)), "model", keyword_field="provider"),
+    # a Hugging Face id (found in the local cache) or a checkpoint folder; the plan builder
+    # resolves a folder against the spec's
+    "hf": Keyword(Text(), "model", keyword_field="provider"),
     "api_base": Keyword(Text(), "api_base"),
     **SAMPLING,
     "concurrency": Keyword(COUNT, "concurrency"),
@@ -80,6 +84,36 @@ INTERVENTION: dict[str, Keyword] = {
     "truncated": TRUNCATED,
 }
 
+# A fine-tune's training settings (GrpoPlan, under the intervention's `train`). `finetune` and
+# `on` name something (a method, a probe): the checker resolves them.
+TRAINING: dict[str, Keyword] = {
+    "steps": Keyword(COUNT, "train.steps"),
+    # defaults here (as GrpoPlan's): the checker fits the batch to the generations
+    "generations": Keyword(Number(2, 10**9, integer=True), "train.generations", default=8),
+    "batch": Keyword(COUNT, "train.batch", default=8),
+    "learning_rate": Keyword(Number(0, None, lo_open=True), "train.learning_rate"),
+    "beta": Keyword(Number(0), "train.beta"),
+    "max_completion": Keyword(COUNT, "train.max_completion"),
+    "train_temperature": Keyword(Number(0, None, lo_open=True), "train.temperature"),
+    "save_every": Keyword(COUNT, "train.save_every"),
+    "serve": Keyword(Text(), "serve"),
+}
+FINETUNE_REFERENCES = ("finetune", "on")
+FINETUNE_METHODS = ("grpo",)
+
+REWARD: dict[str, Keyword] = {
+    "weight": Keyword(Number(0, None, lo_open=True), "weight"),
+    "good_enough": Keyword(Number(0, 1), "good_enough"),
+    "decile": Keyword(Flag(), "decile"),
+    "squared": Keyword(Flag(), "squared"),
+}
+
+LORA: dict[str, Keyword] = {
+    "r": Keyword(COUNT, "r"),
+    "alpha": Keyword(Number(0, None, lo_open=True), "alpha"),
+    "dropout": Keyword(Number(0, 1, hi_open=True), "dropout"),
+}
+
 JUDGE: dict[str, Keyword] = {
     "order": Keyword(Word.of("random", "both"), "order"),
     "spot_check": Keyword(Number(0, 10**9, integer=True), "spot_check"),
@@ -91,7 +125,8 @@ JUDGE_REFERENCES = ("model", "prompt")
 # The tables by the grammar rule whose items they are.
 TABLES: dict[str, dict[str, Keyword]] = {
     "experiment": EXPERIMENT, "corpus": CORPUS, "read": READ, "model": MODEL,
-    "intervention": INTERVENTION, "judge": JUDGE,
+    "intervention": {**INTERVENTION, **TRAINING}, "judge": JUDGE, "reward": REWARD,
+    "lora": LORA,
 }
 
 

@@ -20,14 +20,19 @@ class Number:
     hi: float | None = None  # inclusive
     integer: bool = False
     lo_open: bool = False  # lo itself not allowed
+    hi_open: bool = False  # hi itself not allowed
 
     def describe(self, too_low: bool) -> str:
+        low = f"{'above' if self.lo_open else 'at least'} {_fmt(self.lo)}" \
+            if self.lo is not None else ""
+        high = f"{'below' if self.hi_open else 'at most'} {_fmt(self.hi)}" \
+            if self.hi is not None else ""
         # A far upper bound (a sanity cap) reads better alone: "at least 1", "at most 10^9".
         if self.lo is not None and self.hi is not None and self.hi <= 10**6:
+            if self.hi_open:
+                return f"{low} and {high}"
             return f"between {_fmt(self.lo)} and {_fmt(self.hi)}"
-        if too_low:
-            return f"{'above' if self.lo_open else 'at least'} {_fmt(self.lo)}"
-        return f"at most {_fmt(self.hi)}"
+        return low if too_low else high
 
     def plan_value(self, value: syntax.Num) -> int | float:
         return int(value.value) if self.integer else value.value
@@ -102,7 +107,7 @@ def check_number(num: syntax.Num, rule: Number, what: str) -> list[Diagnostic]:
         return [Diagnostic("error", f"{what} takes a whole number, got {num.text}", num.span)]
     v = num.value
     low = rule.lo is not None and (v <= rule.lo if rule.lo_open else v < rule.lo)
-    high = rule.hi is not None and v > rule.hi
+    high = rule.hi is not None and (v >= rule.hi if rule.hi_open else v > rule.hi)
     if low or high:
         return [Diagnostic("error", f"{what} must be {rule.describe(low)}, got {num.text}",
                            num.span)]

@@ -218,7 +218,15 @@ class ProbeGoals:
     span: Span
 
 
-ProbeItem = Union[Sources, Requests, Active, Delta, ProbeGoals]
+@dataclass(frozen=True)
+class ProbeExclude:
+    """`exclude a, b`: probes whose source texts this one never draws."""
+
+    names: list[Name]
+    span: Span
+
+
+ProbeItem = Union[Sources, Requests, Active, Delta, ProbeGoals, ProbeExclude]
 
 
 @dataclass(frozen=True)
@@ -309,11 +317,33 @@ class UsePrompt:
 
 
 @dataclass(frozen=True)
+class RewardDef:
+    """`reward METRIC [GOAL] [weight W] [good_enough T] [decile] [squared]`."""
+
+    metric: Name
+    goal: Name | None
+    options: list[Setting]  # keyword settings (steerdsl.lang.keywords.REWARD)
+    span: Span
+
+
+@dataclass(frozen=True)
+class LoraDef:
+    """`lora r 16 alpha 32 dropout 0.05`: the adapter's shape."""
+
+    settings: list[Setting]  # keyword settings (steerdsl.lang.keywords.LORA)
+    span: Span
+
+
+@dataclass(frozen=True)
 class Intervention:
     name: Name
     prompt: list[UsePrompt]
-    settings: list[Setting]  # negative / no_explain / sample / select / sampling
+    # negative / no_explain / sample / select / sampling; a fine-tune's finetune / on (a Name
+    # each) and its training settings
+    settings: list[Setting]
     span: Span
+    rewards: list[RewardDef] = field(default_factory=list)
+    lora: list[LoraDef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

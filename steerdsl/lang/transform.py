@@ -211,6 +211,8 @@ class _Builder:
             return syntax.Active(self.amount(c[0]), span)
         if tree.data == "delta":
             return syntax.Delta(self.range(c[0]), self.num(c[1]) if len(c) > 1 else None, span)
+        if tree.data == "probe_exclude":
+            return syntax.ProbeExclude(self.names(c[0]), span)
         return syntax.ProbeGoals(self.names(c[0]), span)
 
     def csv_probe(self, tree: lark.Tree) -> syntax.CsvProbe:
@@ -264,8 +266,20 @@ class _Builder:
         name, *items = tree.children
         prompts = [syntax.UsePrompt(self.name(i.children[0]), self.span(i))
                    for i in items if i.data == "use_prompt"]
-        settings = [self.setting(i) for i in items if i.data == "intervention_setting"]
-        return syntax.Intervention(self.name(name), prompts, settings, self.span(tree))
+        settings = [self.setting(i) for i in items
+                    if i.data in ("intervention_setting", "training_setting")]
+        rewards = [self.reward(i) for i in items if i.data == "reward"]
+        lora = [syntax.LoraDef([self.setting(s) for s in i.children], self.span(i))
+                for i in items if i.data == "lora"]
+        return syntax.Intervention(self.name(name), prompts, settings, self.span(tree),
+                                   rewards, lora)
+
+    def reward(self, tree: lark.Tree) -> syntax.RewardDef:
+        names = [c for c in tree.children if isinstance(c, lark.Token)]
+        options = [self.setting(c) for c in tree.children if isinstance(c, lark.Tree)]
+        return syntax.RewardDef(self.name(names[0]),
+                                self.name(names[1]) if len(names) > 1 else None, options,
+                                self.span(tree))
 
     def judge(self, tree: lark.Tree) -> syntax.Judge:
         name, *items = tree.children

@@ -29,7 +29,7 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     spec_dir = spec_path.parent
     sym = Symbols.of(tree)
     experiment = _experiment(sym, spec_dir)
-    models = [_model(m) for m in sym.models.values()]
+    models = [_model(m, spec_dir) for m in sym.models.values()]
     by_name = {m.name: m for m in models}
     goals = [_goal(g, spec_dir, by_name) for g in sym.goals.values()]
     corpora = [_corpus(c, spec_dir) for c in sym.corpora.values()]
@@ -74,10 +74,14 @@ def _experiment(sym: Symbols, spec_dir: Path) -> pm.ExperimentPlan:
                              **fields)
 
 
-def _model(m: syntax.Model) -> pm.ModelPlan:
+def _model(m: syntax.Model, spec_dir: Path) -> pm.ModelPlan:
     env = next((k.var.value for k in m.api_keys if isinstance(k, syntax.ApiKeyEnv)), None)
-    return pm.ModelPlan(name=m.name.value, api_key_env=env,
-                        **plan_fields(m.settings, keywords.MODEL))
+    fields = plan_fields(m.settings, keywords.MODEL)
+    if fields.get("provider") == "hf":
+        folder = files.hf_folder(spec_dir, fields["model"])
+        if folder is not None:  # stored absolute, like every file of the plan
+            fields["model"] = str(folder)
+    return pm.ModelPlan(name=m.name.value, api_key_env=env, **fields)
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:
@@ -221,6 +225,8 @@ def _probe(p: syntax.Probe | syntax.CsvProbe, sym: Symbols, seed: int, spec_dir:
         deadzone=delta.deadzone.value if delta and delta.deadzone else
         fields["deadzone"].default,
         seed=derive_seed(seed, "probe", p.name.value),
+        exclude=[n.value for i in p.items if isinstance(i, syntax.ProbeExclude)
+                 for n in i.names],
     )
 
 
@@ -247,10 +253,24 @@ def _prompt(name: str, sym: Symbols) -> pm.PromptPlan:
     )
 
 
-def _intervention(i: syntax.Intervention) -> pm.PromptIntervention:
-    return pm.PromptIntervention(name=i.name.value,
-                                 prompt=i.prompt[0].name.value if i.prompt else "direct",
-                                 **plan_fields(i.settings, keywords.INTERVENTION))
+def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
+    generating = {"name": i.name.value,
+                  "prompt": i.prompt[0].name.value if i.prompt else "direct",
+                  **plan_fields(i.settings, keywords.INTERVENTION)}
+    if keywords.first(i.settings, "finetune") is None:
+        return pm.PromptIntervention(**generating)
+    on = keywords.first(i.settings, "on")
+    assert on is not None and isinstance(on.value, syntax.Name), "checked fine-tunes have one"
+    fields = plan_fields(i.settings, keywords.TRAINING)
+    lora = pm.LoraPlan(**plan_fields([s for d in i.lora for s in d.settings], keywords.LORA))
+    train = pm.GrpoPlan(probe=on.value.value, rewards=[_reward(r) for r in i.rewards],
+                        lora=lora, **fields.pop("train", {}))
+    return pm.FinetuneIntervention(**generating, train=train, **fields)
+
+
+def _reward(r: syntax.RewardDef) -> pm.RewardPlan:
+    return pm.RewardPlan(metric=r.metric.value, goal=r.goal.value if r.goal else None,
+                         **plan_fields(r.options, keywords.REWARD))
 
 
 def _judge(j: syntax.Judge) -> pm.JudgePlan:

@@ -1,6 +1,9 @@
 """The stage graph of a plan: ids, inputs, content hashes and counts.
 
 corpus:C -> measure:C -> space -> probe:P -> generate:M/I -> score:M/I
+                                    probe:T -> train:M/I -> generate:M/I  (a fine-tune)
+
+A probe that excludes others has their probe stages as inputs (it never draws their texts).
 
 A stage's hash covers what decides its output and the hashes of its inputs, nothing else:
 no absolute paths (files count by content and by their path relative to the spec), no pacing
@@ -67,7 +70,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
     # probes
     rows: dict[str, int | None] = {}
     mean_words: dict[str, float | None] = {}
-    for p in sorted(plan.probes, key=lambda p: p.name):
+    for p in _probe_order(plan.probes):
         if isinstance(p, pm.SampledProbePlan):
             rows[p.name] = p.sources * p.requests_per_source
             w = words.get(p.corpus)
@@ -75,7 +78,8 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
             if w is not None and c.min_words is not None:
                 w = [x for x in w if c.min_words <= x <= c.max_words]
             mean_words[p.name] = sum(w) / len(w) if w else None
-            add(keys.ProbeKey(probe=p.name), [keys.SpaceKey(), keys.MeasureKey(corpus=p.corpus)],
+            add(keys.ProbeKey(probe=p.name), [keys.SpaceKey(), keys.MeasureKey(corpus=p.corpus),
+                                              *(keys.ProbeKey(probe=q) for q in p.exclude)],
                 {"probe": _probe_content(p)},
                 {"rows": rows[p.name], "goals": len(p.goals)})
         else:
@@ -99,6 +103,14 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                 iv = plan.intervention(iv_name)
                 prompt = plan.prompt(iv.prompt)
                 gen = keys.GenerateKey(model=m.name, intervention=iv.name, probe=probe.name)
+                gen_inputs: list[keys.StageKey] = [keys.ProbeKey(probe=probe.name)]
+                if isinstance(iv, pm.FinetuneIntervention):
+                    train = keys.TrainKey(model=m.name, intervention=iv.name)
+                    add(train, [keys.ProbeKey(probe=iv.train.probe), keys.SpaceKey()],
+                        _train_content(plan, m, iv, spec_dir),
+                        {"steps": iv.train.steps,
+                         "completions": iv.train.steps * iv.train.batch})
+                    gen_inputs.append(train)
                 n = rows[probe.name]
                 counts = {}
                 if n is not None:
@@ -106,8 +118,8 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                     est = _prompt_tokens(prompt, iv, probe, mean_words[probe.name])
                     if est is not None:
                         counts["prompt_tokens_est"] = round(n * est)
-                add(gen, [keys.ProbeKey(probe=probe.name)],
-                    _generate_content(plan, m, iv, prompt, probe), counts)
+                add(gen, gen_inputs, _generate_content(plan, m, iv, prompt, probe, spec_dir),
+                    counts)
                 add(gen.score, [gen, keys.SpaceKey()],
                     _score_content(m, iv), {"answers": counts["samples"]} if counts else {})
                 if e.grounding is not None:
@@ -115,7 +127,7 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                     add(keys.JudgeKey(model=m.name, intervention=iv.name, probe=probe.name,
                                       judge=judge.name),
                         [gen.score if judge.candidates == "selected" else gen],
-                        judge_content(plan, judge), _judge_counts(judge, iv, counts))
+                        judge_content(plan, judge, spec_dir), _judge_counts(judge, iv, counts))
                 for key in ("requests", "samples", "prompt_tokens_est"):
                     _total(totals, key, counts.get(key))
     return stages, totals
@@ -151,29 +163,80 @@ def _corpus_words(c: pm.CorpusPlan) -> list[int] | None:
     return out
 
 
-def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
-                      prompt: pm.PromptPlan, probe) -> dict:
+def _probe_order(probes: list[pm.ProbePlan]) -> list[pm.ProbePlan]:
+    """By name, except that a probe comes after the probes it excludes (their hashes are its
+    inputs, and the run draws them first). The checker rejects cycles."""
+    by_name = {p.name: p for p in probes}
+    out: list[pm.ProbePlan] = []
+    placed: set[str] = set()
+
+    def place(p: pm.ProbePlan) -> None:
+        if p.name in placed:
+            return
+        placed.add(p.name)
+        for q in getattr(p, "exclude", []):
+            if q in by_name:
+                place(by_name[q])
+        out.append(p)
+
+    for p in sorted(probes, key=lambda p: p.name):
+        place(p)
+    return out
+
+
+def _prompt_content(prompt: pm.PromptPlan, probe) -> dict:
     prompt_d = prompt.model_dump(mode="json", exclude={"name", "phrases"})
     # Only the phrases this probe can ask for shape the prompts.
     prompt_d["phrases"] = {g: p.model_dump(mode="json") for g, p in prompt.phrases.items()
                            if g in probe.goals}
-    # Not `kind`: prompt interventions were hashed before kinds existed, and their stores must
-    # stay done. A new kind should put its kind into its content.
-    return {
+    return prompt_d
+
+
+def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
+                      prompt: pm.PromptPlan, probe, spec_dir: Path) -> dict:
+    # Not `kind` for prompt interventions: they were hashed before kinds existed, and their
+    # stores must stay done. A fine-tune puts its kind in; its training is its train stage's
+    # (an input).
+    content = {
         "seed": plan.experiment.seed,
         "names": [m.name, iv.name],
-        "model": model_identity(m),
+        "model": model_identity(m, spec_dir),
         "model_versions": local_model_versions(m),
-        "intervention": iv.model_dump(mode="json", exclude={"name", "prompt", "kind"} | _SCORING),
-        "prompt": prompt_d,
+        "intervention": iv.model_dump(mode="json",
+                                      exclude={"name", "prompt", "kind", "train"} | _SCORING),
+        "prompt": _prompt_content(prompt, probe),
+    }
+    if isinstance(iv, pm.FinetuneIntervention):
+        content["kind"] = iv.kind
+    return content
+
+
+def _train_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.FinetuneIntervention,
+                   spec_dir: Path) -> dict:
+    """What decides the adapter: the base model, the training and the prompts it is trained
+    on (the training probe's rows come in through its stage's hash, an input)."""
+    probe = plan.probe(iv.train.probe)
+    return {
+        "seed": plan.experiment.seed,
+        "model": model_identity(m, spec_dir),
+        "model_versions": local_model_versions(m),
+        "train": iv.train.model_dump(mode="json"),
+        "prompt": _prompt_content(plan.prompt(iv.prompt), probe),
+        "negative": iv.negative,
+        "no_explain": iv.no_explain,
     }
 
 
-def model_identity(m: pm.ModelPlan) -> dict:
+def model_identity(m: pm.ModelPlan, spec_dir: Path | None = None) -> dict:
     """What of a model decides its answers: not its name, pacing, price or scoring. No adapter
-    adds nothing, so hashes stay as they were before adapters existed."""
+    adds nothing, so hashes stay as they were before adapters existed. An hf checkpoint
+    folder counts by its path relative to the spec (its content is in local_model_versions),
+    so moving a project redoes nothing."""
     exclude = _PACING | _SCORING | ({"adapter"} if m.adapter is None else set())
-    return m.model_dump(mode="json", exclude=exclude)
+    identity = m.model_dump(mode="json", exclude=exclude)
+    if m.provider == "hf" and spec_dir is not None and Path(m.model).is_absolute():
+        identity["model"] = _relative(m.model, spec_dir)
+    return identity
 
 
 def _probe_content(p: pm.SampledProbePlan) -> dict:
@@ -182,14 +245,14 @@ def _probe_content(p: pm.SampledProbePlan) -> dict:
     return p.model_dump(mode="json", exclude={"name", "corpus", "exclude"})
 
 
-def judge_content(plan: pm.Plan, judge: pm.JudgePlan) -> dict:
+def judge_content(plan: pm.Plan, judge: pm.JudgePlan, spec_dir: Path | None = None) -> dict:
     """What decides the verdicts: the judge's settings and the model it asks (not its pacing
     or price; a local model's weights), and the seed (the A/B order is drawn from it)."""
     model = plan.model(judge.model)
     return {
         "seed": plan.experiment.seed,
         "judge": judge.model_dump(mode="json", exclude={"name", "model"}),
-        "model": model_identity(model),
+        "model": model_identity(model, spec_dir),
         "model_versions": local_model_versions(model),
     }
 

@@ -11,7 +11,9 @@ order, so the same plan and sources give the same probe bit for bit in any proce
 Sources with a NaN in any goal (a text whose measure failed) cannot be requested to move:
 they get weight 0, are left out of the density-ratio fit, and are never drawn. The same holds
 for sources marked `unmeasured`: a value failed for a goal the probe does not move but its rows
-carry (every goal of the space is scored), so their answers could never be scored.
+carry (every goal of the space is scored), so their answers could never be scored; and for
+sources marked `excluded`: texts of the probes this one excludes (a training probe never
+draws a text of the evaluated probe).
 
 Room for a delta: the allowed set for a source s is [max(-s, dmin), -dz] U [dz, min(1-s, dmax)].
 With 0 <= dz < 0.5, dmin < -dz and dmax > dz (checked up front) it is never empty for s in
@@ -95,10 +97,11 @@ def sample_without_replacement(rng: np.random.Generator, log_weights: np.ndarray
 
 
 def draw_probe(plan: SampledProbePlan, sources: np.ndarray, *,
-               unmeasured: np.ndarray | None = None) -> DrawnProbe:
+               unmeasured: np.ndarray | None = None,
+               excluded: np.ndarray | None = None) -> DrawnProbe:
     """Draw the probe: `sources` is the N x d matrix of normalized source vectors over
-    plan.goals (in that order); rows with a NaN, or True in the (N,) mask `unmeasured`, are
-    never drawn (see module doc)."""
+    plan.goals (in that order); rows with a NaN, or True in the (N,) masks `unmeasured` or
+    `excluded`, are never drawn (see module doc)."""
     check_probe_plan(plan)
     sources = np.asarray(sources, dtype=np.float64)
     d = len(plan.goals)
@@ -108,6 +111,9 @@ def draw_probe(plan: SampledProbePlan, sources: np.ndarray, *,
     usable = ~np.isnan(sources).any(axis=1)
     if unmeasured is not None:
         usable &= ~np.asarray(unmeasured, dtype=bool)
+    measured = int(usable.sum())
+    if excluded is not None:
+        usable &= ~np.asarray(excluded, dtype=bool)
     usable_index = np.flatnonzero(usable)
     values = sources[usable]
     if values.size and (values.min() < 0.0 or values.max() > 1.0):
@@ -115,10 +121,13 @@ def draw_probe(plan: SampledProbePlan, sources: np.ndarray, *,
                        f"(found values from {values.min()} to {values.max()})")
     n_usable = len(usable_index)
     if plan.sources > n_usable:
-        skipped = len(sources) - n_usable
+        skipped = len(sources) - measured
+        left_out = measured - n_usable
         raise RunError(f"probe {plan.name}: asks for {plan.sources} sources but corpus "
                        f"{plan.corpus} has only {n_usable} usable texts"
-                       + (f" ({skipped} more could not be measured)" if skipped else ""))
+                       + (f" ({skipped} more could not be measured)" if skipped else "")
+                       + (f" ({left_out} more are sources of the probes it excludes: "
+                          f"{', '.join(plan.exclude)})" if left_out else ""))
 
     rng = np.random.Generator(np.random.PCG64(plan.seed))
 

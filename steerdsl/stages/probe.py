@@ -1,12 +1,18 @@
 """probe:P — the probe's rows: drawn from a corpus (density-ratio weights, METHOD.md 2) or
-read from a CSV in the reference tool's layout."""
+read from a CSV in the reference tool's layout.
+
+A probe never draws the source texts of the probes it excludes (by text hash, so a CSV probe
+can be excluded too). A training probe and the evaluated probe must share no source text:
+whichever of the two is stored second checks it, so a tuned model is never evaluated on a
+text it was trained on."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from steerdsl.errors import RunError
 from steerdsl.plan import keys
-from steerdsl.plan.model import CsvProbePlan, SampledProbePlan, Stage
+from steerdsl.plan.model import CsvProbePlan, FinetuneIntervention, SampledProbePlan, Stage
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "probe"
@@ -23,6 +29,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         info = _draw(ctx, stage, probe)
     else:
         info = _read_csv(ctx, stage, probe)
+    _check_no_overlap(ctx, probe.name)
     bar.update(1, 1)
     return Outcome(done=info)
 
@@ -45,7 +52,8 @@ def _draw(ctx: RunContext, stage: Stage, probe: SampledProbePlan) -> dict:
         ctx.display.say(f"  probe {probe.name}: {int(unmeasured.sum())} of {len(rows)} texts "
                         f"of corpus {probe.corpus} left out: a goal's value could not be "
                         f"measured ({by_goal}; see the measurements table)")
-    drawn = draw_probe(probe, sources, unmeasured=unmeasured)
+    drawn = draw_probe(probe, sources, unmeasured=unmeasured,
+                       excluded=_excluded(ctx, probe, rows))
     save_drawn_probe(ctx.con, stage.hash, probe, _space_hash(ctx), drawn,
                      texts=[(r[0], r[1]) for r in rows],
                      raw={g: raw[g] for g in goals}, normalized={g: norm[g] for g in goals})
@@ -54,6 +62,53 @@ def _draw(ctx: RunContext, stage: Stage, probe: SampledProbePlan) -> dict:
                         "(0.5 = corpus already uniform)")
     return {"rows": int(len(drawn.source_index)), "auc": drawn.auc,
             "unmeasured": int(unmeasured.sum())}
+
+
+def _excluded(ctx: RunContext, probe: SampledProbePlan, rows: list) -> np.ndarray | None:
+    """Which of the corpus's texts are sources of the probes this one excludes."""
+    if not probe.exclude:
+        return None
+    hashes: set[str] = set()
+    for name in probe.exclude:
+        found = _sources_of(ctx, name)
+        if found is None:
+            raise RunError(f"probe {probe.name} excludes probe {name}, which is not in the "
+                           f"store yet: its stage (probe:{name}) runs first")
+        hashes |= found
+    excluded = np.array([r[3] in hashes for r in rows], dtype=bool)
+    if excluded.any():
+        ctx.display.say(f"  probe {probe.name}: {int(excluded.sum())} of {len(rows)} texts of "
+                        f"corpus {probe.corpus} left out: sources of "
+                        f"{', '.join(probe.exclude)} (exclude)")
+    return excluded
+
+
+def _sources_of(ctx: RunContext, probe: str) -> set[str] | None:
+    from steerdsl.store.probes import source_text_hashes
+
+    return source_text_hashes(ctx.con, ctx.plan.stage(keys.ProbeKey(probe=probe)).hash)
+
+
+def _check_no_overlap(ctx: RunContext, probe: str) -> None:
+    """RunError when a training probe of an evaluated fine-tune shares source texts with the
+    evaluated probe. Checked when either of the two is stored, once both are."""
+    e = ctx.plan.evaluate
+    if e is None:
+        return
+    training = sorted({iv.train.probe for iv in map(ctx.plan.intervention, e.interventions)
+                       if isinstance(iv, FinetuneIntervention)})
+    pairs = [(t, e.probe) for t in training if probe in (t, e.probe) and t != e.probe]
+    for train, evaluated in pairs:
+        a, b = _sources_of(ctx, train), _sources_of(ctx, evaluated)
+        if a is None or b is None:
+            continue  # the other one checks when it is stored
+        shared = len(a & b)
+        if shared:
+            raise RunError(
+                f"training probe {train} shares {shared} source text"
+                f"{'s' if shared != 1 else ''} with the evaluated probe {evaluated}: the "
+                "tuned model would be evaluated on texts it was trained on; add `exclude "
+                f"{evaluated}` to probe {train} (or draw it from another corpus)")
 
 
 def _read_csv(ctx: RunContext, stage: Stage, probe: CsvProbePlan) -> dict:

@@ -165,6 +165,15 @@ def load_probe(con, probe_hash: str) -> StoredProbe:
                        info=info, table=table)
 
 
+def source_text_hashes(con, probe_hash: str) -> set[str] | None:
+    """The text hashes of a stored probe's source texts; None when no probe has this hash."""
+    if con.execute("SELECT 1 FROM probes WHERE probe_hash = ?", [probe_hash]).fetchone() is None:
+        return None
+    return {h for (h,) in con.execute(
+        "SELECT DISTINCT text_hash FROM probe_rows WHERE probe_hash = ?",
+        [probe_hash]).fetchall()}
+
+
 def current_probes(con) -> dict[str, str]:
     """name -> hash of the probes the views use (their hash is current), by name."""
     rows = con.execute("SELECT name, probe_hash FROM probes "

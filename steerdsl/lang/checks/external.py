@@ -1,4 +1,5 @@
-"""What the spec relies on outside itself: corpus files on disk, models' prices."""
+"""What the spec relies on outside itself: corpus files and checkpoint folders on disk,
+models' prices."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from steerdsl.prices import price_known
 
 
 def check_files(cx: Context) -> None:
-    """Corpus files exist (a glob must match something), where the spec names them."""
+    """Corpus files exist (a glob must match something), and hf checkpoint folders, where the
+    spec names them."""
     for c in cx.sym.corpora.values():
         for r in c.reads:
             if files.format_of(r.pattern.value) is None:
@@ -17,6 +19,14 @@ def check_files(cx: Context) -> None:
                 path = files.resolve(cx.spec_dir, r.pattern.value)
                 what = "no file matches" if files.is_glob(r.pattern.value) else "file not found:"
                 cx.error(f"{what} {r.pattern.value} (looked at {path})", r.pattern.span)
+    for m in cx.sym.models.values():
+        hf = keywords.first(m.settings, "hf")
+        if hf is None or not isinstance(hf.value, syntax.Str) or not hf.value.value.strip():
+            continue
+        folder = files.hf_folder(cx.spec_dir, hf.value.value)
+        if folder is not None and not files.is_dir(folder):
+            cx.error(f"checkpoint folder not found: {hf.value.value} (looked at {folder})",
+                     hf.value.span)
 
 
 def check_prices(cx: Context) -> None:

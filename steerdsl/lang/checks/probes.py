@@ -1,4 +1,5 @@
-"""Probes: `active` fits the goals a probe may move; csv probes' files exist."""
+"""Probes: `active` fits the goals a probe may move; csv probes' files exist; exclusions
+name other probes, without a cycle."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from steerdsl.lang.diagnostics import Diagnostic
 
 
 def check_probes(cx: Context) -> None:
-    """`active` fits the goals the probe may move; csv probes' files exist."""
+    """`active` fits the goals the probe may move; csv probes' files exist; exclusions."""
+    _check_exclusions(cx)
     for p in cx.sym.probes.values():
         if cx.sym.goals_block is None and isinstance(p, syntax.Probe):
             continue  # reported once by check_blocks
@@ -39,3 +41,29 @@ def check_probes(cx: Context) -> None:
                     item.value.lo.value > item.value.hi.value:
                 cx.error(f"active {item.value.lo.text}..{item.value.hi.text}: the lower bound "
                          "must not exceed the upper", item.value.span)
+
+
+def _check_exclusions(cx: Context) -> None:
+    """A probe excludes other probes (drawn before it), never itself, never in a cycle."""
+    excludes = {name: [n for i in p.items if isinstance(i, syntax.ProbeExclude) for n in i.names]
+                for name, p in cx.sym.probes.items() if isinstance(p, syntax.Probe)}
+    for name, names in excludes.items():
+        for n in names:
+            if n.value == name:
+                cx.error(f"probe '{name}' cannot exclude itself", n.span)
+            elif _reaches(excludes, n.value, name):
+                cx.error(f"probes '{name}' and '{n.value}' exclude each other (through "
+                         "their exclude lists): each is drawn after the ones it excludes, "
+                         "so one must not exclude the other", n.span)
+
+
+def _reaches(excludes: dict[str, list[syntax.Name]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name == goal:
+            return True
+        if name not in seen:
+            seen.add(name)
+            todo += [n.value for n in excludes.get(name, [])]
+    return False

@@ -87,27 +87,40 @@ def _check_phrase_coverage(cx: Context) -> None:
     lists = {i.key: i for i in e.items}
     if "probe" not in lists or "interventions" not in lists:
         return
-    probe = sym.probes.get(lists["probe"].names[0].value)
-    if probe is None:
+    evaluated = sym.probes.get(lists["probe"].names[0].value)
+    if evaluated is None:
         return
-    goals = sym.probe_goal_names(probe)
     reported: set[tuple[str, str]] = set()
     for n in lists["interventions"].names:
         iv = sym.interventions.get(n.value)
         if iv is None:
             continue
-        prompt = iv.prompt[0].name.value if iv.prompt else "direct"
-        base = sym.prompt_base(prompt)
-        if base is None or not catalog.needs_phrases(base):
+        # A fine-tune renders the same prompt for its training probe's rows too.
+        on = keywords.first(iv.settings, "on") if keywords.first(iv.settings, "finetune") \
+            else None
+        training = sym.probes.get(on.value.value) if on and isinstance(on.value, syntax.Name) \
+            else None
+        for probe in (evaluated, training) if training is not None else (evaluated,):
+            _check_phrases_of(cx, iv, probe, reported)
+
+
+def _check_phrases_of(cx: Context, iv: syntax.Intervention,
+                      probe: syntax.Probe | syntax.CsvProbe, reported: set[tuple[str, str]]
+                      ) -> None:
+    sym = cx.sym
+    goals = sym.probe_goal_names(probe)
+    prompt = iv.prompt[0].name.value if iv.prompt else "direct"
+    base = sym.prompt_base(prompt)
+    if base is None or not catalog.needs_phrases(base):
+        return
+    have = sym.phrases(prompt)
+    for g in goals:
+        if g in have or (prompt, g) in reported:
             continue
-        have = sym.phrases(prompt)
-        for g in goals:
-            if g in have or (prompt, g) in reported:
-                continue
-            reported.add((prompt, g))
-            where = sym.prompts[prompt].name.span if prompt in sym.prompts else \
-                (iv.prompt[0].name.span if iv.prompt else iv.name.span)
-            cx.error(f"goal '{g}' may be moved by probe '{probe.name.value}' but prompt "
-                     f"'{prompt}' (used by intervention '{iv.name.value}') has no phrase "
-                     f"for it: add  phrase {g} up \"...\" down \"...\"  to a prompt extending "
-                     f"{base}", where)
+        reported.add((prompt, g))
+        where = sym.prompts[prompt].name.span if prompt in sym.prompts else \
+            (iv.prompt[0].name.span if iv.prompt else iv.name.span)
+        cx.error(f"goal '{g}' may be moved by probe '{probe.name.value}' but prompt "
+                 f"'{prompt}' (used by intervention '{iv.name.value}') has no phrase "
+                 f"for it: add  phrase {g} up \"...\" down \"...\"  to a prompt extending "
+                 f"{base}", where)

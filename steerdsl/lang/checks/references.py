@@ -17,15 +17,18 @@ def check_references(cx: Context) -> None:
             cx.unknown("corpus", b.corpus, sym.corpora, "corpus")
             for item in b.items:
                 if isinstance(item, syntax.ProbeGoals):
-                    listed: set[str] = set()
-                    for n in item.names:
-                        cx.unknown("goal", n, goals_known, "goal")
-                        if n.value in listed:
-                            cx.error(f"goal '{n.value}' is listed twice", n.span)
-                        listed.add(n.value)
+                    _names(cx, "goal", item.names, goals_known)
+                elif isinstance(item, syntax.ProbeExclude):
+                    _names(cx, "probe", item.names, sym.probes)
         elif isinstance(b, syntax.Intervention):
             for p in b.prompt:
                 cx.unknown("prompt", p.name, sym.prompt_names(), "prompt")
+            on = keywords.first(b.settings, "on")
+            if on is not None and isinstance(on.value, syntax.Name):
+                cx.unknown("probe", on.value, sym.probes, "probe")
+            for r in b.rewards:
+                if r.goal is not None and r.metric.value == "error":
+                    cx.unknown("goal", r.goal, goals_known, "goal")
         elif isinstance(b, syntax.Prompt):
             if b.base is not None:
                 cx.unknown("prompt", b.base, sym.prompt_names(), "prompt")
@@ -57,6 +60,16 @@ def check_references(cx: Context) -> None:
                 if isinstance(g.measure, syntax.ExprMeasure):
                     for ref in _refs(g.measure.expr):
                         _check_measure_ref(cx, ref)
+
+
+def _names(cx: Context, kind: str, names: list[syntax.Name], known) -> None:
+    """A list of names of one kind: each known, none twice."""
+    listed: set[str] = set()
+    for n in names:
+        cx.unknown(kind, n, known, kind)
+        if n.value in listed:
+            cx.error(f"{kind} '{n.value}' is listed twice", n.span)
+        listed.add(n.value)
 
 
 class _Everything:

@@ -26,9 +26,17 @@ def check_settings(cx: Context) -> None:
         elif isinstance(b, syntax.Model):
             _check_model(cx, b)
         elif isinstance(b, syntax.Intervention):
-            _settings(cx, b.settings, keywords.INTERVENTION, f"intervention {b.name.value}")
+            where = f"intervention {b.name.value}"
+            _settings(cx, b.settings, keywords.TABLES["intervention"], where)
             for extra in b.prompt[1:]:
-                cx.error(f"'prompt' is set twice in intervention {b.name.value}", extra.span)
+                cx.error(f"'prompt' is set twice in {where}", extra.span)
+            for extra in b.lora[1:]:
+                cx.error(f"'lora' is set twice in {where} (first at line "
+                         f"{b.lora[0].span.line})", extra.span)
+            for lora in b.lora:
+                _settings(cx, lora.settings, keywords.LORA, "lora")
+            for r in b.rewards:
+                _settings(cx, r.options, keywords.REWARD, f"reward {r.metric.value}")
             sample = keywords.first(b.settings, "sample")
             select = keywords.first(b.settings, "select")
             if select and not sample:
@@ -68,17 +76,18 @@ def _check_model(cx: Context, m: syntax.Model) -> None:
                      "use api_key env VARIABLE and set the variable", k.span)
     for extra in m.api_keys[1:]:
         cx.error(f"'api_key' is set twice in {where}", extra.span)
-    if providers and providers[0].key == "local":
+    if providers and providers[0].key in ("local", "hf"):
         for s in m.settings:
             if s.key in ("api_base",):
-                cx.error("a local model has no api_base", s.key_span)
+                cx.error(f"a{'n' if providers[0].key == 'hf' else ''} {providers[0].key} "
+                         "model has no api_base", s.key_span)
 
 
 def _check_probe_settings(cx: Context, p: syntax.Probe) -> None:
     where = f"probe {p.name.value}"
     seen: dict[type, syntax.ProbeItem] = {}
     keyword = {syntax.Sources: "sources", syntax.Requests: "requests", syntax.Active: "active",
-               syntax.Delta: "delta", syntax.ProbeGoals: "goals"}
+               syntax.Delta: "delta", syntax.ProbeGoals: "goals", syntax.ProbeExclude: "exclude"}
     for item in p.items:
         if type(item) in seen:
             cx.error(f"'{keyword[type(item)]}' is set twice in {where} (first at line "
