@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 
+from steerdsl.plan.hashing import derive_seed
 from steerdsl.plan.model import InterventionPlan, Modifier, Phrase, PromptPlan
 
 _PLACEHOLDER = re.compile(r"\{(requests|suffix|text)\}")
@@ -25,6 +26,14 @@ def render_prompt(prompt: PromptPlan, intervention: InterventionPlan,
     values = {"requests": requests, "suffix": suffix(prompt, intervention), "text": text}
     # One pass over the template only: braces inside the source text are never touched.
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.template)
+
+
+def row_prompt(experiment_seed: int, prompt: PromptPlan, intervention: InterventionPlan,
+               row_id: int, deltas: dict[str, float | None], text: str) -> str:
+    """The user message of probe row `row_id` under an intervention: what the generate stage
+    sends and training prompts with (the seed depends on the intervention's name and the row)."""
+    seed = derive_seed(experiment_seed, "prompt", intervention.name, str(row_id))
+    return render_prompt(prompt, intervention, deltas, text, seed)
 
 
 def suffix(prompt: PromptPlan, intervention: InterventionPlan) -> str:

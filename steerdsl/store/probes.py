@@ -39,10 +39,11 @@ def _column(values: np.ndarray):
 
 
 def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: ProbeTable, *,
-               auc: float | None = None, info: dict[str, Any] | None = None) -> None:
+               auc: float | None = None, info: dict[str, Any] | None = None,
+               weights: np.ndarray | None = None) -> None:
     """Write a probe under `probe_hash`, replacing what was stored under that hash, in one
     transaction of its own (so call it outside an open transaction). Source texts go to
-    `texts` (existing ones are kept)."""
+    `texts` (existing ones are kept). `weights`: each row's sampling weight (NULL without)."""
     import pyarrow as pa
 
     rows, d = table.n_rows, len(table.goals)
@@ -70,6 +71,7 @@ def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: P
             "row_id": pa.array(np.arange(rows, dtype=np.int32)),
             "text_hash": pa.array(row_hashes, type=pa.string()),
             "text_id": pa.array(table.text_ids, type=pa.string()),
+            "weight": _column(np.full(rows, np.nan) if weights is None else weights),
         })
         insert_columns(con, "probe_goals", {
             "probe_hash": pa.array([probe_hash] * (rows * d), type=pa.string()),
@@ -106,7 +108,11 @@ def save_drawn_probe(con, probe_hash: str, plan: SampledProbePlan, space_hash: s
     info = {"kind": "sample", "probe_goals": list(plan.goals), "weighting": plan.weighting,
             "sources": plan.sources, "requests_per_source": plan.requests_per_source,
             "seed": plan.seed}
-    save_probe(con, probe_hash, plan.name, space_hash, table, auc=drawn.auc, info=info)
+    # Scaled so an average usable source weighs 1: an unweighted probe's rows all weigh 1.
+    usable = int(np.count_nonzero(drawn.weights))
+    weights = drawn.weights[drawn.source_index] * usable
+    save_probe(con, probe_hash, plan.name, space_hash, table, auc=drawn.auc, info=info,
+               weights=weights)
     return table
 
 
@@ -172,6 +178,12 @@ def source_text_hashes(con, probe_hash: str) -> set[str] | None:
     return {h for (h,) in con.execute(
         "SELECT DISTINCT text_hash FROM probe_rows WHERE probe_hash = ?",
         [probe_hash]).fetchall()}
+
+
+def probe_weights(con, probe_hash: str) -> list[float | None]:
+    """Each row's sampling weight (None: not stored), in row order."""
+    return [w for (w,) in con.execute("SELECT weight FROM probe_rows WHERE probe_hash = ? "
+                                      "ORDER BY row_id", [probe_hash]).fetchall()]
 
 
 def current_probes(con) -> dict[str, str]:

@@ -97,6 +97,11 @@ CREATE TABLE IF NOT EXISTS probe_rows (
     PRIMARY KEY (probe_hash, row_id)
 );
 
+-- A drawn probe row's sampling weight: the density-ratio weight of its source, scaled so an
+-- average usable source weighs 1 (unweighted probes: 1); NULL for imported probes (and
+-- probes stored before the column existed). Training uses it (steerdsl export-train).
+ALTER TABLE probe_rows ADD COLUMN IF NOT EXISTS weight DOUBLE;
+
 -- One row per (probe row, goal). delta and target are NULL for inactive goals.
 CREATE TABLE IF NOT EXISTS probe_goals (
     probe_hash VARCHAR,

@@ -23,7 +23,7 @@ from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.keys import ProbeKey
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
 from steerdsl.prompts.clean import clean_answer
-from steerdsl.prompts.render import render_prompt
+from steerdsl.prompts.render import row_prompt
 
 __all__ = ["BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
@@ -146,9 +146,9 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
             else:
                 samples.append(s)
         if samples:
-            seed = derive_seed(plan.experiment.seed, "prompt", iv.name, str(row.row_id))
             try:
-                text = render_prompt(prompt_plan, iv, row.deltas, row.text, seed)
+                text = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id, row.deltas,
+                                  row.text)
             except ValueError as e:
                 raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
             sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
