@@ -53,6 +53,9 @@ def ensure_registered(model: ModelPlan) -> str:
 
 def _load(model: ModelPlan) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # the run shows its own progress
 
     try:
         tok = AutoTokenizer.from_pretrained(model.model)

@@ -45,8 +45,10 @@ def train(job: GrpoJob, *, on_log: Callable[[int, dict[str, float]], None],
     adapter; the number of steps trained in all. `on_log(step, values)` gets what TRL logs each
     step, `on_step(step)` the step reached."""
     from datasets import Dataset
+    from transformers.utils import logging
     from trl import GRPOTrainer
 
+    logging.disable_progress_bar()  # the stage shows its own progress
     resume = last_checkpoint(job.folder)
     _drop_incomplete(job.folder)
     trainer = GRPOTrainer(model=str(job.base), reward_funcs=job.rewards, args=_config(job),
