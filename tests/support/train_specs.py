@@ -54,8 +54,8 @@ def steerdsl(*args: str, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def run(spec: Path) -> subprocess.CompletedProcess:
-    p = steerdsl("run", str(spec))
+def run(spec: Path, *args: str) -> subprocess.CompletedProcess:
+    p = steerdsl("run", str(spec), *args)
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
     return subprocess.CompletedProcess(p.args, p.returncode, out, err)
