@@ -82,3 +82,15 @@ def test_stopped_requests_do_not_generate(tiny_llama):
 def test_missing_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(RunError, match="cannot load"):
         hf.ensure_registered(_model(tmp_path / "nothing-here"))
+
+
+def test_without_the_training_extra_a_run_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "trl" else real(name, *a))
+    with pytest.raises(RunError, match=r"^fine-tuning needs the training extra \(trl not "
+                                       r"installed\): pip install 'steerdsl\[train\]' "
+                                       r"\(scripts/setup installs it\)$"):
+        hf.require_packages("fine-tuning", ("torch", "trl"))

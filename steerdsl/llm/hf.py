@@ -29,8 +29,8 @@ def require_packages(what: str, packages: tuple[str, ...] = _TRAIN_PACKAGES) -> 
     """A RunError naming the extra to install when a package of it is missing."""
     missing = [p for p in packages if importlib.util.find_spec(p) is None]
     if missing:
-        raise RunError(f"{what} needs the training extra ({', '.join(missing)} missing): "
-                       f"{TRAIN_EXTRA}")
+        raise RunError(f"{what} needs the training extra ({', '.join(missing)} not "
+                       f"installed): {TRAIN_EXTRA}")
 
 
 def model_key(model: ModelPlan) -> str:
