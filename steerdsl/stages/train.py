@@ -20,6 +20,7 @@ KIND = "train"
 NEEDS = ("probe", "space")
 CURRENT = True  # the `training` view follows the current train stages
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
+STEP_SECONDS = "step_time"  # what TRL logs as a step's duration
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
@@ -48,13 +49,17 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         bar.update(start)
     job = GrpoJob(base=base, folder=folder, settings=iv.train, seed=ctx.plan.experiment.seed,
                   columns=_training_columns(ctx, iv), rewards=_rewards(ctx, iv))
+    # Seconds summed over runs: this run's, and the steps earlier runs trained and kept.
+    earlier = sum(v for step, name, v in train_log.log_rows(ctx.con, stage.hash)
+                  if name == STEP_SECONDS and step <= start)
     began = time.monotonic()
     steps = train(job, on_step=bar.update,
                   on_log=lambda step, values: train_log.record_log(
                       ctx.con, stage.hash, step, values, ctx.result.run_id))
     train_log.save_adapter(ctx.con, train_log.Adapter(
         train_hash=stage.hash, model=key.model, intervention=key.intervention,
-        path=str(adapter_dir(folder)), steps=steps, seconds=time.monotonic() - began,
+        path=str(adapter_dir(folder)), steps=steps,
+        seconds=earlier + time.monotonic() - began,
         versions={p: catalog.distribution_version(p) for p in TRAIN_PACKAGES}))
     return Outcome(done={"steps": steps})
 
