@@ -78,10 +78,10 @@ def _config(job: GrpoJob):
         gradient_checkpointing=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available())
 
 
-def _lora(lora_settings: GrpoPlan):
+def _lora(settings: GrpoPlan):
     from peft import LoraConfig
 
-    lora = lora_settings.lora
+    lora = settings.lora
     return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM")
 
