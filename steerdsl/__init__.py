@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from steerdsl.api import Spec
@@ -20,4 +21,12 @@ def load(path: "str | Path") -> "Spec":
     return _load(path)
 
 
-__all__ = ["load"]
+def rewards(spec: "str | Path | Spec", names: "Sequence[str] | None" = None, *,
+            intervention: str | None = None) -> "list[Callable[..., list[float]]]":
+    """Reward functions (TRL's signature) in a spec's goal space; see steerdsl.api.rewards."""
+    from steerdsl.api import rewards as _rewards
+
+    return _rewards(spec, names, intervention=intervention)
+
+
+__all__ = ["load", "rewards"]

@@ -4,10 +4,12 @@
     plan = spec.plan()                           # steerdsl.plan.model.Plan
     spec.run()                                   # like `steerdsl run`; resumable
     spec.query("SELECT * FROM summary").df()     # a DuckDB relation over the store
+    steerdsl.rewards("specs/paper.steer")         # TRL reward functions in its goal space
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from steerdsl.lang import load_tree, syntax
@@ -61,3 +63,32 @@ def load(path: str | Path) -> Spec:
     """Parse and check a .steer file; raise steerdsl.lang.diagnostics.SpecError on errors."""
     tree, source, warnings = load_tree(path)
     return Spec(Path(path), tree, source, warnings)
+
+
+def rewards(spec: str | Path | Spec, names: Sequence[str] | None = None, *,
+            intervention: str | None = None) -> list[Callable[..., list[float]]]:
+    """Reward functions with TRL's signature, computed in the spec's goal space (docs/method.md,
+    "Rewards"): f(prompts=None, completions=..., completion_ids=None, **columns) -> list[float],
+    columns as `steerdsl export-train` writes them. `names`: "steering_error",
+    "miscalibration", "orthogonality", "error_<goal>" (default: steering_error); with a
+    fine-tune `intervention`, its declared rewards (options included; `names` picks among
+    them). Each function has `.weight`. The functions share one goal space, which keeps the
+    spec's store open (its measurement cache) until `f.space.close()`. Needs the space stage
+    done: `steerdsl run SPEC --until space`."""
+    from steerdsl.errors import RunError
+    from steerdsl.train.rewards import GoalSpace, reward_functions, reward_plans
+
+    if not isinstance(spec, Spec):
+        spec = load(spec)
+    plan = spec.plan()
+    wanted = reward_plans(plan, names, intervention)
+    if not Path(plan.experiment.store).is_file():
+        raise RunError(f"the goal space has not been computed yet (no store at "
+                       f"{plan.experiment.store}): run `steerdsl run {spec.path} --until space` "
+                       "first")
+    prompt = plan.intervention(intervention).prompt if intervention is not None else None
+    space = GoalSpace(plan, prompt=prompt)
+    functions = reward_functions(space, wanted)
+    for f in functions:
+        f.space = space
+    return functions

@@ -26,6 +26,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "validate-goals": ("validate_goals", "ask a judge model whether each goal measures what its "
                        "name says"),
     "export-probe": ("export_probe", "write a probe in the reference tool's CSV layout"),
+    "export-train": ("export_train", "write a probe as a training set (Parquet and JSONL) for "
+                     "fine-tuning elsewhere"),
     "import-reference": ("import_reference", "load results in the reference tool's CSV layout"),
 }
 

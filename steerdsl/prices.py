@@ -1,11 +1,10 @@
 """What a model's calls cost, known without importing litellm.
 
 A price declared in the spec (`price in X out Y`, US dollars per million tokens) wins; the
-built-in local model and hf models (both in process) are free; any other model is priced by
-litellm from its offline price table, the JSON file inside the litellm package that litellm
-itself reads (the runtime sets LITELLM_LOCAL_MODEL_COST_MAP). `check` and `run` read that file
-directly to name the models whose calls would count as $0 against a budget, so the front end
-never imports litellm.
+built-in local model is free; any other model is priced by litellm from its offline price
+table, the JSON file inside the litellm package that litellm itself reads (the runtime sets
+LITELLM_LOCAL_MODEL_COST_MAP). `check` and `run` read that file directly to name the models
+whose calls would count as $0 against a budget, so the front end never imports litellm.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def declared_cost(input_per_mtok: float, output_per_mtok: float, prompt_tokens: 
 
 
 def price_known(provider: str, model_id: str, declared: bool) -> bool:
-    """Whether a budget can count this model's calls."""
+    """Whether a budget can count this model's calls (in-process models are free)."""
     return declared or provider in ("local", "hf") or litellm_knows_price(model_id)
 
 

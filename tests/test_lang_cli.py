@@ -177,7 +177,7 @@ def test_import_steerdsl_is_light():
 
 
 @pytest.mark.parametrize("name", ["paper", "quickstart", "custom_goals", "custom_prompt",
-                                  "best_of_n"])
+                                  "best_of_n", "finetune"])
 def test_example_specs_compile(name):
     if not (REPO / "data" / "demo" / "corpus.jsonl").is_file():
         pytest.skip("the demo corpus is not there yet")

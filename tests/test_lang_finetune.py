@@ -3,6 +3,9 @@ check with its exact message and place, and the plan they build."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from steerdsl.lang import keywords
 from steerdsl.lang.diagnostics import SpecError
 from steerdsl.plan import model as pm
 
+ROOT = Path(__file__).resolve().parent.parent
 BASE = {
     "experiment": "experiment e { seed 1 }\n",
     "corpus": 'corpus c { read "c.jsonl" text "text" }\n',
@@ -247,3 +251,23 @@ def test_the_training_probe_needs_phrases_too(tmp_path):
         "10:14: goal 'pol' may be moved by probe 't' but prompt 'direct' (used by intervention "
         "'rl') has no phrase for it: add  phrase pol up \"...\" down \"...\"  to a prompt "
         "extending direct"]
+
+
+def test_check_and_compile_never_import_the_training_libraries(tmp_path):
+    spec = write(tmp_path, model='model m { hf "org/some-model" }\n')
+    code = ("import sys\nfrom steerdsl.cli import main\n"
+            f"assert main(['check', {str(spec)!r}]) == 0\n"
+            f"assert main(['compile', {str(spec)!r}]) == 0\n"
+            "loaded = [m for m in ('torch', 'transformers', 'trl', 'peft', 'accelerate', "
+            "'datasets') if m in sys.modules]\n"
+            "assert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "train:m/rl" in done.stdout
+
+
+def test_in_process_models_are_free_under_a_budget(tmp_path):
+    spec = steerdsl.load(write(tmp_path, experiment="experiment e { seed 1  budget 5 }\n",
+                               model='model m { hf "org/some-model" }\n'))
+    assert spec.warnings == []

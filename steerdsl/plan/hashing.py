@@ -52,11 +52,9 @@ HF_HASHED_BYTES = 10 * 2**20
 
 def local_model_versions(m: ModelPlan) -> dict[str, str]:
     """A local model's answers depend on its weights' package and the inference library; an
-    hf model's on its checkpoint (a folder's content, or the cached snapshot of a hub id) and
-    transformers."""
+    hf model's on its checkpoint (a folder's content, or the cached snapshot of a hub id)."""
     if m.provider == "hf":
-        return {f"hf:{hf_label(m.model)}": hf_checkpoint_identity(m.model),
-                "transformers": catalog.distribution_version("transformers")}
+        return {f"hf:{hf_label(m.model)}": hf_checkpoint_identity(m.model)}
     if m.provider != "local":
         return {}
     dist, _ = catalog.LOCAL_MODELS[m.model]

@@ -171,6 +171,12 @@ def load_probe(con, probe_hash: str) -> StoredProbe:
                        info=info, table=table)
 
 
+def probe_weights(con, probe_hash: str) -> list[float | None]:
+    """Each row's sampling weight (None: not stored), in row order."""
+    return [w for (w,) in con.execute("SELECT weight FROM probe_rows WHERE probe_hash = ? "
+                                      "ORDER BY row_id", [probe_hash]).fetchall()]
+
+
 def source_text_hashes(con, probe_hash: str) -> set[str] | None:
     """The text hashes of a stored probe's source texts; None when no probe has this hash."""
     if con.execute("SELECT 1 FROM probes WHERE probe_hash = ?", [probe_hash]).fetchone() is None:
@@ -178,12 +184,6 @@ def source_text_hashes(con, probe_hash: str) -> set[str] | None:
     return {h for (h,) in con.execute(
         "SELECT DISTINCT text_hash FROM probe_rows WHERE probe_hash = ?",
         [probe_hash]).fetchall()}
-
-
-def probe_weights(con, probe_hash: str) -> list[float | None]:
-    """Each row's sampling weight (None: not stored), in row order."""
-    return [w for (w,) in con.execute("SELECT weight FROM probe_rows WHERE probe_hash = ? "
-                                      "ORDER BY row_id", [probe_hash]).fetchall()]
 
 
 def current_probes(con) -> dict[str, str]:

@@ -84,13 +84,18 @@ def training_set(plan: Plan, con, probe: str, intervention: str | None = None) -
 
 def _prompting(plan: Plan, intervention: str | None) -> tuple[InterventionPlan, PromptPlan]:
     if intervention is not None:
-        names = [i.name for i in plan.interventions]
-        if intervention not in names:
-            raise RunError(f"the spec has no intervention '{intervention}'; its interventions: "
-                           f"{', '.join(names) or 'none'}")
-        iv = plan.intervention(intervention)
+        iv = intervention_of(plan, intervention)
         return iv, plan.prompt(iv.prompt)
     return DEFAULT_INTERVENTION, direct_prompt(plan)
+
+
+def intervention_of(plan: Plan, name: str) -> InterventionPlan:
+    """The plan's intervention `name`; RunError naming the ones there are."""
+    names = [i.name for i in plan.interventions]
+    if name not in names:
+        raise RunError(f"the spec has no intervention '{name}'; its interventions: "
+                       f"{', '.join(names) or 'none'}")
+    return plan.intervention(name)
 
 
 def direct_prompt(plan: Plan) -> PromptPlan:

@@ -17,7 +17,7 @@ from steerdsl.errors import RunError
 from steerdsl.plan.keys import SpaceKey
 from steerdsl.plan.model import Plan, RewardPlan
 from steerdsl.prompts.clean import clean_answer
-from steerdsl.train.dataset import direct_prompt
+from steerdsl.train.dataset import direct_prompt, intervention_of
 
 EPS = 1e-8  # METHOD.md section 4, as in the metrics view
 ORTH_EPS = 1e-4
@@ -42,9 +42,7 @@ class GoalSpace:
         self.goals = [g.name for g in plan.goals]
         self._own = con is None
         if con is None:
-            from steerdsl.store.db import open_store
-
-            con = open_store(store_path or plan.experiment.store)
+            con = _open_own_store(plan, store_path or plan.experiment.store)
         self.con = con
         try:
             self.bounds = _space_bounds(plan, con)
@@ -88,6 +86,20 @@ class GoalSpace:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _open_own_store(plan: Plan, path: str | Path):
+    """The store, writable, after checking it holds this spec's results (not another's)."""
+    from steerdsl.errors import StoreError
+    from steerdsl.store.db import open_store
+    from steerdsl.store.owner import conflict, spec_owner
+
+    con = open_store(path)
+    problem = conflict(con, path, spec_owner(plan))
+    if problem is not None:
+        con.close()
+        raise StoreError(problem)
+    return con
 
 
 def _space_bounds(plan: Plan, con) -> dict[str, tuple[float, float]]:
@@ -194,7 +206,8 @@ def _shaped_errors(e: np.ndarray, reward: RewardPlan) -> np.ndarray:
     if reward.good_enough is not None:
         e = np.clip(e, reward.good_enough, None)
     if reward.decile:
-        e = np.clip(np.ceil(e * 10) / 10, 0, 1)
+        # rounded to 1e-9 tenths first: 0.8 - 0.5 is 0.30000000000000004, a tenth of 0.3
+        e = np.clip(np.ceil(np.round(e * 10, 9)) / 10, 0, 1)
     return e
 
 
@@ -211,3 +224,33 @@ def orthogonality(a: np.ndarray, r: np.ndarray, m: np.ndarray) -> np.ndarray:
     rej = np.sqrt(((a - projection[:, None] * r) ** 2).sum(axis=1))
     denominator = np.sqrt((m * m).sum(axis=1)) + ORTH_EPS * (np.sqrt(rr) + EPS)
     return np.clip(rej / denominator, 0, 1)
+
+
+def reward_plans(plan: Plan, names: Sequence[str] | None = None,
+                 intervention: str | None = None) -> list[RewardPlan]:
+    """The rewards a caller asks for by name ("steering_error", "miscalibration",
+    "orthogonality", "error_<goal>"), each with default options; or, for a fine-tune
+    `intervention`, its declared rewards with their options and weights (`names` picks among
+    them). Neither: steering_error."""
+    from steerdsl.lang.suggest import closest
+
+    declared: dict[str, RewardPlan] = {}
+    if intervention is not None:
+        iv = intervention_of(plan, intervention)
+        if iv.kind == "finetune":
+            declared = {r.name: r for r in iv.train.rewards}
+    if names is None:
+        return list(declared.values()) or [RewardPlan(metric="steering_error")]
+    available = declared or {
+        **{m: RewardPlan(metric=m) for m in ("steering_error", "miscalibration",
+                                             "orthogonality")},
+        **{f"error_{g.name}": RewardPlan(metric="error", goal=g.name) for g in plan.goals}}
+    out = []
+    for name in names:
+        if name not in available:
+            hint = closest(name, available)
+            raise RunError(f"unknown reward '{name}'"
+                           + (f" (did you mean '{hint}'?)" if hint else "")
+                           + f"; the rewards: {', '.join(available)}")
+        out.append(available[name])
+    return out
