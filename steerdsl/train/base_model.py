@@ -72,7 +72,9 @@ def _dequantize(model: ModelPlan, dest: Path) -> None:
     """Load the GGUF through transformers (dequantized to float32), forget that it was
     quantized, and save it as an ordinary checkpoint; the folder appears whole or not at all."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # the train stage shows what it is doing
     source = _gguf_identity(model)
     gguf = Path(str(source["gguf"]))
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
