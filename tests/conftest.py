@@ -13,3 +13,14 @@ def con(tmp_path):
     c = open_store(tmp_path / "store.duckdb")
     yield c
     c.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory):
+    """A tiny random Llama checkpoint folder (tests/support/tiny_llama.py), built once per
+    session; tests that use it skip without the training extra."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from support.tiny_llama import build_tiny_llama
+
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))

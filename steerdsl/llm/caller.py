@@ -13,7 +13,7 @@ from typing import Any, Callable
 from steerdsl.errors import RunError
 from steerdsl.llm import completion as llm
 from steerdsl.llm.budget import Ledger
-from steerdsl.llm.local import stop_generating
+from steerdsl.llm.inprocess import stop_generating
 from steerdsl.llm.pacing import Pacer, retry_pause
 from steerdsl.plan.model import ModelPlan
 
@@ -161,7 +161,7 @@ class Caller:
 
     async def _with_deadline(self, call):
         """litellm enforces the timeout per network read; this bounds the whole request."""
-        if self.model.provider == "local":
+        if self.model.provider in llm.IN_PROCESS:
             # Generation runs in a thread that cancelling cannot reach: ask it to stop, so
             # Ctrl-C does not wait for whole answers (asyncio.run waits for its threads).
             try:

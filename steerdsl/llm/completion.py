@@ -10,11 +10,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from steerdsl.llm.litellm_loader import LOCAL_PROVIDER, litellm_module
-from steerdsl.llm.local import ensure_registered
+from steerdsl.llm import hf, local
+from steerdsl.llm.litellm_loader import HF_PROVIDER, LOCAL_PROVIDER, litellm_module
 from steerdsl.plan.model import ModelPlan, SamplingParams
 from steerdsl.prices import declared_cost
 
+IN_PROCESS = ("local", "hf")  # providers that generate in this process (free, stoppable)
 _cost_unknown: set[str] = set()  # model ids whose price litellm does not know
 
 
@@ -55,6 +56,8 @@ NOT_RETRYABLE = frozenset({"context", "fatal", "auth"})
 def model_id(model: ModelPlan) -> str:
     if model.provider == "local":
         return f"{LOCAL_PROVIDER}/{model.model}"
+    if model.provider == "hf":
+        return f"{HF_PROVIDER}/{hf.model_key(model)}"
     return model.model
 
 
@@ -67,8 +70,8 @@ def sampling_params(model: ModelPlan, override: SamplingParams) -> dict[str, Any
 
 def supports_param(model: ModelPlan, param: str) -> bool:
     """Whether litellm says the model's provider takes an OpenAI parameter ("n", "seed")."""
-    if model.provider == "local":
-        return True  # the local provider takes n (it loops) and seed
+    if model.provider in IN_PROCESS:
+        return True  # the in-process providers take n and seed
     litellm = litellm_module()
     try:
         mid, provider, _, _ = litellm.get_llm_provider(model.model, api_base=model.api_base)
@@ -89,7 +92,9 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
     """Send one request; raise CallFailed with a message free of the key."""
     litellm = litellm_module()
     if model.provider == "local":
-        ensure_registered(model.model)
+        local.ensure_registered(model.model)
+    elif model.provider == "hf":
+        hf.ensure_registered(model)
     kwargs: dict[str, Any] = dict(params)
     if n > 1:
         kwargs["n"] = n
@@ -159,12 +164,12 @@ def _raw_answer(message) -> str | None:
 
 
 def _request_cost(litellm, model: ModelPlan, resp, mid: str, usage) -> float | None:
-    """A price declared in the spec wins; the local model is free; else litellm's table."""
+    """A price declared in the spec wins; in-process models are free; else litellm's table."""
     if model.price is not None:
         return declared_cost(model.price.input_per_mtok, model.price.output_per_mtok,
                              getattr(usage, "prompt_tokens", None),
                              getattr(usage, "completion_tokens", None))
-    if model.provider == "local":
+    if model.provider in IN_PROCESS:
         return 0.0
     return _cost(litellm, resp, mid)
 

@@ -1,7 +1,7 @@
 """Importing litellm, once, offline; and the name of steerdsl's own provider in it.
 
-Both the client (completion) and the built-in local provider (local) need these: they live
-here so that those two modules import in one direction only (local <- completion).
+Both the client (completion) and the in-process providers (local, hf) need these: they live
+here so that those modules import in one direction only (local, hf <- completion).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 LOCAL_PROVIDER = "steerdsl-local"  # litellm custom provider of the built-in local models
+HF_PROVIDER = "steerdsl-hf"  # litellm custom provider of hf models (transformers in process)
 _litellm: Any = None
 
 

@@ -5,7 +5,6 @@ litellm path (and the same pacing, retries and writing) as every other model.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import importlib.util
 import threading
@@ -14,12 +13,14 @@ from typing import Any, Callable
 
 from steerdsl import catalog
 from steerdsl.errors import RunError
-from steerdsl.llm.litellm_loader import LOCAL_PROVIDER, litellm_module
+from steerdsl.llm.inprocess import GenerationStopped, provider_base, register, stop_generating
+from steerdsl.llm.litellm_loader import LOCAL_PROVIDER
 
 DEFAULT_MAX_TOKENS = 512  # the model rambles to the end of its context otherwise
 N_CTX = 2048
 _provider: Any = None  # the registered LocalLLM
 _lock = threading.Lock()
+__all__ = ["GenerationStopped", "stop_generating", "ensure_registered", "model_path"]
 
 
 def model_path(name: str) -> Path:
@@ -46,31 +47,13 @@ def ensure_registered(name: str) -> None:
         path = model_path(name)
         if importlib.util.find_spec("llama_cpp") is None:
             raise RunError("the local model needs llama-cpp-python: run scripts/setup")
-        litellm = litellm_module()
         if _provider is None:
-            _provider = _provider_class()()
+            _provider = register(LOCAL_PROVIDER, _provider_class())
             # Free the models before interpreter teardown: llama_cpp's own finalizer then
             # finds its C bindings gone and prints a TypeError at exit.
             atexit.register(_close_models)
-            others = [p for p in (litellm.custom_provider_map or [])
-                      if p.get("provider") != LOCAL_PROVIDER]
-            litellm.custom_provider_map = [*others, {"provider": LOCAL_PROVIDER,
-                                                     "custom_handler": _provider}]
         _provider.models[name] = _stoppable_llama_class()(
             model_path=str(path), n_ctx=N_CTX, n_threads=2, verbose=False)
-
-
-class GenerationStopped(Exception):
-    """A generation given up because its request was cancelled (Ctrl-C)."""
-
-
-def stop_generating() -> None:
-    """Stop every local generation requested so far at its next token, and the ones waiting for
-    the model before they start: cancelling a request cannot reach its thread, and asyncio.run
-    waits for that thread (whole answers of up to max_tokens, one after another) on Ctrl-C.
-    Requests made afterwards run normally."""
-    if _provider is not None:
-        _provider.stop_tickets_below = _provider.tickets
 
 
 def _stoppable_llama_class():
@@ -102,26 +85,9 @@ def _close_models() -> None:
 
 
 def _provider_class():
-    from litellm import CustomLLM
-    from litellm.types.utils import Choices, Message, Usage
-
-    class LocalLLM(CustomLLM):
-        def __init__(self) -> None:
-            super().__init__()
-            self.models: dict[str, Any] = {}  # name -> StoppableLlama
-            self.lock = threading.Lock()  # one generation at a time (2 cores, one context)
-            # Every request takes a ticket when it is made; stop_generating() stops those below.
-            self.tickets = 0
-            self.stop_tickets_below = 0
-
-        def ticket(self) -> int:
-            self.tickets += 1
-            return self.tickets - 1
-
+    class LocalLLM(provider_base()):
         def generate(self, model: str, messages: list, params: dict[str, Any],
                      ticket: int) -> tuple[list[str], list[str | None], int, int]:
-            """The answers, their finish reasons ('length': cut off at max_tokens or the
-            context), and the prompt and completion tokens of all of them."""
             llama = self.models[model]
             n = int(params.get("n") or 1)
             seed = int(params.get("seed") or 0)
@@ -136,7 +102,7 @@ def _provider_class():
             reasons: list[str | None] = []
             prompt_tokens = completion_tokens = 0
             with self.lock:
-                llama.should_stop = lambda: ticket < self.stop_tickets_below
+                llama.should_stop = lambda: self.should_stop(ticket)
                 for i in range(n):  # llama.cpp has no n: one generation per sample
                     # Reusing the cached prompt prefix changes the floats and so the greedy
                     # path: start every generation from an empty cache to be reproducible.
@@ -151,34 +117,5 @@ def _provider_class():
                     prompt_tokens += usage.get("prompt_tokens", 0)
                     completion_tokens += usage.get("completion_tokens", 0)
             return contents, reasons, prompt_tokens, completion_tokens
-
-        @staticmethod
-        def respond(model_response, generated):
-            contents, reasons, pt, ct = generated
-            model_response.choices = [
-                Choices(index=i, message=Message(role="assistant", content=c),
-                        finish_reason=r or "stop")
-                for i, (c, r) in enumerate(zip(contents, reasons))]
-            model_response.usage = Usage(prompt_tokens=pt, completion_tokens=ct,
-                                         total_tokens=pt + ct)
-            return model_response
-
-        def completion(self, model, messages, api_base, custom_prompt_dict, model_response,
-                       print_verbose, encoding, api_key, logging_obj, optional_params,
-                       acompletion=None, litellm_params=None, logger_fn=None, headers={},
-                       timeout=None, client=None):
-            return self.respond(model_response, self.generate(model, messages, optional_params,
-                                                              self.ticket()))
-
-        async def acompletion(self, model, messages, api_base, custom_prompt_dict,
-                              model_response, print_verbose, encoding, api_key, logging_obj,
-                              optional_params, acompletion=None, litellm_params=None,
-                              logger_fn=None, headers={}, timeout=None, client=None):
-            # Generation holds the CPU for seconds: keep the event loop (writer, progress) free.
-            # The ticket is taken now, not when the thread starts: stop_generating() must
-            # also reach requests still queued for a thread.
-            generated = await asyncio.to_thread(self.generate, model, messages, optional_params,
-                                                self.ticket())
-            return self.respond(model_response, generated)
 
     return LocalLLM

@@ -11,8 +11,8 @@ its own model here, and the engine takes whatever model it is handed.
 from __future__ import annotations
 
 from steerdsl.errors import RunError
-from steerdsl.plan.keys import GenerateKey, ProbeKey
-from steerdsl.plan.model import ModelPlan, Plan, Stage
+from steerdsl.plan.keys import GenerateKey, ProbeKey, TrainKey
+from steerdsl.plan.model import FinetuneIntervention, ModelPlan, Plan, Stage
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "generate"
@@ -25,7 +25,29 @@ def resolve_model(plan: Plan, key: GenerateKey) -> ModelPlan:
     iv = plan.intervention(key.intervention)
     if iv.kind == "prompt":
         return plan.model(key.model)
+    if iv.kind == "finetune":
+        return _tuned_model(plan, key, iv)
     raise RunError(f"intervention {iv.name}: kind {iv.kind!r} cannot generate in this version")
+
+
+def _tuned_model(plan: Plan, key: GenerateKey, iv: FinetuneIntervention) -> ModelPlan:
+    """The base model plus the adapter of its train stage: in process, or through the
+    OpenAI-compatible server (vLLM --enable-lora) that serves the adapter under the
+    intervention's name. Nothing is built or loaded here (the train stage may not have run)."""
+    from steerdsl.train.base_model import checkpoint_path
+    from steerdsl.train.files import adapter_dir, train_dir, train_root
+
+    base = plan.model(key.model)
+    pacing = {"concurrency": base.concurrency, "rpm": base.rpm, "tpm": base.tpm,
+              "timeout": base.timeout, "retries": base.retries, "truncated": base.truncated}
+    if iv.serve:
+        return ModelPlan(name=base.name, provider="litellm", model=f"openai/{iv.name}",
+                         api_base=iv.serve, sampling=base.sampling, **pacing)
+    stage = plan.stage(TrainKey(model=key.model, intervention=iv.name))
+    return ModelPlan(name=base.name, provider="hf",
+                     model=str(checkpoint_path(base, train_root(plan))),
+                     adapter=str(adapter_dir(train_dir(plan, stage))),
+                     sampling=base.sampling, **pacing)
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
