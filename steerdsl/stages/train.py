@@ -73,4 +73,6 @@ def _training_columns(ctx: RunContext, iv: FinetuneIntervention) -> dict[str, li
 def _rewards(ctx: RunContext, iv: FinetuneIntervention) -> list:
     from steerdsl.train.rewards import GoalSpace, reward_functions
 
-    return reward_functions(GoalSpace(ctx.plan, ctx.con), iv.train.rewards)
+    # Answers are cleaned for the intervention's prompt (a cot prompt's answer follows its
+    # header), as the score stage cleans the tuned model's answers.
+    return reward_functions(GoalSpace(ctx.plan, ctx.con, prompt=iv.prompt), iv.train.rewards)
