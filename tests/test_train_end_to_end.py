@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import steerdsl
+from support.fake_openai import FakeOpenAI
 from support.stores import read_rows
 from support.train_specs import run, training_rows, write_experiment
 
@@ -58,3 +59,19 @@ def test_a_finetune_trains_answers_and_is_scored(tmp_path, tiny_llama):
     assert "0 stages run" in again.stderr
     assert training_rows(spec) == before
     assert (adapter / "adapter_model.safetensors").stat().st_mtime_ns == mtime
+
+    # Served by an OpenAI-compatible server (vLLM with the adapter under the intervention's
+    # name): the adapter is not trained again, the tuned answers come from the server.
+    with FakeOpenAI() as server:
+        spec.write_text(spec.read_text(encoding="utf-8").replace(
+            "  save_every", f'  serve "{server.url}"\n  save_every'), encoding="utf-8")
+        served = run(spec)
+        assert "resuming" not in served.stderr
+        assert training_rows(spec) == before
+        assert (adapter / "adapter_model.safetensors").stat().st_mtime_ns == mtime
+        asked = server.requests()
+        assert len(asked) == 3 and {r.body["model"] for r in asked} == {"rl"}
+    served_plan = steerdsl.load(spec).plan()
+    assert served_plan.stage("train:base/rl").hash == train.hash
+    assert read_rows(db, "SELECT intervention, count(*) FROM metrics GROUP BY ALL "
+                         "ORDER BY 1") == [("direct", 3), ("rl", 3)]
