@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from steerdsl import catalog
+from steerdsl.versions import TRAINING
 from steerdsl.plan.keys import TrainKey
 from steerdsl.plan.model import FinetuneIntervention, Stage
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
@@ -19,7 +20,6 @@ from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 KIND = "train"
 NEEDS = ("probe", "space")
 CURRENT = True  # the `training` view follows the current train stages
-TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets")
 STEP_SECONDS = "step_time"  # what TRL logs as a step's duration
 
 
@@ -33,7 +33,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     folder = train_dir(ctx.plan, stage)
     if ctx.done(stage) and (adapter_dir(folder) / "adapter_config.json").is_file():
         return SKIPPED
-    require_packages("fine-tuning", TRAIN_PACKAGES)
+    require_packages("fine-tuning", TRAINING)
     from steerdsl.train.grpo import GrpoJob, resume_step, train
 
     iv = ctx.plan.intervention(key.intervention)
@@ -60,7 +60,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         train_hash=stage.hash, model=key.model, intervention=key.intervention,
         path=str(adapter_dir(folder)), steps=steps,
         seconds=earlier + time.monotonic() - began,
-        versions={p: catalog.distribution_version(p) for p in TRAIN_PACKAGES}))
+        versions={p: catalog.distribution_version(p) for p in TRAINING}))
     return Outcome(done={"steps": steps})
 
 

@@ -79,8 +79,9 @@ def _dequantize(model: ModelPlan, dest: Path) -> None:
     gguf = Path(str(source["gguf"]))
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    lm = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    with _without_gguf_progress_bar():
+        tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        lm = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # Training a model that says it is GGUF-quantized fails; its weights are plain floats now.
     if hasattr(lm.config, "quantization_config"):
         del lm.config.quantization_config
@@ -90,3 +91,16 @@ def _dequantize(model: ModelPlan, dest: Path) -> None:
     (tmp / _SOURCE).write_text(json.dumps(source), encoding="utf-8")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
+
+
+def _without_gguf_progress_bar():
+    """transformers' GGUF loader draws its own tqdm bar (not behind its progress-bar switch);
+    between a run's progress lines it is noise."""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    from transformers import modeling_gguf_pytorch_utils as loader
+
+    if not hasattr(loader, "tqdm"):
+        return nullcontext()
+    return mock.patch.object(loader, "tqdm", lambda items, **_: items)

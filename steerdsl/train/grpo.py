@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,17 @@ def train(job: GrpoJob, *, on_log: Callable[[int, dict[str, float]], None],
     logging.disable_progress_bar()  # the stage shows its own progress
     resume = last_checkpoint(job.folder)
     _drop_incomplete(job.folder)
-    trainer = GRPOTrainer(model=str(job.base), reward_funcs=job.rewards, args=_config(job),
-                          train_dataset=Dataset.from_dict(job.columns),
-                          peft_config=_lora(job.settings),
-                          callbacks=[_callback(on_log, on_step)])
-    _quiet(trainer)
-    trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
-    _save_adapter(trainer, adapter_dir(job.folder))
+    with warnings.catch_warnings():
+        # TRL calls transformers' deprecated names every step: warnings for its maintainers,
+        # noise between a run's progress lines.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        trainer = GRPOTrainer(model=str(job.base), reward_funcs=job.rewards,
+                              args=_config(job), train_dataset=Dataset.from_dict(job.columns),
+                              peft_config=_lora(job.settings),
+                              callbacks=[_callback(on_log, on_step)])
+        _quiet(trainer)
+        trainer.train(resume_from_checkpoint=str(resume[0]) if resume else None)
+        _save_adapter(trainer, adapter_dir(job.folder))
     return trainer.state.global_step
 
 
