@@ -8,6 +8,7 @@ answer says which deployment answered (its api_base, the deployment's id in the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from typing import Any
 
@@ -32,6 +33,9 @@ def router_for(model: ModelPlan, keys: dict[str, str | None]) -> Any:
     per_loop = _routers.setdefault(asyncio.get_running_loop(), {})
     if config not in per_loop:
         litellm = litellm_module()
+        # Its warnings (a failed deployment, bookkeeping cancelled when a stage's loop ends)
+        # would land between the run's progress lines; each call's outcome is in `calls`.
+        logging.getLogger("LiteLLM Router").setLevel(logging.ERROR)
         per_loop[config] = litellm.Router(
             model_list=[_deployment(model, d.api_base, d.rpm, d.tpm, keys.get(d.api_base))
                         for d in model.deployments],
