@@ -102,3 +102,31 @@ def test_deployments_and_route_are_in_no_hash(tmp_path):
                               'deployment { api_base "http://b/v1" } '
                               'deployment { api_base "http://c/v1" tpm 9000 } }')
     assert plain == two == three
+
+
+def test_a_run_over_deployments_then_one_more_deployment_requests_nothing(tmp_path):
+    from steerdsl.cli import main
+
+    shutil.copytree(Path(__file__).parent / "golden" / "specs" / "data", tmp_path / "data")
+    text = (Path(__file__).parent / "golden" / "specs" / "minimal.steer").read_text()
+    spec = tmp_path / "s.steer"
+    with FakeOpenAI() as a, FakeOpenAI() as b, FakeOpenAI() as c:
+        def write(*urls: str) -> None:
+            blocks = " ".join(f'deployment {{ api_base "{u}" }}' for u in urls)
+            spec.write_text(text.replace(MODEL, f'model m {{ litellm "openai/m" {blocks} }}'),
+                            encoding="utf-8")
+
+        write(a.url, b.url)
+        assert main(["run", str(spec), "-q"]) == 0
+        sent = a.count() + b.count()
+        assert sent == 4 and c.count() == 0
+        write(a.url, b.url, c.url)
+        assert main(["run", str(spec), "-q"]) == 0
+        assert a.count() + b.count() + c.count() == sent  # nothing generated again
+        store = steerdsl.load(spec).plan().experiment.store
+    import duckdb
+
+    with duckdb.connect(store, read_only=True) as con:
+        rows = con.execute("SELECT status, deployment FROM calls").fetchall()
+    assert len(rows) == 4 and {s for s, _ in rows} == {"ok"}
+    assert {d for _, d in rows} <= {a.url, b.url}
