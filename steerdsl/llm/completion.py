@@ -225,7 +225,9 @@ def _cost(litellm, resp, mid: str) -> float | None:
 _FATAL = {400, 403, 404, 405, 413, 422}
 
 
-def classify(e: Exception, *api_keys: str | None) -> CallFailed:
+def classify(e: Exception, api_key: str | None = None, *more_keys: str | None) -> CallFailed:
+    """What went wrong, in a message free of every key given (a model's, or each of its
+    deployments')."""
     status = getattr(e, "status_code", None)
     name = type(e).__name__
     message = f"{name}: {e}"
@@ -236,7 +238,7 @@ def classify(e: Exception, *api_keys: str | None) -> CallFailed:
     root = _root_cause(e)
     if cause is not None and root is not e:
         message += f" ({type(root).__name__}: {root})"
-    message = scrub(message, *api_keys)
+    message = scrub(message, api_key, *more_keys)
     if len(message) > 500:
         message = message[:500] + "..."
     if cause is not None:
