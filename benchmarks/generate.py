@@ -1,11 +1,16 @@
 """Throughput of the generate stage against a bare litellm loop, same server, same concurrency.
 
     .venv/bin/python benchmarks/generate.py [--requests 2000] [--concurrency 64]
+    .venv/bin/python benchmarks/generate.py --router [--requests 120]
 
 Starts the loopback OpenAI-compatible server (tests/support/fake_openai.py) in its own process,
 then sends the same prompts (a) with a bare `litellm.acompletion` loop under an asyncio
 semaphore and (b) through `run_generate` (prompt rendering, pacing, retries, cleaning, batched
 DuckDB writes), alternating, and prints requests/s of each and the ratio. Goal: >= 0.9.
+
+--router: one model over three loopback deployments (litellm's Router) against the same model
+over one of them, each deployment the bottleneck (it works on SLOTS requests at once, DELAY_S
+each); prints requests/s of each and the ratio. Goal: near 3.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from support.fake_openai import FakeOpenAI, Reply  # noqa: E402
 from support.gen_plans import fake_model, intervention, make_plan, make_rows  # noqa: E402
 
 from steerdsl.llm import completion as llm  # noqa: E402
+from steerdsl.plan.model import DeploymentPlan, ModelPlan  # noqa: E402
 from steerdsl.stages.generate.engine import run_generate  # noqa: E402
 from steerdsl.plan.hashing import derive_seed  # noqa: E402
 from steerdsl.prompts.render import render_prompt  # noqa: E402
@@ -78,12 +85,61 @@ def say_total(what: str, ours: str, bare_rates: list[float], ours_rates: list[fl
           "goal >= 0.9)")
 
 
+SLOTS = 4  # requests a loopback deployment works on at once
+DELAY_S = 0.5  # per request: a deployment answers at most SLOTS / DELAY_S requests/s
+
+
+def routed_rate(urls: list[str], requests: int, start: int, tmp: Path, route: str) -> float:
+    """Requests/s of run_generate for one model over the deployments at `urls`."""
+    model = ModelPlan(name="fake", provider="litellm", model="openai/fake",
+                      deployments=[DeploymentPlan(api_base=u) for u in urls], route=route,
+                      concurrency=3 * SLOTS * 2, timeout=60.0)
+    plan = make_plan([model], [intervention()])
+    con = open_store(tmp / f"router{len(urls)}-{start}.duckdb")
+    t = time.perf_counter()
+    stats = run_generate(con, plan, plan.stage("generate:fake/direct"),
+                         make_rows(requests, start=start))
+    rate = requests / (time.perf_counter() - t)
+    con.close()
+    assert stats.ok == requests, stats
+    return rate
+
+
+def router_case(requests: int, rounds: int, route: str) -> None:
+    tmp = Path(tempfile.mkdtemp())
+    servers = [FakeOpenAI(default=Reply.ok(delay=DELAY_S), slots=SLOTS).start() for _ in range(3)]
+    try:
+        urls = [s.url for s in servers]
+        routed_rate(urls, 30, 10**6, tmp, route)  # warm up (imports, clients)
+        ones, threes = [], []
+        for k in range(rounds):
+            ones.append(routed_rate(urls[:1], requests, 2 * k * requests, tmp, route))
+            threes.append(routed_rate(urls, requests, (2 * k + 1) * requests, tmp, route))
+            print(f"round {k + 1}: one deployment {ones[-1]:6.1f} req/s   three "
+                  f"{threes[-1]:6.1f} req/s   ratio {threes[-1] / ones[-1]:.2f}", flush=True)
+        one = len(ones) / sum(1 / r for r in ones)
+        three = len(threes) / sum(1 / r for r in threes)
+        print(f"{rounds} x {requests} requests, route {route}, each deployment {SLOTS} at once "
+              f"x {DELAY_S}s: "
+              f"one {one:.1f} req/s, three {three:.1f} req/s, ratio {three / one:.2f} "
+              "(goal near 3)")
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--router", action="store_true",
+                    help="three deployments behind one model vs one (litellm's Router)")
+    ap.add_argument("--route", choices=["least-busy", "simple-shuffle"], default="least-busy")
     args = ap.parse_args()
+    if args.router:
+        router_case(min(args.requests, 120), args.rounds, args.route)
+        return
 
     with loopback_server() as url:
         model = fake_model(url, concurrency=args.concurrency, timeout=60.0)

@@ -23,7 +23,8 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "experiment": (pm.ExperimentPlan, set()),
     "corpus": (pm.CorpusPlan, {"read"}),
     "read": (pm.CorpusSource, set()),
-    "model": (pm.ModelPlan, {"api_key"}),
+    "model": (pm.ModelPlan, {"api_key", "deployment"}),
+    "deployment": (pm.DeploymentPlan, {"api_key"}),
     # a fine-tune has every field of a prompt intervention, and its training
     "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora"}),
     "judge": (pm.JudgePlan, {"model", "prompt"}),

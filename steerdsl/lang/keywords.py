@@ -72,8 +72,17 @@ MODEL: dict[str, Keyword] = {
     "retries": Keyword(Number(0, 100, integer=True), "retries"),
     "price": Keyword(Prices(), ("price.input_per_mtok", "price.output_per_mtok")),
     "truncated": TRUNCATED,
+    "route": Keyword(Word((("least_busy", "least-busy"), ("shuffle", "simple-shuffle"))),
+                     "route"),
 }
 PROVIDERS = tuple(k for k, kw in MODEL.items() if kw.keyword_field == "provider")
+
+# One deployment of a model (DeploymentPlan); its key is `api_key env VAR`, as a model's.
+DEPLOYMENT: dict[str, Keyword] = {
+    "api_base": Keyword(Text(), "api_base"),
+    "rpm": Keyword(COUNT, "rpm"),
+    "tpm": Keyword(COUNT, "tpm"),
+}
 
 INTERVENTION: dict[str, Keyword] = {
     "negative": Keyword(Flag(), "negative"),
@@ -127,6 +136,7 @@ TABLES: dict[str, dict[str, Keyword]] = {
     "experiment": EXPERIMENT, "corpus": CORPUS, "read": READ, "model": MODEL,
     "intervention": {**INTERVENTION, **TRAINING}, "judge": JUDGE, "reward": REWARD,
     "lora": LORA,
+    "deployment": DEPLOYMENT,
 }
 
 

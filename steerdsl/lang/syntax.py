@@ -261,11 +261,21 @@ class ApiKeyLiteral:
 
 
 @dataclass(frozen=True)
+class Deployment:
+    """`deployment { api_base "URL" api_key env VAR rpm N tpm N }` in a model block."""
+
+    settings: list[Setting]  # api_base / rpm / tpm
+    api_keys: list[ApiKeyEnv | ApiKeyLiteral]
+    span: Span
+
+
+@dataclass(frozen=True)
 class Model:
     name: Name
     settings: list[Setting]  # litellm / local / api_base / temperature / ...
     api_keys: list[ApiKeyEnv | ApiKeyLiteral]
     span: Span
+    deployments: list[Deployment] = field(default_factory=list)
 
 
 # prompts

@@ -221,18 +221,28 @@ class _Builder:
 
     def model(self, tree: lark.Tree) -> syntax.Model:
         name, *items = tree.children
-        settings, keys = [], []
+        settings, keys, deployments = [], [], []
         for i in items:
-            if i.data == "api_key_env":
-                keys.append(syntax.ApiKeyEnv(self.name(i.children[0]), self.span(i)))
-            elif i.data == "api_key_literal":
-                self.secrets.append(self.span(i.children[0]))
-                keys.append(syntax.ApiKeyLiteral(self.span(i)))
+            if i.data in ("api_key_env", "api_key_literal"):
+                keys.append(self.api_key(i))
             elif i.data == "price":
                 settings.append(self.price(i))
+            elif i.data == "deployment":
+                deployments.append(self.deployment(i))
             else:
                 settings.append(self.setting(i))
-        return syntax.Model(self.name(name), settings, keys, self.span(tree))
+        return syntax.Model(self.name(name), settings, keys, self.span(tree), deployments)
+
+    def api_key(self, tree: lark.Tree) -> syntax.ApiKeyEnv | syntax.ApiKeyLiteral:
+        if tree.data == "api_key_env":
+            return syntax.ApiKeyEnv(self.name(tree.children[0]), self.span(tree))
+        self.secrets.append(self.span(tree.children[0]))
+        return syntax.ApiKeyLiteral(self.span(tree))
+
+    def deployment(self, tree: lark.Tree) -> syntax.Deployment:
+        keys = [self.api_key(i) for i in tree.children if i.data != "deployment_setting"]
+        settings = [self.setting(i) for i in tree.children if i.data == "deployment_setting"]
+        return syntax.Deployment(settings, keys, self.span(tree))
 
     def price(self, tree: lark.Tree) -> syntax.Setting:
         span = self.span(tree)

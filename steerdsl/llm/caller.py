@@ -14,6 +14,7 @@ from steerdsl.errors import RunError
 from steerdsl.llm import completion as llm
 from steerdsl.llm.budget import Ledger
 from steerdsl.llm.inprocess import stop_generating
+from steerdsl.llm.keys import deployment_keys
 from steerdsl.llm.pacing import Pacer, retry_pause
 from steerdsl.plan.model import ModelPlan
 
@@ -86,6 +87,7 @@ class Caller:
         self.breaker = Breaker()
         self.requests = 0
         self.timeouts = 0  # requests that timed out
+        self.deployment_keys = deployment_keys(model)  # by api_base; empty: no deployments
 
     async def call(self, prompt: str, n: int, params: dict[str, Any]) -> Outcome | None:
         """None when `stopped` became true, the ledger was exhausted, or the breaker tripped,
@@ -128,7 +130,8 @@ class Caller:
             if not failed.retryable or failures > model.retries:
                 out.error, out.error_kind = failed.message, failed.kind
                 return out
-            if failed.kind == "rate_limit":
+            if failed.kind == "rate_limit" and failed.deployment is None:
+                # (one deployment's 429 only cools that one down: the Router skips it)
                 self.pacer.on_rate_limited(failed.retry_after)  # the next turn() waits for all
             else:
                 cap = CONNECTION_PAUSE_MAX_S if failed.kind == "connection" else None
@@ -153,7 +156,7 @@ class Caller:
     async def _attempt(self, prompt: str, n: int, params: dict[str, Any]) -> llm.Completion:
         """One request; llm.CallFailed also for an answer without content."""
         completion = await self._with_deadline(
-            llm.complete(self.model, prompt, n, params, self.api_key))
+            llm.complete(self.model, prompt, n, params, self.api_key, self.deployment_keys))
         if all(c is None for c in completion.contents):
             # litellm raises nothing for these: a provider hiccup, worth another try.
             raise llm.CallFailed("malformed", "malformed answer: no choices or empty content")

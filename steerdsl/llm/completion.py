@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from steerdsl.llm import hf, local
+from steerdsl.llm import hf, local, router
 from steerdsl.llm.litellm_loader import HF_PROVIDER, LOCAL_PROVIDER, litellm_module
 from steerdsl.plan.model import ModelPlan, SamplingParams
 from steerdsl.prices import declared_cost
@@ -28,6 +28,7 @@ class Completion:
     server_s: float | None = None  # time the server says it spent on the request
     # One per choice, as litellm maps the provider's ('stop', 'length' = cut off, ...).
     finish_reasons: list[str | None] = field(default_factory=list)
+    deployment: str | None = None  # the api_base of the deployment that answered, if any
 
 
 class CallFailed(Exception):
@@ -39,11 +40,14 @@ class CallFailed(Exception):
     'context' (the prompt exceeds the model's context), 'fatal' (the request itself is wrong:
     4xx): not retried; 'auth' (the key is missing or refused: no request can succeed)."""
 
-    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, kind: str, message: str, retry_after: float | None = None,
+                 deployment: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.retry_after = retry_after
+        # The deployment that failed (a model with deployments): its 429 slows no other one.
+        self.deployment = deployment
 
     @property
     def retryable(self) -> bool:
@@ -81,15 +85,20 @@ def supports_param(model: ModelPlan, param: str) -> bool:
     return bool(params) and param in params
 
 
-def scrub(message: str, secret: str | None) -> str:
-    if secret:
-        message = message.replace(secret, "***")
+def scrub(message: str, *secrets: str | None) -> str:
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
     return message
 
 
 async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any],
-                   api_key: str | None) -> Completion:
-    """Send one request; raise CallFailed with a message free of the key."""
+                   api_key: str | None,
+                   deployment_keys: dict[str, str | None] | None = None) -> Completion:
+    """Send one request; raise CallFailed with a message free of the key. A model with
+    deployments goes through its Router, with each deployment's key (by api_base)."""
+    if model.deployments:
+        return await _complete_routed(model, prompt, n, params, deployment_keys or {})
     litellm = litellm_module()
     if model.provider == "local":
         local.ensure_registered(model.model)
@@ -115,6 +124,32 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         raise
     except Exception as e:  # litellm maps every provider's errors onto its own types
         raise classify(e, api_key) from None
+    return _completion(litellm, model, resp, mid)
+
+
+async def _complete_routed(model: ModelPlan, prompt: str, n: int, params: dict[str, Any],
+                           keys: dict[str, str | None]) -> Completion:
+    litellm = litellm_module()
+    kwargs: dict[str, Any] = dict(params)
+    if n > 1:
+        kwargs["n"] = n
+    secrets = list(keys.values())
+    try:
+        resp = await router.router_for(model, keys).acompletion(
+            model=router.ALIAS, messages=[{"role": "user", "content": prompt}],
+            timeout=model.timeout, max_retries=0, **kwargs)
+    except Exception as e:
+        failed = classify(e, *secrets)
+        failed.deployment = router.failed_at(e)
+        if failed.kind == "rate_limit" and failed.retry_after is None:
+            failed.retry_after = router.cooldown_left(e)
+        raise failed from None
+    out = _completion(litellm, model, resp, model.model)
+    out.deployment = router.answered_by(resp)
+    return out
+
+
+def _completion(litellm, model: ModelPlan, resp, mid: str) -> Completion:
     choices = getattr(resp, "choices", None) or []
     contents = [_raw_answer(getattr(c, "message", None)) for c in choices]
     usage = getattr(resp, "usage", None)
@@ -190,7 +225,9 @@ def _cost(litellm, resp, mid: str) -> float | None:
 _FATAL = {400, 403, 404, 405, 413, 422}
 
 
-def classify(e: Exception, api_key: str | None) -> CallFailed:
+def classify(e: Exception, api_key: str | None = None, *more_keys: str | None) -> CallFailed:
+    """What went wrong, in a message free of every key given (a model's, or each of its
+    deployments')."""
     status = getattr(e, "status_code", None)
     name = type(e).__name__
     message = f"{name}: {e}"
@@ -201,7 +238,7 @@ def classify(e: Exception, api_key: str | None) -> CallFailed:
     root = _root_cause(e)
     if cause is not None and root is not e:
         message += f" ({type(root).__name__}: {root})"
-    message = scrub(message, api_key)
+    message = scrub(message, api_key, *more_keys)
     if len(message) > 500:
         message = message[:500] + "..."
     if cause is not None:

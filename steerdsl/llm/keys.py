@@ -10,17 +10,28 @@ from steerdsl.plan.model import ModelPlan
 
 
 def api_key_for(model: ModelPlan) -> str | None:
-    """Read at call time only; never stored, never printed."""
-    if not model.api_key_env:
+    """Read at call time only; never stored, never printed. A model with deployments has no
+    key of its own: its deployments' keys are checked here too (deployment_keys)."""
+    deployment_keys(model)
+    return _read(model.name, model.api_key_env)
+
+
+def deployment_keys(model: ModelPlan) -> dict[str, str | None]:
+    """Each deployment's key by its api_base (None: the deployment names no variable)."""
+    return {d.api_base: _read(model.name, d.api_key_env) for d in model.deployments}
+
+
+def _read(model: str, var: str | None) -> str | None:
+    if not var:
         return None
-    key = os.environ.get(model.api_key_env)
+    key = os.environ.get(var)
     if not key:
-        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
+        raise RunError(f"model {model}: the environment variable {var} "
                        "(its API key) is not set")
     bad = _malformed(key)
     if bad:
         # Sent as it is, such a key fails every request with an unrelated-looking error.
-        raise RunError(f"model {model.name}: the environment variable {model.api_key_env} "
+        raise RunError(f"model {model}: the environment variable {var} "
                        f"(its API key) is malformed: it holds {bad}; an API key is printable "
                        "ASCII without spaces or line breaks (check what was copied with it)")
     return key

@@ -81,7 +81,13 @@ def _model(m: syntax.Model, spec_dir: Path) -> pm.ModelPlan:
         folder = files.hf_folder(spec_dir, fields["model"])
         if folder is not None:  # stored absolute, like every file of the plan
             fields["model"] = str(folder)
-    return pm.ModelPlan(name=m.name.value, api_key_env=env, **fields)
+    deployments = [_deployment(d) for d in m.deployments]
+    return pm.ModelPlan(name=m.name.value, api_key_env=env, deployments=deployments, **fields)
+
+
+def _deployment(d: syntax.Deployment) -> pm.DeploymentPlan:
+    env = next((k.var.value for k in d.api_keys if isinstance(k, syntax.ApiKeyEnv)), None)
+    return pm.DeploymentPlan(api_key_env=env, **plan_fields(d.settings, keywords.DEPLOYMENT))
 
 
 def judge_identity(m: pm.ModelPlan) -> dict:

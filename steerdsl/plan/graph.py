@@ -26,6 +26,8 @@ from steerdsl.plan.hashing import local_model_versions, stable_hash
 TOKENS_PER_WORD = 1.3
 # Pacing and price decide how fast and at what cost answers come, never the answers.
 _PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries", "price"}
+# Where requests go (servers of identical weights) changes no answer either.
+_PACING |= {"deployments", "route"}
 _SCORING = {"truncated"}  # decides how answers count, not what is requested: the score stage's
 
 

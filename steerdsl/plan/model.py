@@ -199,6 +199,15 @@ class Price(Frozen):
 Truncated = Literal["score", "drop"]
 
 
+class DeploymentPlan(Frozen):
+    """One server (region, key) of a model behind litellm's Router: identical weights only."""
+
+    api_base: str
+    api_key_env: str | None = None  # the NAME of an environment variable; never its value
+    rpm: int | None = None
+    tpm: int | None = None
+
+
 class ModelPlan(Frozen):
     name: str
     # litellm: a hosted (or self-hosted OpenAI-compatible) model through litellm; local: a
@@ -221,6 +230,9 @@ class ModelPlan(Frozen):
     retries: int = 5
     price: Price | None = None  # declared; None = litellm's price table (the local model: 0)
     truncated: Truncated = "score"  # answers cut off at max_tokens: see truncated_policy
+    # Several servers of this model: requests spread over them by litellm's Router (`route`).
+    deployments: list[DeploymentPlan] = []
+    route: Literal["simple-shuffle", "least-busy"] = "simple-shuffle"
 
 
 class Phrase(Frozen):

@@ -31,6 +31,7 @@ class CallRecord:
     attempts: int = 1
     finished_at: datetime | None = None
     finish_reason: str | None = None  # 'length': the answer was cut off
+    deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 
 def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
@@ -77,6 +78,7 @@ class CallWriter(BatchWriter[CallRecord]):
             "attempts": pa.array([r.attempts for r in batch], pa.int32()),
             "finished_at": pa.array([r.finished_at for r in batch], pa.timestamp("us")),
             "finish_reason": pa.array([r.finish_reason for r in batch], pa.string()),
+            "deployment": pa.array([r.deployment for r in batch], pa.string()),
         }
         answers = {h: r.answer for h, r in zip(hashes, batch) if h is not None}
         con = self.con

@@ -18,7 +18,8 @@ def model_key(model: ModelPlan) -> str:
     from steerdsl.llm.completion import model_id  # light: litellm itself is imported lazily
 
     mid = model_id(model)
-    return f"{mid} @ {model.api_base}" if model.api_base else mid
+    where = model.api_base or ", ".join(sorted(d.api_base for d in model.deployments))
+    return f"{mid} @ {where}" if where else mid
 
 
 def honoured(con, model: ModelPlan, param: str) -> bool | None:

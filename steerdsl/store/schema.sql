@@ -167,6 +167,8 @@ CREATE TABLE IF NOT EXISTS outputs (
 -- before it was recorded and for errors). 'length' = cut off at max_tokens or the context:
 -- a truncated answer.
 ALTER TABLE calls ADD COLUMN IF NOT EXISTS finish_reason VARCHAR;
+-- The api_base of the deployment that answered (a model with deployments); NULL otherwise.
+ALTER TABLE calls ADD COLUMN IF NOT EXISTS deployment VARCHAR;
 
 -- How the answers of a generation are scored, as the latest run's score stage set it (the
 -- spec's `truncated score|drop`). No row: 'score'.

@@ -70,17 +70,65 @@ def _check_model(cx: Context, m: syntax.Model) -> None:
                  f"local \"{next(iter(catalog.LOCAL_MODELS))}\"", m.name.span)
     for extra in providers[1:]:
         cx.error(f"model '{m.name.value}' has two providers; keep one", extra.key_span)
-    for k in m.api_keys:
-        if isinstance(k, syntax.ApiKeyLiteral):
-            cx.error("API keys must not be written in a spec (the key is not shown here): "
-                     "use api_key env VARIABLE and set the variable", k.span)
-    for extra in m.api_keys[1:]:
-        cx.error(f"'api_key' is set twice in {where}", extra.span)
+    _check_keys(cx, m.api_keys, where)
     if providers and providers[0].key in ("local", "hf"):
         for s in m.settings:
             if s.key in ("api_base",):
                 cx.error(f"a{'n' if providers[0].key == 'hf' else ''} {providers[0].key} "
                          "model has no api_base", s.key_span)
+    _check_deployments(cx, m, providers[0].key if providers else None)
+
+
+def _check_keys(cx: Context, keys: list[syntax.ApiKeyEnv | syntax.ApiKeyLiteral],
+                where: str) -> None:
+    for k in keys:
+        if isinstance(k, syntax.ApiKeyLiteral):
+            cx.error("API keys must not be written in a spec (the key is not shown here): "
+                     "use api_key env VARIABLE and set the variable", k.span)
+    for extra in keys[1:]:
+        cx.error(f"'api_key' is set twice in {where}", extra.span)
+
+
+def _check_deployments(cx: Context, m: syntax.Model, provider: str | None) -> None:
+    """Deployments: servers of one litellm model, each with its own api_base (and key)."""
+    route = keywords.first(m.settings, "route")
+    if not m.deployments:
+        if route is not None:
+            cx.error("'route' spreads requests over deployments: add deployment { api_base "
+                     "\"URL\" } blocks", route.key_span)
+        return
+    first_span = _keyword_span(m.deployments[0].span, "deployment")
+    if provider in ("local", "hf"):
+        cx.error(f"a{'n' if provider == 'hf' else ''} {provider} model has no deployments "
+                 "(only litellm models do)", first_span)
+    base = keywords.first(m.settings, "api_base")
+    if base is not None:
+        cx.error(f"model '{m.name.value}' has deployments: write api_base in each deployment, "
+                 "not in the model", base.key_span)
+    if m.api_keys:
+        cx.error(f"model '{m.name.value}' has deployments: write api_key env VARIABLE in each "
+                 "deployment, not in the model", m.api_keys[0].span)
+    seen: dict[str, syntax.Setting] = {}
+    for d in m.deployments:
+        _settings(cx, d.settings, keywords.DEPLOYMENT, "this deployment")
+        _check_keys(cx, d.api_keys, "this deployment")
+        url = keywords.first(d.settings, "api_base")
+        if url is None:
+            cx.error("a deployment needs api_base \"URL\"", _keyword_span(d.span, "deployment"))
+            continue
+        if not isinstance(url.value, syntax.Str):
+            continue
+        if url.value.value in seen:
+            cx.error(f"api_base \"{url.value.value}\" is in two deployments of model "
+                     f"'{m.name.value}' (first at line {seen[url.value.value].span.line})",
+                     url.value.span)
+        else:
+            seen[url.value.value] = url
+
+
+def _keyword_span(span: Span, keyword: str) -> Span:
+    """The place of a block's leading keyword."""
+    return Span(span.file, span.line, span.col, span.line, span.col + len(keyword))
 
 
 def _check_probe_settings(cx: Context, p: syntax.Probe) -> None:

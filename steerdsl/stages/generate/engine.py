@@ -289,7 +289,8 @@ async def _answer(ctx: _Context, item: _Work) -> None:
                 raw_answer=raw, answer=clean_answer(raw, ctx.prompt_plan),
                 prompt_tokens=pt[i], completion_tokens=ct[i], cost=cost,
                 latency_s=out.latency_s, server_s=completion.server_s, attempts=out.attempts,
-                finish_reason=reasons[i] if i < len(reasons) else None))
+                finish_reason=reasons[i] if i < len(reasons) else None,
+                deployment=completion.deployment))
         stats.ok += len(got)
         stats.prompt_tokens += completion.prompt_tokens or 0
         stats.completion_tokens += completion.completion_tokens or 0

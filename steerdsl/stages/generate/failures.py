@@ -60,7 +60,8 @@ def describe_error_rows(rows: list[tuple[str, int, str | None, int | None]], sta
 
 
 def describe_unreachable(model: ModelPlan, last_error: str, failures: int) -> str:
-    where = model.api_base or "its provider"
+    where = (model.api_base or ", ".join(d.api_base for d in model.deployments)
+             or "its provider")
     return (f"model {model.name}: {failures} requests in a row could not connect to {where} "
             f"(last: \"{_clip(last_error)}\"); stopped sending to it: its remaining generate "
             "stages are not run. Check that the server is running and the model's "
