@@ -86,7 +86,7 @@ def test_one_syntax_error_per_broken_block_and_the_rest_still_parse():
     spec, diags, _ = parse(text)
     assert [d.text for d in diags] == [
         "unknown setting 'temprature' in model block (settings here: api_base, api_key, "
-        "concurrency, hf, litellm, local, max_tokens, min_p, price, retries, rpm, temperature, "
+        "batch, concurrency, hf, litellm, local, max_tokens, min_p, price, retries, rpm, temperature, "
         "timeout, top_p, tpm, truncated); did you mean 'temperature'?",
         "unexpected 'bestest'; expected one of 'first', 'nearest'",
     ]

@@ -72,6 +72,7 @@ MODEL: dict[str, Keyword] = {
     "retries": Keyword(Number(0, 100, integer=True), "retries"),
     "price": Keyword(Prices(), ("price.input_per_mtok", "price.output_per_mtok")),
     "truncated": TRUNCATED,
+    "batch": Keyword(Word((("on", True), ("off", False))), "batch"),  # provider batch jobs
 }
 PROVIDERS = tuple(k for k, kw in MODEL.items() if kw.keyword_field == "provider")
 

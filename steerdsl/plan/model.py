@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from steerdsl.plan.keys import StageKey, StageKind
 
@@ -221,6 +221,17 @@ class ModelPlan(Frozen):
     retries: int = 5
     price: Price | None = None  # declared; None = litellm's price table (the local model: 0)
     truncated: Truncated = "score"  # answers cut off at max_tokens: see truncated_policy
+    # Send the generate requests as provider batch jobs (steerdsl.stages.generate.batch).
+    # How requests travel, not what they ask: in no hash; left out of dumps when off, so
+    # plans and settings of models without it read as before it existed.
+    batch: bool = False
+
+    @model_serializer(mode="wrap")
+    def _without_batch_off(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and not self.batch:
+            data.pop("batch", None)
+        return data
 
 
 class Phrase(Frozen):
