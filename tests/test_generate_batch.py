@@ -184,3 +184,22 @@ def test_kill_9_while_a_batch_is_in_progress_then_resume(tmp_path):
         rows = calls(tmp_path / "b.duckdb")
         assert len(rows) == ROWS and len({(r[0], r[1]) for r in rows}) == ROWS
         assert {r[2] for r in rows} == {"ok"}
+
+
+def test_compile_shows_the_requests_that_go_by_batch(tmp_path, capsys):
+    from steerdsl.cli import main
+
+    spec = write_spec(tmp_path, "http://127.0.0.1:9/v1")
+    assert main(["compile", str(spec)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "generate:" in x)
+    assert f"by batch {ROWS}" in line and f"requests {ROWS}" in line
+
+
+def test_batch_on_is_for_litellm_models_only(tmp_path, capsys):
+    from steerdsl.cli import main
+
+    spec = write_spec(tmp_path, "http://127.0.0.1:9/v1")
+    spec.write_text(spec.read_text().replace('litellm "openai/fake"\n  api_base '
+                                             '"http://127.0.0.1:9/v1"', 'local "smollm2"'))
+    assert main(["check", str(spec)]) == 2
+    assert "only a litellm model has them, not local" in capsys.readouterr().err

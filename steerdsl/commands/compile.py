@@ -92,8 +92,18 @@ def _counts(plan, state) -> tuple[dict[str, dict[str, int]], list[str]]:
                 counts["requests"] = counts["samples"]
                 if key not in one_by_one:
                     one_by_one.append(key)
+        if s.kind == "generate" and "samples" in counts and _batch(plan, s):
+            # one request per sample, sent in provider batch jobs
+            counts["requests"] = counts["by batch"] = counts["samples"]
         out[s.id] = counts
     return out, one_by_one
+
+
+def _batch(plan, stage) -> bool:
+    """Whether a generate stage's requests go as provider batch jobs (`batch on`)."""
+    from steerdsl.stages.generate import resolve_model
+
+    return resolve_model(plan, stage.key).batch
 
 
 def _notes(plan) -> list[str]:
