@@ -203,3 +203,17 @@ def test_batch_on_is_for_litellm_models_only(tmp_path, capsys):
                                              '"http://127.0.0.1:9/v1"', 'local "smollm2"'))
     assert main(["check", str(spec)]) == 2
     assert "only a litellm model has them, not local" in capsys.readouterr().err
+
+
+def test_a_batch_created_before_a_kill_is_adopted_not_created_again(tmp_path):
+    with FakeBatches(hold=True) as server:
+        spec = write_spec(tmp_path, server.url)
+        assert steerdsl.load(spec).run(wait=False).status == "incomplete"
+        # As if killed right after the provider accepted the batch, before its id was stored.
+        con = open_store(tmp_path / "b.duckdb")
+        con.execute("UPDATE batch_jobs SET job_id = NULL, status = 'uploaded'")
+        con.close()
+        server.release()
+        assert steerdsl.load(spec).run().status == "ok"
+        assert len(server.batches) == 1 and sorted(server.submitted.values()) == [1] * ROWS
+        assert len(calls(tmp_path / "b.duckdb")) == ROWS

@@ -83,6 +83,19 @@ class BatchClient:
                            input_file_id=file_id)
         return batch.id, batch.status
 
+    def find(self, file_id: str) -> tuple[str, str] | None:
+        """The batch id and status of a batch already created over an uploaded file, among
+        the provider's most recent batches (None when there is none, or the provider cannot
+        list them): a run killed right after creating a batch adopts it, not a second one."""
+        try:
+            page = self._call("list_batches", limit=100)
+        except CallFailed:
+            return None
+        for b in getattr(page, "data", None) or []:
+            if getattr(b, "input_file_id", None) == file_id:
+                return b.id, b.status
+        return None
+
     def retrieve(self, job_id: str) -> JobState:
         b = self._call("retrieve_batch", batch_id=job_id)
         counts = getattr(b, "request_counts", None)

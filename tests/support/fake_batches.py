@@ -1,7 +1,8 @@
 """A real OpenAI-format files + batches server on 127.0.0.1, for the batch-mode tests.
 
 Standard library only (ThreadingHTTPServer in a daemon thread). Implements POST /v1/files
-(multipart upload), GET /v1/files/{id}/content, POST /v1/batches and GET /v1/batches/{id}.
+(multipart upload), GET /v1/files/{id}/content, POST /v1/batches, GET /v1/batches (list)
+and GET /v1/batches/{id}.
 A batch goes validating -> in_progress -> completed, one step per retrieve (`hold=True`
 keeps it in progress until `release()`); then its output file holds one chat completion per
 request (the default answer of fake_openai), its error file the requests whose prompt
@@ -181,6 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         path = self._path()
         parts = path.strip("/").split("/")
+        if parts == ["batches"]:  # newest first, as OpenAI lists them
+            data = [self.fake.batches[k] for k in reversed(self.fake.batches)]
+            return self._json(200, {"object": "list", "data": data, "has_more": False,
+                                    "first_id": None, "last_id": None})
         if parts[0] == "batches" and len(parts) == 2:
             batch = self.fake.retrieve(parts[1])
             if batch is not None:

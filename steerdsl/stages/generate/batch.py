@@ -132,8 +132,10 @@ def _submit(st: _Stage, todo: list[tuple[int, int]], params: dict[str, Any],
         st.stats.requests += len(job)
 
 
-def _create(st: _Stage, file_id: str) -> None:
-    job_id, status = _ask(st, "create", file_id)
+def _create(st: _Stage, file_id: str, adopt: bool = False) -> None:
+    """A batch over an uploaded file; `adopt`: first look for one a killed run created."""
+    found = st.client.find(file_id) if adopt else None
+    job_id, status = found or _ask(st, "create", file_id)
     store.set_job_id(st.con, file_id, job_id, status)
     st.stats.jobs[file_id] = status
 
@@ -152,8 +154,8 @@ def _poll(st: _Stage, wait: bool) -> None:
     while True:
         jobs = store.open_jobs(st.con, st.gen_hash)
         for job in jobs:
-            if job.job_id is None:  # killed between upload and create: the file is unused
-                _create(st, job.file_id)
+            if job.job_id is None:  # killed between upload and storing the batch id
+                _create(st, job.file_id, adopt=True)
                 continue
             state = _ask(st, "retrieve", job.job_id)
             info = {"total": state.total, "completed": state.completed,
