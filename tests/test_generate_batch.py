@@ -217,3 +217,18 @@ def test_a_batch_created_before_a_kill_is_adopted_not_created_again(tmp_path):
         assert steerdsl.load(spec).run().status == "ok"
         assert len(server.batches) == 1 and sorted(server.submitted.values()) == [1] * ROWS
         assert len(calls(tmp_path / "b.duckdb")) == ROWS
+
+
+def test_cli_no_wait_says_a_later_run_collects(tmp_path, capsys):
+    from steerdsl.cli import main
+
+    with FakeBatches(hold=True) as server:
+        spec = write_spec(tmp_path, server.url)
+        assert main(["run", str(spec), "--no-wait"]) == 1
+        err = capsys.readouterr().err
+        assert "1 batch job submitted and not finished yet" in err
+        assert "run incomplete: 1 batch job still at the provider" in err
+        server.release()
+        assert main(["run", str(spec)]) == 0
+        assert "batch jobs: 1 submitted, 0 in progress, 1 completed" in capsys.readouterr().err \
+            or len(calls(tmp_path / "b.duckdb")) == ROWS

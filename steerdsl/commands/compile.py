@@ -100,10 +100,11 @@ def _counts(plan, state) -> tuple[dict[str, dict[str, int]], list[str]]:
 
 
 def _batch(plan, stage) -> bool:
-    """Whether a generate stage's requests go as provider batch jobs (`batch on`)."""
-    from steerdsl.stages.generate import resolve_model
-
-    return resolve_model(plan, stage.key).batch
+    """Whether a generate stage's requests go as provider batch jobs (`batch on`): a prompt
+    intervention asks the declared model (steerdsl.stages.generate.resolve_model, not
+    imported: compile imports nothing heavy); a fine-tune's adapter is asked one by one."""
+    return plan.intervention(stage.key.intervention).kind == "prompt" \
+        and plan.model(stage.key.model).batch
 
 
 def _notes(plan) -> list[str]:
