@@ -41,11 +41,13 @@ class Spec:
         return self.plan()
 
     def run(self, *, until: str | None = None, retry_errors: bool = False,
-            quiet: bool = True):
-        """Execute the plan (see `steerdsl run`); returns steerdsl.run.runner.RunResult."""
+            quiet: bool = True, wait: bool = True):
+        """Execute the plan (see `steerdsl run`); returns steerdsl.run.runner.RunResult.
+        wait=False: batch jobs are submitted, not waited for (a later run collects)."""
         from steerdsl.run.runner import run_plan
 
-        return run_plan(self.plan(), until=until, retry_errors=retry_errors, quiet=quiet)
+        return run_plan(self.plan(), until=until, retry_errors=retry_errors, quiet=quiet,
+                        wait=wait)
 
     def query(self, sql: str):
         """SQL over the spec's store, opened read-only: a duckdb.DuckDBPyRelation."""

@@ -60,9 +60,9 @@ def test_check_reports_every_error_with_place_and_caret(spec, tmp_path):
         "  probe p from c { sources 1.5 requests 2 per source active 1 }",
         "                           ^^^",
         "cli.steer:8:30: error: unknown setting 'temprature' in model block (settings here: "
-        "api_base, api_key, concurrency, deployment, hf, litellm, local, max_tokens, min_p, "
-        "price, retries, route, rpm, temperature, timeout, top_p, tpm, truncated); did you mean "
-        "'temperature'?",
+        "api_base, api_key, batch, concurrency, deployment, hf, litellm, local, max_tokens, "
+        "min_p, price, retries, route, rpm, temperature, timeout, top_p, tpm, truncated); did "
+        "you mean 'temperature'?",
         '  model m { litellm "openai/m" temprature 1 api_base "http://127.0.0.1:9/v1" }',
         "                               ^^^^^^^^^^",
         "cli.steer:10:27: error: unknown model 'mm'",

@@ -86,8 +86,8 @@ def test_one_syntax_error_per_broken_block_and_the_rest_still_parse():
     spec, diags, _ = parse(text)
     assert [d.text for d in diags] == [
         "unknown setting 'temprature' in model block (settings here: api_base, api_key, "
-        "concurrency, deployment, hf, litellm, local, max_tokens, min_p, price, retries, route, "
-        "rpm, temperature, timeout, top_p, tpm, truncated); did you mean 'temperature'?",
+        "batch, concurrency, deployment, hf, litellm, local, max_tokens, min_p, price, retries, "
+        "route, rpm, temperature, timeout, top_p, tpm, truncated); did you mean 'temperature'?",
         "unexpected 'bestest'; expected one of 'first', 'nearest'",
     ]
     assert [d.span.line for d in diags] == [2, 4]

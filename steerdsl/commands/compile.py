@@ -92,8 +92,19 @@ def _counts(plan, state) -> tuple[dict[str, dict[str, int]], list[str]]:
                 counts["requests"] = counts["samples"]
                 if key not in one_by_one:
                     one_by_one.append(key)
+        if s.kind == "generate" and "samples" in counts and _batch(plan, s):
+            # one request per sample, sent in provider batch jobs
+            counts["requests"] = counts["by batch"] = counts["samples"]
         out[s.id] = counts
     return out, one_by_one
+
+
+def _batch(plan, stage) -> bool:
+    """Whether a generate stage's requests go as provider batch jobs (`batch on`): a prompt
+    intervention asks the declared model (steerdsl.stages.generate.resolve_model, not
+    imported: compile imports nothing heavy); a fine-tune's adapter is asked one by one."""
+    return plan.intervention(stage.key.intervention).kind == "prompt" \
+        and plan.model(stage.key.model).batch
 
 
 def _notes(plan) -> list[str]:

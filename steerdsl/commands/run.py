@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="request again the calls that failed in earlier runs, and measure "
                         "again the values of Python and judge goals that failed")
+    p.add_argument("--no-wait", action="store_true",
+                   help="submit the batch jobs of `batch on` models and return without "
+                        "waiting for them; a later run collects their answers")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     plan = steerdsl.load(args.spec).plan()
     with store_errors(plan.experiment.store):
         result = run_plan(plan, until=args.until, retry_errors=args.retry_errors,
-                          quiet=args.quiet)
+                          quiet=args.quiet, wait=not args.no_wait)
     if result.summary:
         print(result.summary)
     if result.status == "budget":
@@ -50,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"run incomplete: {calls} (see above); everything answered so far is stored",
               file=sys.stderr)
         code = 1
+    if result.batch_jobs_open:
+        print(f"run incomplete: {count(result.batch_jobs_open, 'batch job')} still at the "
+              "provider; run the same command again later to collect the answers",
+              file=sys.stderr)
+        return 1
     if result.unscored:
         print(unscored_message(result), file=sys.stderr)
         code = 1

@@ -74,6 +74,7 @@ MODEL: dict[str, Keyword] = {
     "truncated": TRUNCATED,
     "route": Keyword(Word((("least_busy", "least-busy"), ("shuffle", "simple-shuffle"))),
                      "route"),
+    "batch": Keyword(Word((("on", True), ("off", False))), "batch"),  # provider batch jobs
 }
 PROVIDERS = tuple(k for k, kw in MODEL.items() if kw.keyword_field == "provider")
 

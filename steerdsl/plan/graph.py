@@ -28,6 +28,7 @@ TOKENS_PER_WORD = 1.3
 _PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries", "price"}
 # Where requests go (servers of identical weights) changes no answer either.
 _PACING |= {"deployments", "route"}
+_TRANSPORT = {"batch"}  # provider batch jobs or one request at a time: the same answers
 _SCORING = {"truncated"}  # decides how answers count, not what is requested: the score stage's
 
 
@@ -234,7 +235,7 @@ def model_identity(m: pm.ModelPlan, spec_dir: Path | None = None) -> dict:
     adds nothing, so hashes stay as they were before adapters existed. An hf checkpoint
     folder counts by its path relative to the spec (its content is in local_model_versions),
     so moving a project redoes nothing."""
-    exclude = _PACING | _SCORING | ({"adapter"} if m.adapter is None else set())
+    exclude = _PACING | _TRANSPORT | _SCORING | ({"adapter"} if m.adapter is None else set())
     identity = m.model_dump(mode="json", exclude=exclude)
     if m.provider == "hf" and spec_dir is not None and Path(m.model).is_absolute():
         identity["model"] = _relative(m.model, spec_dir)

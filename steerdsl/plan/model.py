@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from steerdsl.plan.keys import StageKey, StageKind
 
@@ -233,6 +233,17 @@ class ModelPlan(Frozen):
     # Several servers of this model: requests spread over them by litellm's Router (`route`).
     deployments: list[DeploymentPlan] = []
     route: Literal["simple-shuffle", "least-busy"] = "simple-shuffle"
+    # Send the generate requests as provider batch jobs (steerdsl.stages.generate.batch).
+    # How requests travel, not what they ask: in no hash; left out of dumps when off, so
+    # plans and settings of models without it read as before it existed.
+    batch: bool = False
+
+    @model_serializer(mode="wrap")
+    def _without_batch_off(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and not self.batch:
+            data.pop("batch", None)
+        return data
 
 
 class Phrase(Frozen):

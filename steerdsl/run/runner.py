@@ -29,12 +29,13 @@ __all__ = ["RunResult", "Runner", "run_plan"]
 
 class Runner:
     def __init__(self, plan: Plan, *, until: str | None = None, retry_errors: bool = False,
-                 display: Display | None = None):
+                 display: Display | None = None, wait: bool = True):
         if until is not None and until not in STAGE_KINDS:
             raise RunError(f"--until takes one of {', '.join(STAGE_KINDS)}; not {until!r}")
         self.plan = plan
         self.until = until
         self.retry_errors = retry_errors
+        self.wait = wait
         self.display = display or Display(quiet=True)
         self.result = RunResult(run_id=uuid.uuid4().hex[:12], status="ok")
 
@@ -47,7 +48,7 @@ class Runner:
         con = open_store(self.plan.experiment.store)
         try:
             ctx = RunContext(plan=self.plan, con=con, result=self.result, display=self.display,
-                             retry_errors=self.retry_errors)
+                             retry_errors=self.retry_errors, wait=self.wait)
             self._start_run(ctx)
             self._warn_unpriced()
             status = "failed"
@@ -167,7 +168,7 @@ class Runner:
         """A run that leaves any answer unasked, failed or without scores is not 'ok'."""
         if self.result.unreachable:
             return "failed"
-        if self.result.failed_calls or self.result.unscored:
+        if self.result.failed_calls or self.result.unscored or self.result.batch_jobs_open:
             return "incomplete"
         return self.result.status
 
@@ -180,10 +181,11 @@ class Runner:
 
 
 def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False,
-             quiet: bool = False) -> RunResult:
+             quiet: bool = False, wait: bool = True) -> RunResult:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     start = time.monotonic()
-    runner = Runner(plan, until=until, retry_errors=retry_errors, display=Display(quiet=quiet))
+    runner = Runner(plan, until=until, retry_errors=retry_errors, display=Display(quiet=quiet),
+                    wait=wait)
     result = runner.run()
     not_run = f", {len(result.stages_not_run)} not run" if result.stages_not_run else ""
     runner.display.say(f"done in {time.monotonic() - start:.1f} s: "

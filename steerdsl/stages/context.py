@@ -44,6 +44,7 @@ class RunResult:
     failed_measurements: int = 0  # values of answers this run's score stages could not measure
     unscored: int = 0  # answers of the current generations without scores: run 'incomplete'
     summary: str = ""
+    batch_jobs_open: int = 0  # provider batch jobs left running (--no-wait): run 'incomplete'
     budget_message: str = ""  # why the budget stopped the run; the CLI prints it once
 
 
@@ -114,6 +115,7 @@ class RunContext:
     display: Display = field(default_factory=lambda: Display(quiet=True))
     retry_errors: bool = False
     ledger: Ledger | None = None  # every call's cost, against the budget
+    wait: bool = True  # False (--no-wait): batch jobs are submitted, not waited for
     state: RunState = field(init=False)
     _judge: object = field(default=None, init=False)
 

@@ -314,3 +314,32 @@ CREATE TABLE IF NOT EXISTS adapters (
     versions JSON,              -- torch, transformers, trl, peft
     created_at TIMESTAMP
 );
+
+-- Provider batch jobs of generate stages of `batch on` models (steerdsl.stages.generate.batch).
+-- A job's row is written as soon as its request file is uploaded, and its batch id as soon as
+-- the provider accepts the batch: a killed run's rerun polls the same jobs, never resubmits.
+CREATE TABLE IF NOT EXISTS batch_jobs (
+    gen_hash VARCHAR,
+    file_id VARCHAR PRIMARY KEY,  -- the uploaded JSONL of requests
+    job_id VARCHAR,             -- the provider's batch id; NULL until the batch is accepted
+    provider VARCHAR,           -- litellm's custom_llm_provider
+    status VARCHAR,             -- the provider's ('validating', 'in_progress', 'completed',
+                                -- 'failed', 'expired', 'cancelled', ...); 'uploaded' before
+    requests INTEGER,
+    submitted_at TIMESTAMP,
+    finished_at TIMESTAMP,      -- set when its results are stored in `calls`
+    output_file_id VARCHAR,
+    error_file_id VARCHAR,
+    info JSON                   -- the provider's request counts and errors, as last seen
+);
+
+-- Each request of a batch job: its custom id (unique within the generate stage) and the
+-- probe row and sample it answers. Results are matched to requests by custom id.
+CREATE TABLE IF NOT EXISTS batch_requests (
+    gen_hash VARCHAR,
+    custom_id VARCHAR,
+    file_id VARCHAR,            -- batch_jobs.file_id
+    row_id INTEGER,
+    sample INTEGER,
+    PRIMARY KEY (gen_hash, custom_id)
+);

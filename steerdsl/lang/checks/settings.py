@@ -76,6 +76,12 @@ def _check_model(cx: Context, m: syntax.Model) -> None:
             if s.key in ("api_base",):
                 cx.error(f"a{'n' if providers[0].key == 'hf' else ''} {providers[0].key} "
                          "model has no api_base", s.key_span)
+    if providers and providers[0].key in ("local", "hf"):
+        for s in m.settings:
+            if s.key == "batch" and isinstance(s.value, syntax.Name) and s.value.value == "on":
+                cx.error(f"batch on sends requests as provider batch jobs: only a litellm "
+                         f"model has them, not {providers[0].key} (it generates in process)",
+                         s.key_span)
     _check_deployments(cx, m, providers[0].key if providers else None)
 
 

@@ -67,6 +67,8 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     samples = ctx.plan.intervention(key.intervention).samples
     bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * samples)
     model = resolve_model(ctx.plan, key)
+    if model.batch:
+        return _run_batch(ctx, stage, rows, model, bar)
     stats = run_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
                          retry_errors=ctx.retry_errors, ledger=ctx.ledger)
     slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
@@ -80,4 +82,25 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         ctx.result.unreachable[key.model] = stats.unreachable
         ctx.display.warn(stats.unreachable)
         return Outcome()
+    return Outcome(done=None if stats.failed else {"requests": stats.ok})
+
+
+def _run_batch(ctx: RunContext, stage: Stage, rows, model: ModelPlan, bar) -> Outcome:
+    """The stage of a `batch on` model: provider batch jobs (batch.py)."""
+    from steerdsl.stages.generate.batch import run_batch_generate
+    from steerdsl.stages.generate.failures import describe_failures
+    from steerdsl.words import count
+
+    stats = run_batch_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
+                               retry_errors=ctx.retry_errors, ledger=ctx.ledger,
+                               wait=ctx.wait)
+    failed, failures = describe_failures(ctx.con, stage.hash, stage.id, stats.total)
+    if failures:
+        ctx.display.warn(failures)
+    if stats.jobs_open:
+        ctx.result.batch_jobs_open += stats.jobs_open
+        ctx.display.warn(f"  {stage.id}: {count(stats.jobs_open, 'batch job')} submitted and "
+                         "not finished yet; a later `steerdsl run` collects the answers")
+        return Outcome()
+    ctx.result.failed_calls += failed
     return Outcome(done=None if stats.failed else {"requests": stats.ok})

@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "fatal": ("request refused (4xx)",
               "retrying won't help: the request itself is wrong; change what the message "
               "names (model name, a sampling setting) in the spec"),
+    "expired": ("not run within the provider's batch window (batch on)", RETRY),
     "retry": ("other error", RETRY),
 }
 
