@@ -15,7 +15,7 @@ import pytest
 
 import steerdsl
 from steerdsl.llm.batches import split_jobs
-from steerdsl.stages.generate import batch as batch_stage
+from steerdsl.stages import batch_jobs
 from steerdsl.store.db import open_store
 from support.fake_batches import FakeBatches
 
@@ -69,7 +69,7 @@ def calls(store: Path) -> list[tuple]:
 
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch):
-    monkeypatch.setattr(batch_stage, "POLL_S", 0.01)
+    monkeypatch.setattr(batch_jobs, "POLL_S", 0.01)
 
 
 def test_batch_run_answers_every_request_once(tmp_path):

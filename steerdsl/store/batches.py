@@ -1,4 +1,10 @@
-"""Provider batch jobs of the generate stage in the store (tables batch_jobs, batch_requests).
+"""Provider batch jobs in the store (tables batch_jobs, batch_requests), for every kind of work
+that goes by batch: a generate stage's answers, a judge's verdicts, a judged goal's values.
+
+Jobs belong to an owner of a kind: ('generate', gen_hash), ('judge', judge_id), ('goal',
+measure_id); every statement here is of one owner, so jobs of different owners never mix. A
+request answers an `item`, the owner's key of what it answers ('ROW:SAMPLE', a verdict's key, a
+text's hash).
 
 A job is written in two steps, each committed before the next request to the provider: its
 uploaded file and requests (`add_upload`), then its batch id (`set_job_id`). A rerun after a
@@ -15,6 +21,11 @@ from datetime import datetime, timezone
 from steerdsl.store.bulk import insert_columns, transaction
 
 UPLOADED = "uploaded"  # the file is uploaded, the batch not (yet) created
+GENERATE = "generate"  # the kind of jobs stored before kinds were recorded (kind NULL)
+
+# The item of a request: generate requests stored before the column have only row and sample.
+_ITEM = "coalesce(r.item, r.row_id || ':' || r.sample)"
+_KIND = f"coalesce(j.kind, '{GENERATE}')"
 
 
 @dataclass(frozen=True)
@@ -28,24 +39,45 @@ class BatchJob:
     error_file_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Whose jobs: a kind and the hash that kind keys its results by."""
+
+    kind: str  # 'generate' | 'judge' | 'goal'
+    key: str
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A request as stored: its custom id, what it answers, and for a generate request its
+    probe row and sample (else None)."""
+
+    custom_id: str
+    item: str
+    row: tuple[int, int] | None = None
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def add_upload(con, gen_hash: str, file_id: str, provider: str,
-               requests: list[tuple[str, int, int]]) -> None:
-    """An uploaded request file and its requests (custom id, row id, sample), in one
-    transaction."""
+def add_upload(con, owner: Owner, file_id: str, provider: str,
+               requests: list[StoredRequest]) -> None:
+    """An uploaded request file and its requests, in one transaction."""
+    import pyarrow as pa
+
+    n = len(requests)
     with transaction(con):
-        con.execute("INSERT INTO batch_jobs (gen_hash, file_id, provider, status, requests) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    [gen_hash, file_id, provider, UPLOADED, len(requests)])
+        con.execute("INSERT INTO batch_jobs (gen_hash, kind, file_id, provider, status, "
+                    "requests) VALUES (?, ?, ?, ?, ?, ?)",
+                    [owner.key, owner.kind, file_id, provider, UPLOADED, n])
         insert_columns(con, "batch_requests", {
-            "gen_hash": [gen_hash] * len(requests),
-            "custom_id": [r[0] for r in requests],
-            "file_id": [file_id] * len(requests),
-            "row_id": [r[1] for r in requests],
-            "sample": [r[2] for r in requests]})
+            "gen_hash": pa.array([owner.key] * n, pa.string()),
+            "custom_id": pa.array([r.custom_id for r in requests], pa.string()),
+            "file_id": pa.array([file_id] * n, pa.string()),
+            "row_id": pa.array([r.row[0] if r.row else None for r in requests], pa.int32()),
+            "sample": pa.array([r.row[1] if r.row else None for r in requests], pa.int32()),
+            "item": pa.array([r.item for r in requests], pa.string())})
 
 
 def set_job_id(con, file_id: str, job_id: str, status: str) -> None:
@@ -61,37 +93,37 @@ def update_job(con, file_id: str, status: str, output_file_id: str | None,
 
 
 def finish_job(con, file_id: str) -> None:
-    """Its results are stored in `calls`: never polled again."""
+    """Its results are stored: never polled again."""
     con.execute("UPDATE batch_jobs SET finished_at = ? WHERE file_id = ?", [_now(), file_id])
 
 
-def open_jobs(con, gen_hash: str) -> list[BatchJob]:
-    """The stage's jobs whose results are not stored yet, oldest first."""
+def open_jobs(con, owner: Owner) -> list[BatchJob]:
+    """The owner's jobs whose results are not stored yet, oldest first."""
     rows = con.execute(
         "SELECT file_id, job_id, provider, status, requests, output_file_id, error_file_id "
-        "FROM batch_jobs WHERE gen_hash = ? AND finished_at IS NULL "
-        "ORDER BY submitted_at NULLS LAST, file_id", [gen_hash]).fetchall()
+        f"FROM batch_jobs j WHERE j.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL "
+        "ORDER BY j.submitted_at NULLS LAST, j.file_id", [owner.key, owner.kind]).fetchall()
     return [BatchJob(*r) for r in rows]
 
 
-def job_requests(con, gen_hash: str, file_id: str) -> dict[str, tuple[int, int]]:
-    """custom id -> (row id, sample) of one job's requests."""
-    rows = con.execute("SELECT custom_id, row_id, sample FROM batch_requests "
-                       "WHERE gen_hash = ? AND file_id = ?", [gen_hash, file_id]).fetchall()
-    return {c: (r, s) for c, r, s in rows}
+def job_requests(con, owner: Owner, file_id: str) -> dict[str, str]:
+    """custom id -> item of one job's requests."""
+    rows = con.execute(f"SELECT r.custom_id, {_ITEM} FROM batch_requests r "
+                       "WHERE r.gen_hash = ? AND r.file_id = ?", [owner.key, file_id]).fetchall()
+    return dict(rows)
 
 
-def pending_samples(con, gen_hash: str) -> set[tuple[int, int]]:
-    """(row id, sample) of requests in jobs whose results are not stored yet."""
+def pending_items(con, owner: Owner) -> set[str]:
+    """Items of requests in the owner's jobs whose results are not stored yet."""
     rows = con.execute(
-        "SELECT r.row_id, r.sample FROM batch_requests r JOIN batch_jobs j "
-        "ON j.file_id = r.file_id WHERE r.gen_hash = ? AND j.finished_at IS NULL",
-        [gen_hash]).fetchall()
-    return {(r, s) for r, s in rows}
+        f"SELECT {_ITEM} FROM batch_requests r JOIN batch_jobs j ON j.file_id = r.file_id "
+        f"WHERE r.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL",
+        [owner.key, owner.kind]).fetchall()
+    return {r[0] for r in rows}
 
 
-def sent_counts(con, gen_hash: str) -> dict[tuple[int, int], int]:
-    """(row id, sample) -> how many batch requests were made for it (retries make more)."""
-    rows = con.execute("SELECT row_id, sample, count(*) FROM batch_requests WHERE gen_hash = ? "
-                       "GROUP BY ALL", [gen_hash]).fetchall()
-    return {(r, s): n for r, s, n in rows}
+def sent_counts(con, owner: Owner) -> dict[str, int]:
+    """item -> how many batch requests were made for it (resends make more)."""
+    rows = con.execute(f"SELECT {_ITEM}, count(*) FROM batch_requests r WHERE r.gen_hash = ? "
+                       "GROUP BY ALL", [owner.key]).fetchall()
+    return dict(rows)

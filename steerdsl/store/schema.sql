@@ -201,6 +201,8 @@ CREATE TABLE IF NOT EXISTS judge_calls (
     latency_s DOUBLE,
     judged_at TIMESTAMP
 );
+-- the api_base of the deployment that answered, for a model with deployments (NULL otherwise)
+ALTER TABLE judge_calls ADD COLUMN IF NOT EXISTS deployment VARCHAR;
 
 -- Groundedness verdicts, cached by what decides them: the judge's identity (its stage content
 -- without the generation: steerdsl.stages.judge), the source text and the answer text. One row
@@ -225,6 +227,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     judged_at TIMESTAMP,
     PRIMARY KEY (judge_id, source_hash, answer_hash, swapped)
 );
+-- the api_base of the deployment that answered, for a judge model with deployments
+ALTER TABLE verdicts ADD COLUMN IF NOT EXISTS deployment VARCHAR;
 
 -- Which judge grounds a generation's answers, as the latest run's judge stage set it (the
 -- spec's `evaluate { grounding J }`); no row: the generation is not grounded (NULL columns).
@@ -315,11 +319,13 @@ CREATE TABLE IF NOT EXISTS adapters (
     created_at TIMESTAMP
 );
 
--- Provider batch jobs of generate stages of `batch on` models (steerdsl.stages.generate.batch).
--- A job's row is written as soon as its request file is uploaded, and its batch id as soon as
--- the provider accepts the batch: a killed run's rerun polls the same jobs, never resubmits.
+-- Provider batch jobs of `batch on` models (steerdsl.stages.batch_jobs): of generate stages,
+-- of judge stages and of judged goals. A job's row is written as soon as its request file is
+-- uploaded, and its batch id as soon as the provider accepts the batch: a killed run's rerun
+-- polls the same jobs, never resubmits.
 CREATE TABLE IF NOT EXISTS batch_jobs (
-    gen_hash VARCHAR,
+    gen_hash VARCHAR,           -- the owner: the generate stage's gen_hash (kind 'generate'),
+                                -- the judge's judge_id ('judge'), the goal's measure_id ('goal')
     file_id VARCHAR PRIMARY KEY,  -- the uploaded JSONL of requests
     job_id VARCHAR,             -- the provider's batch id; NULL until the batch is accepted
     provider VARCHAR,           -- litellm's custom_llm_provider
@@ -327,19 +333,24 @@ CREATE TABLE IF NOT EXISTS batch_jobs (
                                 -- 'failed', 'expired', 'cancelled', ...); 'uploaded' before
     requests INTEGER,
     submitted_at TIMESTAMP,
-    finished_at TIMESTAMP,      -- set when its results are stored in `calls`
+    finished_at TIMESTAMP,      -- set when its results are stored (calls, verdicts, ...)
     output_file_id VARCHAR,
     error_file_id VARCHAR,
     info JSON                   -- the provider's request counts and errors, as last seen
 );
+-- 'generate' | 'judge' | 'goal'; NULL: a generate stage's job stored before kinds existed
+ALTER TABLE batch_jobs ADD COLUMN IF NOT EXISTS kind VARCHAR;
 
--- Each request of a batch job: its custom id (unique within the generate stage) and the
--- probe row and sample it answers. Results are matched to requests by custom id.
+-- Each request of a batch job: its custom id (unique within its owner) and what it answers.
+-- Results are matched to requests by custom id.
 CREATE TABLE IF NOT EXISTS batch_requests (
-    gen_hash VARCHAR,
+    gen_hash VARCHAR,           -- batch_jobs.gen_hash: the owner
     custom_id VARCHAR,
     file_id VARCHAR,            -- batch_jobs.file_id
-    row_id INTEGER,
+    row_id INTEGER,             -- a generate request's probe row and sample (NULL for others)
     sample INTEGER,
     PRIMARY KEY (gen_hash, custom_id)
 );
+-- What the request answers, as its owner keys it: 'ROW:SAMPLE' (generate), 'SOURCE_HASH:
+-- ANSWER_HASH:SWAPPED' (judge), the text's hash (goal); NULL: stored before this column
+ALTER TABLE batch_requests ADD COLUMN IF NOT EXISTS item VARCHAR;
