@@ -95,6 +95,9 @@ def _counts(plan, state) -> tuple[dict[str, dict[str, int]], list[str]]:
         if s.kind == "generate" and "samples" in counts and _batch(plan, s):
             # one request per sample, sent in provider batch jobs
             counts["requests"] = counts["by batch"] = counts["samples"]
+        if s.kind == "judge" and "verdicts" in counts \
+                and plan.model(plan.judge(s.key.judge).model).batch:
+            counts["by batch"] = counts["verdicts"]  # one request per verdict
         out[s.id] = counts
     return out, one_by_one
 

@@ -64,7 +64,16 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     todo = [q for q in questions if stored.get(_key(q)) != "ok"]
     bar = ctx.display.stage(f"judge {key.model}/{key.intervention}", len(questions))
     bar.update(len(questions) - len(todo))
-    if todo:
+    if model.batch:
+        from steerdsl.stages.judge_batch import judge_by_batch
+
+        jobs_open = judge_by_batch(ctx, stage, model, judge_id, todo, stored, bar,
+                                   already=len(questions) - len(todo),
+                                   seed_of=lambda q: question_seed(ctx, judge_id, q))
+        if jobs_open:
+            _say_open(ctx, stage, jobs_open)
+            return Outcome()
+    elif todo:
         _ask(ctx, model, judge_id, todo, bar, already=len(questions) - len(todo))
         if ctx.ledger is not None and ctx.ledger.exhausted:
             raise ctx.ledger.exceeded()  # what was answered is stored
@@ -82,6 +91,22 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
 
 def _key(q: Question) -> tuple[str, str, bool]:
     return (q.source_hash, q.answer_hash, q.swapped)
+
+
+def question_seed(ctx: RunContext, judge_id: str, q: Question) -> int:
+    """The seed a question is asked with (where the model takes one), streamed or by batch."""
+    from steerdsl.plan.hashing import derive_seed
+
+    return derive_seed(ctx.plan.experiment.seed, "judge", judge_id, q.source_hash,
+                       q.answer_hash, str(q.swapped)) % 2**31
+
+
+def _say_open(ctx: RunContext, stage: Stage, jobs_open: int) -> None:
+    from steerdsl.words import count
+
+    ctx.result.batch_jobs_open += jobs_open
+    ctx.display.warn(f"  {stage.id}: {count(jobs_open, 'batch job')} submitted and not "
+                     "finished yet; a later `steerdsl run` collects the verdicts")
 
 
 def _questions(ctx: RunContext, judge: JudgePlan, answers) -> list[Question]:
@@ -108,7 +133,6 @@ def _ask(ctx: RunContext, model: ModelPlan, judge_id: str,
     from steerdsl.llm.caller import Caller
     from steerdsl.llm.keys import api_key_for
     from steerdsl.llm.pool import run_pool
-    from steerdsl.plan.hashing import derive_seed
     from steerdsl.plan.model import SamplingParams
     from steerdsl.store.verdicts import VerdictRecord, VerdictWriter
 
@@ -121,8 +145,7 @@ def _ask(ctx: RunContext, model: ModelPlan, judge_id: str,
     async def ask(q: Question) -> None:
         p = dict(params)
         if send_seed:
-            p["seed"] = derive_seed(ctx.plan.experiment.seed, "judge", judge_id, q.source_hash,
-                                    q.answer_hash, str(q.swapped)) % 2**31
+            p["seed"] = question_seed(ctx, judge_id, q)
         out = await caller.call(q.prompt, 1, p)
         if out is None:
             return  # budget or a dead server: asked by a later run
@@ -138,7 +161,8 @@ def _ask(ctx: RunContext, model: ModelPlan, judge_id: str,
             writer.add(VerdictRecord(q.source_hash, q.answer_hash, q.swapped, "ok",
                                      verdict=v.verdict, rationale=v.rationale, raw=raw,
                                      attempts=out.attempts, prompt_tokens=c.prompt_tokens,
-                                     completion_tokens=c.completion_tokens, cost=c.cost))
+                                     completion_tokens=c.completion_tokens, cost=c.cost,
+                                     deployment=c.deployment))
         progress.done += 1
 
     def tick(force: bool = False) -> None:

@@ -51,6 +51,7 @@ class VerdictRecord:
     completion_tokens: int | None = None
     cost: float | None = None
     judged_at: datetime | None = None
+    deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 
 def record_grounding(con, gen_hash: str, judge: str, judge_id: str, candidates: str,
@@ -154,6 +155,7 @@ class VerdictWriter(BatchWriter[VerdictRecord]):
             "completion_tokens": pa.array([r.completion_tokens for r in batch], pa.int32()),
             "cost": pa.array([r.cost for r in batch], pa.float64()),
             "judged_at": pa.array([r.judged_at for r in batch], pa.timestamp("us")),
+            "deployment": pa.array([r.deployment for r in batch], pa.string()),
         }
         with transaction(self.con):
             insert_columns(self.con, "verdicts", columns, on_conflict="replace")

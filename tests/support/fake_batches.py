@@ -7,7 +7,8 @@ A batch goes validating -> in_progress -> completed, one step per retrieve (`hol
 keeps it in progress until `release()`); then its output file holds one chat completion per
 request (the default answer of fake_openai), its error file the requests whose prompt
 contains a `fail` string (status 500) or an `expire` string (error batch_expired).
-Every submitted request's custom id is counted (`submitted`), so tests can check that
+`answer(prompt, index)` replaces the default answer (a judge's JSON verdict, a judged goal's
+score). Every submitted request's custom id is counted (`submitted`), so tests can check that
 nothing was submitted twice.
 
     with FakeBatches() as server:
@@ -24,6 +25,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from support.fake_openai import default_answer
@@ -31,8 +33,10 @@ from support.fake_openai import default_answer
 
 class FakeBatches:
     def __init__(self, fail: tuple[str, ...] = (), expire: tuple[str, ...] = (),
-                 hold: bool = False) -> None:
+                 hold: bool = False,
+                 answer: Callable[[str, int], str] = default_answer) -> None:
         self.fail = fail
+        self.answer = answer
         self.expire = expire
         self.hold = hold
         self.files: dict[str, bytes] = {}
@@ -121,7 +125,8 @@ class FakeBatches:
                     "error": {"message": "fake batch error", "type": "server_error"}}}})
             else:
                 out.append({**row, "error": None, "response": {
-                    "status_code": 200, "body": _completion(line["body"], prompt)}})
+                    "status_code": 200,
+                    "body": _completion(line["body"], prompt, self.answer)}})
         counts = batch["request_counts"]
         counts["completed"], counts["failed"] = len(out), len(err)
         batch["status"] = "completed"
@@ -142,9 +147,9 @@ def _file(file_id: str, content: bytes, filename: str) -> dict:
             "status": "processed"}
 
 
-def _completion(body: dict, prompt: str) -> dict:
+def _completion(body: dict, prompt: str, answer: Callable[[str, int], str]) -> dict:
     n = body.get("n", 1)
-    contents = [default_answer(prompt, i) for i in range(n)]
+    contents = [answer(prompt, i) for i in range(n)]
     prompt_tokens = len(prompt.split())
     completion_tokens = sum(len(c.split()) for c in contents)
     return {"id": "chatcmpl-batch", "object": "chat.completion", "created": int(time.time()),
