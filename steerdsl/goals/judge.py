@@ -45,7 +45,8 @@ class JudgeCall:
     prompt_tokens: int | None
     completion_tokens: int | None
     cost: float | None  # USD; None when the price is unknown
-    latency_s: float
+    latency_s: float | None  # None for a request answered in a provider batch job
+    deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 
 # Receives the answered requests of one judge(goal, texts) call, once it returns (or is
@@ -119,7 +120,7 @@ async def _judge_all(plan: Plan, goal: GoalPlan, measure: JudgeMeasure, model,
             c = out.completion
             calls.append(JudgeCall(goal.measure_id, text_hash(texts[i]), model.name,
                                    c.prompt_tokens, c.completion_tokens, c.cost,
-                                   out.latency_s))
+                                   out.latency_s, c.deployment))
         if out is None and caller.ledger.exhausted:
             results[i] = JudgeNotAsked(f"not judged: budget {usd(caller.ledger.limit)} "
                                        "reached")

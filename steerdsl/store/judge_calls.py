@@ -24,9 +24,10 @@ class JudgeCall(Protocol):
     completion_tokens: int | None
     cost: float | None
     latency_s: float | None
+    deployment: str | None
 
 _COLUMNS = ("measure_id", "text_hash", "model", "prompt_tokens", "completion_tokens", "cost",
-            "latency_s", "judged_at")
+            "latency_s", "deployment", "judged_at")
 
 
 def record_judge_calls(con, calls: Sequence[JudgeCall]) -> int:
@@ -37,7 +38,8 @@ def record_judge_calls(con, calls: Sequence[JudgeCall]) -> int:
     try:
         return insert_rows(cur, "judge_calls", _COLUMNS,
                            [(c.measure_id, c.text_hash, c.model, c.prompt_tokens,
-                             c.completion_tokens, c.cost, c.latency_s, at) for c in calls])
+                             c.completion_tokens, c.cost, c.latency_s, c.deployment, at)
+                            for c in calls])
     finally:
         cur.close()
 
