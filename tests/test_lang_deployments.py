@@ -66,3 +66,15 @@ def test_a_key_written_in_a_deployment_is_an_error_and_never_shown(tmp_path):
     got = [f"{d.span.line}:{d.span.col}: {d.text}" for d in info.value.diagnostics]
     assert got == ["19:39: API keys must not be written in a spec (the key is not shown here): "
                    "use api_key env VARIABLE and set the variable"]
+
+
+def test_batch_on_is_not_for_a_model_with_deployments(tmp_path):
+    """A batch job goes to one endpoint; the Router spreads single requests: the checker says
+    so at the batch setting (batch off is fine)."""
+    batch = MODEL.replace("  route least_busy\n", "  batch on\n")
+    assert errors(tmp_path, model=batch) == [
+        "19:3: batch on sends requests as provider batch jobs to one endpoint, and model 'm' "
+        "spreads requests over deployments: a batch job is not routed (use batch on in a model "
+        "block of one deployment's api_base, or drop it)"]
+    off = write(tmp_path, model=MODEL.replace("  route least_busy\n", "  batch off\n"))
+    assert not steerdsl.load(off).plan().model("m").batch

@@ -71,18 +71,29 @@ def _check_model(cx: Context, m: syntax.Model) -> None:
     for extra in providers[1:]:
         cx.error(f"model '{m.name.value}' has two providers; keep one", extra.key_span)
     _check_keys(cx, m.api_keys, where)
-    if providers and providers[0].key in ("local", "hf"):
+    provider = providers[0].key if providers else None
+    if provider in ("local", "hf"):
         for s in m.settings:
             if s.key in ("api_base",):
-                cx.error(f"a{'n' if providers[0].key == 'hf' else ''} {providers[0].key} "
-                         "model has no api_base", s.key_span)
-    if providers and providers[0].key in ("local", "hf"):
-        for s in m.settings:
-            if s.key == "batch" and isinstance(s.value, syntax.Name) and s.value.value == "on":
-                cx.error(f"batch on sends requests as provider batch jobs: only a litellm "
-                         f"model has them, not {providers[0].key} (it generates in process)",
-                         s.key_span)
-    _check_deployments(cx, m, providers[0].key if providers else None)
+                cx.error(f"a{'n' if provider == 'hf' else ''} {provider} model has no "
+                         "api_base", s.key_span)
+    _check_deployments(cx, m, provider)
+    _check_batch(cx, m, provider)
+
+
+def _check_batch(cx: Context, m: syntax.Model, provider: str | None) -> None:
+    """`batch on`: provider batch jobs, sent to one litellm endpoint."""
+    batch = keywords.first(m.settings, "batch")
+    if batch is None or not (isinstance(batch.value, syntax.Name) and batch.value.value == "on"):
+        return
+    if provider in ("local", "hf"):
+        cx.error(f"batch on sends requests as provider batch jobs: only a litellm model has "
+                 f"them, not {provider} (it generates in process)", batch.key_span)
+    elif m.deployments:
+        cx.error(f"batch on sends requests as provider batch jobs to one endpoint, and model "
+                 f"'{m.name.value}' spreads requests over deployments: a batch job is not "
+                 "routed (use batch on in a model block of one deployment's api_base, or "
+                 "drop it)", batch.key_span)
 
 
 def _check_keys(cx: Context, keys: list[syntax.ApiKeyEnv | syntax.ApiKeyLiteral],
