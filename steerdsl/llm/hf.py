@@ -18,15 +18,16 @@ from steerdsl.errors import RunError
 from steerdsl.llm.inprocess import GenerationStopped, provider_base, register
 from steerdsl.llm.litellm_loader import HF_PROVIDER
 from steerdsl.plan.model import ModelPlan
+from steerdsl.versions import TRAINING
 
 DEFAULT_MAX_TOKENS = 256
 TRAIN_EXTRA = "pip install 'steerdsl[train]' (scripts/setup installs it)"
-_TRAIN_PACKAGES = ("torch", "transformers", "peft")
 _lock = threading.Lock()
 
 
-def require_packages(what: str, packages: tuple[str, ...] = _TRAIN_PACKAGES) -> None:
-    """A RunError naming the extra to install when a package of it is missing."""
+def require_packages(what: str, packages: tuple[str, ...] = TRAINING) -> None:
+    """A RunError naming the extra to install when a package of it (by default: any of the
+    training extra's, steerdsl.versions.TRAINING) is missing."""
     missing = [p for p in packages if importlib.util.find_spec(p) is None]
     if missing:
         raise RunError(f"{what} needs the training extra ({', '.join(missing)} not "

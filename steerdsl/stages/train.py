@@ -33,7 +33,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     folder = train_dir(ctx.plan, stage)
     if ctx.done(stage) and (adapter_dir(folder) / "adapter_config.json").is_file():
         return SKIPPED
-    require_packages("fine-tuning", TRAINING)
+    require_packages("fine-tuning")
     from steerdsl.train.grpo import GrpoJob, resume_step, train
 
     iv = ctx.plan.intervention(key.intervention)
