@@ -370,14 +370,20 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
         if isinstance(answer, JudgeNotAsked):
             col.unasked[u] = str(answer)  # not done: neither a value nor a cached failure
             continue
-        if isinstance(answer, BaseException):
-            col.set(u, math.nan, f"judge failed: {type(answer).__name__}: {answer}")
-            continue
-        value, err = _as_number(answer, f"judge {measure.model}")
-        if err is None and not measure.scale_lo <= value <= measure.scale_hi:
-            err = f"judge score {value} outside the scale {measure.scale_lo}..{measure.scale_hi}"
-            value = math.nan
-        col.set(u, value, err)
+        col.set(u, *judged_value(measure, answer))
+
+
+def judged_value(measure: JudgeMeasure, answer: float | BaseException
+                 ) -> tuple[float, str | None]:
+    """A judge's answer as a measurement: (value, None), or (NaN, why it failed). Also how
+    a batch job's collected answers are cached (steerdsl.stages.judged_goals)."""
+    if isinstance(answer, BaseException):
+        return math.nan, f"judge failed: {type(answer).__name__}: {answer}"
+    value, err = _as_number(answer, f"judge {measure.model}")
+    if err is None and not measure.scale_lo <= value <= measure.scale_hi:
+        err = f"judge score {value} outside the scale {measure.scale_lo}..{measure.scale_hi}"
+        value = math.nan
+    return value, err
 
 
 def _compute_expr(measure: ExprMeasure, col: _Column, todo, base: dict[str, _Column]) -> None:

@@ -19,7 +19,7 @@ from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.plan.keys import STAGE_KINDS
 from steerdsl.plan.model import Plan
 from steerdsl.progress import Display
-from steerdsl.stages.context import RunContext, RunResult
+from steerdsl.stages.context import JobsPending, RunContext, RunResult
 from steerdsl.store import runs
 from steerdsl.store import stages as stage_store
 from steerdsl.words import count
@@ -61,6 +61,8 @@ class Runner:
             except BudgetExceeded as e:
                 self.result.budget_message = str(e)
                 status = self.result.status = "budget"
+            except JobsPending:  # judged values wait in batch jobs (--no-wait): incomplete
+                status = self.result.status = self._outcome()
             except KeyboardInterrupt:
                 status = "interrupted"
                 raise

@@ -61,6 +61,11 @@ class Outcome:
 SKIPPED = Outcome(ran="skipped")
 
 
+class JobsPending(Exception):
+    """Values of judged goals wait in provider batch jobs (run --no-wait): the run stops
+    'incomplete' here, and a later run collects them (RunContext.stop_if_unmeasured)."""
+
+
 class RunState:
     """Inputs of stages, kept in memory for the rest of the run once loaded or computed."""
 
@@ -137,20 +142,40 @@ class RunContext:
 
     def judge(self):
         """The judge of `judge` goals: its requests are charged to the run's ledger and their
-        cost is stored (table judge_calls)."""
-        if self._judge is None and any(g.measure.kind == "judge" for g in self.plan.goals):
+        cost is stored (table judge_calls); those of a `batch on` model go as provider batch
+        jobs (steerdsl.stages.judged_goals)."""
+        judged = [g for g in self.plan.goals if g.measure.kind == "judge"]
+        if self._judge is None and judged:
             from steerdsl.goals.judge import make_judge
             from steerdsl.store.judge_calls import record_judge_calls
 
-            self._judge = make_judge(self.plan, ledger=self.ledger,
-                                     record=lambda calls: record_judge_calls(self.con, calls))
+            def record(calls) -> None:
+                record_judge_calls(self.con, calls)
+
+            self._judge = make_judge(self.plan, ledger=self.ledger, record=record)
+            if any(self.plan.model(g.measure.model).batch for g in judged):
+                from steerdsl.stages.judged_goals import BatchJudge
+
+                self._judge = BatchJudge(self.plan, self.con, self._judge, ledger=self.ledger,
+                                         record=record, wait=self.wait)
         return self._judge
 
     def stop_if_unmeasured(self, measured) -> None:
-        """Values left unmeasured because the budget ran out: the run stops here (what was
-        measured is stored; a later run with more budget measures the rest)."""
-        if measured.unmeasured and self.ledger is not None and self.ledger.exhausted:
+        """Values left unmeasured because the budget ran out, or waiting in batch jobs (run
+        --no-wait): the run stops here (what was measured is stored; a later run measures the
+        rest)."""
+        if not measured.unmeasured:
+            return
+        if self.ledger is not None and self.ledger.exhausted:
             raise self.ledger.exceeded()
+        jobs_open = getattr(self._judge, "jobs_open", 0)
+        if jobs_open:
+            from steerdsl.words import count
+
+            self.result.batch_jobs_open += jobs_open
+            self.display.warn(f"  {count(jobs_open, 'batch job')} of judged goals submitted and "
+                              "not finished yet; a later `steerdsl run` collects the values")
+            raise JobsPending()
 
     def say_measure_errors(self, what: str, measured) -> None:
         for _, text_id, goal, message in measured.errors[:5]:

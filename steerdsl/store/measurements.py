@@ -63,10 +63,20 @@ class CacheWriter:
             return
         # Texts first, so a measurement never refers to a missing text. No explicit
         # transaction: the caller may hold one; each INSERT is atomic.
-        insert_rows(self.con, "texts", ["text_hash", "text"], self._texts.items(), "ignore")
-        # Replace: a value measured again (a retried failure) takes the place of the old row.
-        insert_rows(self.con, "measurements", ["text_hash", "measure_id", "raw", "error"],
-                    self._rows, "replace")
+        save_texts(self.con, self._texts)
+        write_values(self.con, self._rows)
         self.written += len(self._rows)
         self._texts.clear()
         self._rows.clear()
+
+
+def save_texts(con, texts: dict[str, str]) -> None:
+    """Texts by hash, when new."""
+    insert_rows(con, "texts", ["text_hash", "text"], texts.items(), "ignore")
+
+
+def write_values(con, rows: Sequence[tuple[str, str, float | None, str | None]]) -> None:
+    """Measurements (text_hash, measure_id, raw, error) of texts already in `texts`. Replace: a
+    value measured again (a retried failure) takes the place of the old row."""
+    insert_rows(con, "measurements", ["text_hash", "measure_id", "raw", "error"], rows,
+                "replace")
