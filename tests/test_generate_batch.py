@@ -4,11 +4,6 @@ files and batches API, against a loopback OpenAI-format batch server (real HTTP)
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +12,7 @@ import steerdsl
 from steerdsl.llm.batches import split_jobs
 from steerdsl.stages import batch_jobs
 from steerdsl.store.db import open_store
+from support.batch_specs import kill_9_while_polling, rerun
 from support.fake_batches import FakeBatches
 
 ROWS = 16  # 4 sources x 4 requests
@@ -157,28 +153,13 @@ def test_jobs_are_split_within_the_provider_limits():
     assert split_jobs(lines, max_bytes=25) == [[0, 1], [2, 3], [4, 5], [6]]
 
 
-def steerdsl_run(spec: Path) -> subprocess.Popen:
-    env = {**os.environ, "STEERDSL_BATCH_POLL_S": "0.05"}
-    return subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
 def test_kill_9_while_a_batch_is_in_progress_then_resume(tmp_path):
     with FakeBatches(hold=True) as server:
         spec = write_spec(tmp_path, server.url)
-        proc = steerdsl_run(spec)
-        deadline = time.monotonic() + 120
-        while server.retrieves < 3:  # submitted, and polling the job in progress
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_9_while_polling(spec, server)
         assert len(server.batches) == 1
         server.release()
-        proc = steerdsl_run(spec)
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
+        rerun(spec)
         # The rerun polled the same job: nothing submitted twice, every answer stored once.
         assert len(server.batches) == 1 and sorted(server.submitted.values()) == [1] * ROWS
         rows = calls(tmp_path / "b.duckdb")

@@ -4,62 +4,26 @@ the loopback OpenAI-format files + batches server (real HTTP, real DuckDB files)
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import steerdsl
 from steerdsl.stages import batch_jobs
+from support import batch_specs
+from support.batch_specs import JUDGE, MARK, kill_9_while_polling, rerun
 from support.fake_batches import FakeBatches
 from support.fake_openai import default_answer
 from support.stores import read_rows
 
 ROWS = 4  # probe rows, one answer each: one question each (order random)
-MARK = "SAME CONTENT?"
 YES = '{"answer": "Yes", "rationale": "Both are about the committee."}'
 
-SPEC = '''
-experiment jb {{
-  seed 3
-  store "jb.duckdb"{budget}
-}}
-corpus c {{ read "corpus.jsonl" text "text" }}
-goals {{
-  length = char_count normalize 0..400
-}}
-probe p from c {{
-  sources {rows} unweighted
-  requests 1 per source
-  active 1
-}}
-model writer {{
-  litellm "openai/writer"
-  api_base "{url}"
-  retries 1
-  batch on
-}}
-model referee {{
-  litellm "openai/referee"
-  api_base "{url}"
-  retries 1{judge_price}
-  batch on
-}}
-intervention direct {{ prompt direct }}
-judge meaning {{
-  model referee
-  prompt template """
-    {mark} A: {{version_a}}
-    B: {{version_b}}
-  """
-}}
+MODELS = """model writer {{ litellm "openai/writer"  api_base "{url}"  retries 1  batch on }}
+model referee {{ litellm "openai/referee"  api_base "{url}"  retries 1{price}  batch on }}
 evaluate {{ probe p  models writer  interventions direct  grounding meaning }}
-'''
+intervention direct {{ prompt direct }}
+"""
 
 
 def answer(prompt: str, index: int) -> str:
@@ -68,14 +32,9 @@ def answer(prompt: str, index: int) -> str:
 
 
 def write_spec(folder: Path, url: str, budget: str = "", judge_price: str = "") -> Path:
-    with open(folder / "corpus.jsonl", "w") as f:
-        for i in range(ROWS):
-            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
-    spec = folder / "jb.steer"
-    spec.write_text(SPEC.format(url=url, rows=ROWS, mark=MARK,
-                                budget=f"\n  budget {budget}" if budget else "",
-                                judge_price=f"\n  price {judge_price}" if judge_price else ""))
-    return spec
+    body = MODELS.format(url=url, price=f"  price {judge_price}" if judge_price else "")
+    return batch_specs.write_spec(folder, "jb", body + JUDGE.format(model="referee"),
+                                  budget=budget)
 
 
 def verdicts(folder: Path) -> list[tuple]:
@@ -165,31 +124,15 @@ def test_judge_batch_cost_and_budget_before_submitting(tmp_path):
         assert judge_ids(server) == [] and verdicts(folder) == []
 
 
-def steerdsl_run(spec: Path) -> subprocess.Popen:
-    env = {**os.environ, "STEERDSL_BATCH_POLL_S": "0.05"}
-    return subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
 def test_kill_9_while_a_judge_batch_is_in_progress_then_resume(tmp_path):
     with FakeBatches(answer=answer) as server:
         spec = write_spec(tmp_path, server.url)
         assert steerdsl.load(spec).run(until="score").status == "ok"
         server.hold = True
-        proc = steerdsl_run(spec)
-        deadline = time.monotonic() + 120
-        retrieves = server.retrieves
-        while server.retrieves < retrieves + 3:  # submitted, and polling the judge job
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_9_while_polling(spec, server)
         assert len(server.batches) == 2
         server.release()
-        proc = steerdsl_run(spec)
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
+        rerun(spec)
         # The rerun polled the same job: nothing submitted twice, every verdict stored once.
         assert len(server.batches) == 2 and len(judge_ids(server)) == ROWS
         assert max(server.submitted.values()) == 1

@@ -4,42 +4,23 @@ loopback OpenAI-compatible servers behind one judge model."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import steerdsl
+from support import batch_specs
+from support.batch_specs import JUDGE, MARK
 from support.fake_openai import FakeOpenAI, Reply, default_answer
 from support.stores import read_rows
 
-MARK = "SAME CONTENT?"
-
-SPEC = '''
-experiment jd {{
-  seed 5
-  store "jd.duckdb"
-}}
-corpus c {{ read "corpus.jsonl" text "text" }}
-goals {{
-  length = char_count normalize 0..400
-  polite = judge referee rubric "How polite is this text, from 0 to 10?" scale 0..10
-}}
-probe p from c {{ sources 4 unweighted  requests 1 per source  active 1  goals length }}
-model writer {{ litellm "openai/writer"  api_base "{writer}" }}
+MODELS = """model writer {{ litellm "openai/writer"  api_base "{writer}" }}
 model referee {{
   litellm "openai/referee"
   deployment {{ api_base "{a}" }}
   deployment {{ api_base "{b}" }}
 }}
 intervention direct {{ prompt direct }}
-judge meaning {{
-  model referee
-  prompt template """
-    {mark} A: {{version_a}}
-    B: {{version_b}}
-  """
-}}
 evaluate {{ probe p  models writer  interventions direct  grounding meaning }}
-'''
+"""
 
 
 def referee(request) -> Reply:
@@ -50,12 +31,8 @@ def referee(request) -> Reply:
 
 
 def write_spec(folder: Path, writer: str, a: str, b: str) -> Path:
-    with open(folder / "corpus.jsonl", "w") as f:
-        for i in range(4):
-            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
-    spec = folder / "jd.steer"
-    spec.write_text(SPEC.format(writer=writer, a=a, b=b, mark=MARK))
-    return spec
+    body = MODELS.format(writer=writer, a=a, b=b) + JUDGE.format(model="referee")
+    return batch_specs.write_spec(folder, "jd", body, judged_by="referee")
 
 
 def test_judge_calls_and_verdicts_say_which_deployment_answered(tmp_path):

@@ -5,60 +5,35 @@ their costs in judge_calls; --no-wait leaves them pending (not cached, run incom
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 import steerdsl
 from steerdsl.stages import batch_jobs
+from support import batch_specs
+from support.batch_specs import RUBRIC, kill_9_while_polling, rerun
 from support.fake_batches import FakeBatches
 from support.fake_openai import FakeOpenAI
 from support.stores import read_rows
 
-TEXTS = 6  # corpus texts; the probe draws 3, one answer each (all "7"-judged, 3 more texts)
-RUBRIC = "How polite is this text, from 0 to 10?"
+TEXTS = 6  # corpus texts; the probe draws 3, one answer each (3 more texts to judge)
 
-SPEC = '''
-experiment jg {{
-  seed 5
-  store "jg.duckdb"
-}}
-corpus c {{ read "corpus.jsonl" text "text" }}
-goals {{
-  length = char_count normalize 0..400
-  polite = judge referee rubric "{rubric}" scale 0..10
-}}
-probe p from c {{ sources 3 unweighted  requests 1 per source  active 1  goals length }}
-model writer {{ litellm "openai/writer"  api_base "{writer}" }}
-model referee {{
-  litellm "openai/referee"
-  api_base "{batches}"
-  retries 1
-  price in 1 out 2
-  batch on
-}}
+MODELS = """model writer {{ litellm "openai/writer"  api_base "{writer}" }}
+model referee {{ litellm "openai/referee"  api_base "{batches}"  retries 1  price in 1 out 2
+  batch on }}
 intervention direct {{ prompt direct }}
 evaluate {{ probe p  models writer  interventions direct }}
-'''
+"""
 
 
 def score(prompt: str, index: int) -> str:
-    return "Note 1" in prompt and "5" or "7"
+    return "5" if "Note 1" in prompt else "7"
 
 
 def write_spec(folder: Path, writer: str, batches: str) -> Path:
-    with open(folder / "corpus.jsonl", "w") as f:
-        for i in range(TEXTS):
-            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
-    spec = folder / "jg.steer"
-    spec.write_text(SPEC.format(writer=writer, batches=batches, rubric=RUBRIC))
-    return spec
+    return batch_specs.write_spec(folder, "jg", MODELS.format(writer=writer, batches=batches),
+                                  texts=TEXTS, sources=3, judged_by="referee")
 
 
 def polite(folder: Path) -> list[tuple]:
@@ -132,22 +107,9 @@ def test_failed_and_expired_values_are_cached_errors_resent_with_retry_errors(tm
 def test_kill_9_while_a_goal_batch_is_in_progress_then_resume(tmp_path):
     with FakeOpenAI() as writer, FakeBatches(answer=score, hold=True) as server:
         spec = write_spec(tmp_path, writer.url, server.url)
-        env = {**os.environ, "STEERDSL_BATCH_POLL_S": "0.05"}
-        cmd = [sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
-        deadline = time.monotonic() + 120
-        while server.retrieves < 3:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        kill_9_while_polling(spec, server)
         server.release()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
-        _, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err
+        rerun(spec)
         assert len(server.batches) == 2 and max(server.submitted.values()) == 1
         assert len(polite(tmp_path)) == TEXTS + 3
         assert read_rows(tmp_path / "jg.duckdb", "SELECT count(*) FROM judge_calls") == \

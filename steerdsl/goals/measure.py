@@ -375,8 +375,7 @@ def _compute_judge(goal: GoalPlan, col: _Column, todo, utexts, judge: JudgeFn | 
 
 def judged_value(measure: JudgeMeasure, answer: float | BaseException
                  ) -> tuple[float, str | None]:
-    """A judge's answer as a measurement: (value, None), or (NaN, why it failed). Also how
-    a batch job's collected answers are cached (steerdsl.stages.judged_goals)."""
+    """A judge's answer as a measurement: (value, None), or (NaN, why it failed)."""
     if isinstance(answer, BaseException):
         return math.nan, f"judge failed: {type(answer).__name__}: {answer}"
     value, err = _as_number(answer, f"judge {measure.model}")
