@@ -200,6 +200,21 @@ def test_a_batch_created_before_a_kill_is_adopted_not_created_again(tmp_path):
         assert len(calls(tmp_path / "b.duckdb")) == ROWS
 
 
+def test_jobs_stored_before_kinds_and_items_existed_are_resumed(tmp_path):
+    with FakeBatches(hold=True) as server:
+        spec = write_spec(tmp_path, server.url)
+        assert steerdsl.load(spec).run(wait=False).status == "incomplete"
+        # As a store of the first batch version left them: no kind, no item.
+        con = open_store(tmp_path / "b.duckdb")
+        con.execute("UPDATE batch_jobs SET kind = NULL")
+        con.execute("UPDATE batch_requests SET item = NULL")
+        con.close()
+        server.release()
+        assert steerdsl.load(spec).run().status == "ok"
+        assert len(server.batches) == 1 and sorted(server.submitted.values()) == [1] * ROWS
+        assert len(calls(tmp_path / "b.duckdb")) == ROWS
+
+
 def test_cli_no_wait_says_a_later_run_collects(tmp_path, capsys):
     from steerdsl.cli import main
 
