@@ -7,7 +7,8 @@ answer text, order), so a rerun, another generation with the same texts, or anot
 the same judge asks nothing twice; failed requests are stored as 'error' rows and asked again
 by the next run. Verdicts are written in batches as they arrive (a kill -9 loses at most the
 last half second). Done only when every answer has an ok verdict and the answers are final
-(the stage's input is done).
+(the stage's input is done). A `batch on` judge model's questions go as provider batch jobs
+instead (judge_batch.py).
 """
 
 from __future__ import annotations
