@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import lark
 
+from steerdsl.lang.keywords import TABLES
+from steerdsl.lang.setting_order import setting_order
 from steerdsl.lang.tokens import Token
 
 
@@ -126,6 +128,8 @@ def _item(tree: lark.Tree, delta: int, toks: _Tokens) -> Item:
     item = Item(toks.code(start, end), start, end, blank_before=toks.blank_before(start))
     if tree.data == "deployment":
         item.block = _block(tree, delta, toks)
+    elif tree.data in TABLES:  # read, reward, lora: their own settings in order too
+        item.tokens = _ordered_settings(tree, delta, toks)
     elif tree.data == "goal":
         measure = next(c for c in tree.children if isinstance(c, lark.Tree))
         m_start, m_end = _span(measure, delta)
@@ -134,6 +138,18 @@ def _item(tree: lark.Tree, delta: int, toks: _Tokens) -> Item:
         if measure.data == "expr":
             item.expr = (m_start, m_end)
     return item
+
+
+def _ordered_settings(tree: lark.Tree, delta: int, toks: _Tokens) -> list[Token]:
+    start, end = _span(tree, delta)
+    order = setting_order(str(tree.data))
+    groups = [toks.code(*_span(c, delta)) for c in tree.children if isinstance(c, lark.Tree)]
+    groups = [g for g in groups if g and g[0].text in order]
+    if not groups:
+        return toks.code(start, end)
+    head = toks.code(start, groups[0][0].start)
+    groups.sort(key=lambda g: order.index(g[0].text))  # stable: a repeat keeps its place
+    return head + [t for g in groups for t in g]
 
 
 def _place_top(doc: Document, comment_token: Token, comment: Comment,
