@@ -4,6 +4,7 @@ grammar a keyword (so a setting added later cannot be forgotten), registered for
 from __future__ import annotations
 
 import re
+import textwrap
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -38,7 +39,9 @@ def test_no_error_token_on_any_spec(path: Path):
 
 
 def _fences(path: Path) -> list[str]:
-    return re.findall(r"^```steer\n(.*?)^```", path.read_text(encoding="utf-8"), re.S | re.M)
+    found = re.findall(r"^ *```steer\n(.*?)^ *```", path.read_text(encoding="utf-8"),
+                       re.S | re.M)
+    return [textwrap.dedent(f) for f in found]
 
 
 def test_no_error_token_in_the_docs_steer_fences():
