@@ -121,6 +121,10 @@ def test_crlf_and_bom_become_plain_newlines():
 
 # --- fuzzing ---------------------------------------------------------------------------------
 
+FUZZ = settings(max_examples=150, deadline=5000, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
 @st.composite
 def commented(draw) -> str:
     """The fuzz test's valid spec with comments put between random tokens."""
@@ -139,8 +143,7 @@ def commented(draw) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=150, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(commented())
 def test_comments_anywhere_are_kept_and_the_plan_is_the_same(text: str):
     out = assert_layout_only(text)
@@ -150,8 +153,7 @@ def test_comments_anywhere_are_kept_and_the_plan_is_the_same(text: str):
     assert _hashes(a) == _hashes(b)
 
 
-@settings(max_examples=150, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(mutated())
 def test_mutated_specs_format_when_they_parse_and_fail_as_the_parser_does(data: bytes):
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")

@@ -10,14 +10,14 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from pygments.token import Error, Keyword, Name, String
 
 from steerdsl import catalog
 from steerdsl.highlight import SteerLexer, grammar_keywords
 from steerdsl.lang.keywords import TABLES
 from steerdsl.lang.parser import parse_text
-from test_fmt import INPUTS, SPECS, commented
+from test_fmt import FUZZ, INPUTS, SPECS, commented
 from test_fuzz_spec import mutated
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,15 +94,13 @@ def test_pygments_finds_the_lexer_once_installed():
     assert get_lexer_for_filename("x.steer").name == "steer"
 
 
-@settings(max_examples=80, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(commented())
 def test_no_error_token_on_commented_specs(text: str):
     assert_no_errors(text)
 
 
-@settings(max_examples=150, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(mutated())
 def test_no_error_token_on_mutated_specs_that_parse(data: bytes):
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")
