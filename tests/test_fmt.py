@@ -119,6 +119,16 @@ def test_crlf_and_bom_become_plain_newlines():
     assert format_source(text) == "experiment e {\n  seed 1  # s\n}\n"
 
 
+def test_a_comment_after_any_token_of_the_paper_spec_is_kept():
+    text = (ROOT / "specs" / "paper.steer").read_text(encoding="utf-8")
+    for i, t in enumerate(tokenize(text)):
+        for comment in (f" # c{i}\n", f"\n# c{i}\n"):
+            variant = text[:t.end] + comment + text[t.end:]
+            _, diags, _ = parse_text(variant, "v.steer")
+            if not diags:  # `model` + newline + `judge {`: the parser's business, not ours
+                assert_layout_only(variant)
+
+
 # --- fuzzing ---------------------------------------------------------------------------------
 
 FUZZ = settings(max_examples=150, deadline=5000, derandomize=True,

@@ -148,7 +148,9 @@ def _block_lines(b: Block, indent: str, head_width: int = 0) -> list[str]:
     column = max((_last_width(t) for it, t in zip(items, texts)
                   if it.trailing is not None and it.block is None), default=0)
     for n, (it, text) in enumerate(zip(items, texts)):
-        group = _group(it.leading, it.blank_before, n > 0, inner)
+        # a nested block's own leading comments were inside its header (`deployment # x {`)
+        leading = it.leading + (it.block.leading if it.block is not None else [])
+        group = _group(leading, it.blank_before, n > 0, inner)
         if it.block is not None:
             group += _block_lines(it.block, inner)
             if it.trailing is not None:
