@@ -51,6 +51,18 @@ def test_no_error_token_in_the_docs_steer_fences():
         assert_no_errors(fence)
 
 
+def test_docs_label_every_fence_of_spec_code_steer():
+    from steerdsl.lang.grammar import BLOCK_KEYWORDS
+
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        for lang, body in re.findall(r"^ *```(\w*)\n(.*?)^ *```", text, re.S | re.M):
+            words = body.split()
+            if lang != "steer" and words and words[0] in BLOCK_KEYWORDS:
+                _, diags, _ = parse_text(textwrap.dedent(body), "fence.steer")
+                assert diags, f"{path.name}: a fence of spec code without steer: {body[:60]!r}"
+
+
 def test_every_word_of_the_grammar_is_a_keyword():
     grammar = (ROOT / "grammars" / "steer.lark").read_text(encoding="utf-8")
     # Read independently of the lexer's own derivation: every quoted word of the grammar.
