@@ -19,8 +19,8 @@ def test_init_writes_a_project_that_checks_clean_and_is_formatted(tmp_path: Path
     r = cli("init", "my-eval", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     folder = tmp_path / "my-eval"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        ".gitignore", "README.md", "corpus.jsonl", "my_eval.steer"]
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [
+        "README.md", "corpus.jsonl", "my_eval.steer", "runs", "runs/.gitignore"]
     spec = folder / "my_eval.steer"
     text = spec.read_text(encoding="utf-8")
     assert format_source(text) == text

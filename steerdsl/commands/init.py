@@ -2,7 +2,8 @@
 
 DIR/NAME.steer (every block commented, runs offline on the built-in local model),
 DIR/corpus.jsonl (36 short texts in six registers), DIR/README.md (what to run next) and
-DIR/.gitignore (the store folder). Nothing is overwritten without --force.
+DIR/runs/.gitignore (the store's folder, kept out of git). Nothing is overwritten without
+--force.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
         shown = ", ".join(str(p) for p in existing)
         raise UsageError(f"{shown} already exist{'s' if len(existing) == 1 else ''}; nothing "
                          "was written (--force overwrites)")
-    folder.mkdir(parents=True, exist_ok=True)
     for file, text in files.items():
+        (folder / file).parent.mkdir(parents=True, exist_ok=True)
         (folder / file).write_text(text, encoding="utf-8")
     print(f"wrote {', '.join(str(folder / f) for f in files)}\n")
     print(next_steps(folder, name))
@@ -56,7 +57,8 @@ def project_files(name: str) -> dict[str, str]:
         f"{name}.steer": spec,
         "corpus.jsonl": (starter / "corpus.jsonl").read_text(encoding="utf-8"),
         "README.md": _readme(name),
-        ".gitignore": "# the store and the run's files (steerdsl run writes them here)\nruns/\n",
+        # the store's folder ignores itself: a project's own .gitignore is never touched
+        "runs/.gitignore": "# the store and the run's files (steerdsl run writes them here)\n*\n",
     }
 
 
@@ -69,10 +71,12 @@ def _name_of(folder: Path) -> str:
 
 
 def _commands(name: str) -> str:
-    return (f"steerdsl check {name}.steer      # every error with its place\n"
-            f"steerdsl run {name}.steer        # runs offline on the built-in local model\n"
-            f'steerdsl query {name}.steer "SELECT * FROM summary"\n'
-            f"steerdsl report {name}.steer     # an HTML report next to the store\n")
+    lines = [(f"steerdsl check {name}.steer", "every error with its place"),
+             (f"steerdsl run {name}.steer", "runs offline on the built-in local model"),
+             (f'steerdsl query {name}.steer "SELECT * FROM summary"', ""),
+             (f"steerdsl report {name}.steer", "an HTML report next to the store")]
+    width = max(len(c) for c, note in lines if note)
+    return "".join(f"{c.ljust(width)}  # {note}\n" if note else f"{c}\n" for c, note in lines)
 
 
 def next_steps(folder: Path, name: str) -> str:
