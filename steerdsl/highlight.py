@@ -47,7 +47,6 @@ class SteerLexer(RegexLexer):
     aliases = ["steer"]
     filenames = ["*.steer"]
     mimetypes = ["text/x-steer"]
-    url = "https://github.com/steerdsl/steerdsl"
 
     _blocks = tuple(k for k in BLOCK_KEYWORDS if k not in ("goals", "evaluate"))
     tokens = {
