@@ -28,3 +28,11 @@ def test_every_word_of_the_grammar_is_documented_or_a_value():
 def test_parts_are_settings_of_their_block():
     for part, block in docs.PARTS.items():
         assert part in docs.SETTINGS and part in docs.SETTINGS[block]
+
+
+def test_every_word_value_of_a_setting_is_a_value():
+    from steerdsl.lang.rules import Word
+
+    words = {w for table in keywords.TABLES.values() for kw in table.values()
+             if isinstance(kw.rule, Word) for w, _ in kw.rule.values}
+    assert words <= docs.VALUES

@@ -193,13 +193,19 @@ SETTINGS: dict[str, dict[str, str]] = {
     },
 }
 
-# Words that are values, or the second word of a setting documented under its first
-# (`per source`, `price in X out Y`): no documentation of their own.
-VALUE_WORDS = frozenset({
+# Words that are a setting's value (`select nearest`), and words that continue a setting
+# documented under its first word (`requests 2 per source`, `price in X out Y`): no
+# documentation of their own. Editors show values as constants, the others as keywords.
+VALUES = frozenset({
     "on", "off", "score", "drop", "nearest", "first", "random", "both", "selected", "all",
-    "least_busy", "shuffle", "uniform", "words", "sentences", "per", "source", "in", "out",
-    "env", "up", "down", "above", "below", "groundedness", "template",
+    "least_busy", "shuffle", "uniform", "groundedness",
 })
+CONNECTIVES = frozenset({
+    "words", "sentences", "per", "source", "in", "out", "env", "up", "down", "above", "below",
+    "template",
+})
+VALUE_WORDS = VALUES | CONNECTIVES
+
 
 BUILTIN_PROMPTS: dict[str, str] = {
     "direct": "The built-in prompt `direct`: \"Please rewrite the following, but make it "
