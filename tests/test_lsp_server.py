@@ -182,6 +182,17 @@ def test_completion_in_a_part_of_a_block(client, folder):
     assert by["batch"]["documentation"]["value"] == docs.SETTINGS["intervention"]["batch"]
 
 
+def test_completion_in_a_deployment_and_of_local_models(client, folder):
+    text = SPEC.replace('  batch off\n', '  batch off\n  deployment {\n    \n  }\n')
+    path = opened(client, folder, "deployment.steer", text)
+    got = client.at("textDocument/completion", path, line_of(text, "deployment {") + 1, 4)
+    assert labels(got) == {"api_base", "api_key", "rpm", "tpm"}
+    text = SPEC.replace('  local "smollm2"\n', "  local \n")
+    path = opened(client, folder, "local.steer", text)
+    got = client.at("textDocument/completion", path, *at(text, "local ", 6))
+    assert labels(got) == {'"smollm2"'}
+
+
 @pytest.mark.parametrize("before, after, expected", [
     ("  models tiny\n", "  models tiny, \n", {"tiny"}),
     ("  prompt direct\n", "  prompt \n", {"direct", "underspecified", "cot"}),
@@ -225,6 +236,10 @@ def test_hover_shows_settings_measures_and_blocks(client, folder):
     assert "local \"smollm2\"" not in (hover("models tiny", 8) or "")  # the header line
     assert hover("models tiny", 8).startswith("(model) **tiny**, line 20")
     assert hover('"texts.jsonl"', 3) is None  # inside a string
+    csv = SPEC.replace("probe small from texts {", 'probe other from csv "p.csv"\nprobe small from texts {')
+    csv_path = opened(client, folder, "hovercsv.steer", csv)
+    got = client.at("textDocument/hover", csv_path, *at(csv, "csv", 1))
+    assert got["contents"]["value"] == docs.SETTINGS["probe"]["csv"]
     got = client.at("textDocument/hover", path, *at(SPEC, "seed", 1))
     assert got["range"] == {"start": {"line": 1, "character": 2},
                             "end": {"line": 1, "character": 6}}

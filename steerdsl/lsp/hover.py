@@ -40,8 +40,9 @@ def _doc_of(doc: Document, word: str, start: int) -> str | None:
     if start == chunk.start:
         return docs.BLOCKS.get(word)
     kind = reference_kind(chunk.kind, words)
-    if kind is not None:
-        return _reference_doc(doc, kind, word)
+    found = _reference_doc(doc, kind, word) if kind is not None else None
+    if found is not None:
+        return found
     context = setting_context(chunk.kind, words)
     if word in docs.VALUE_WORDS and words:
         # a value (`select nearest`): its setting's documentation, if it is one
