@@ -29,6 +29,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "export-train": ("export_train", "write a probe as a training set (Parquet and JSONL) for "
                      "fine-tuning elsewhere"),
     "import-reference": ("import_reference", "load results in the reference tool's CSV layout"),
+    "fmt": ("fmt", "rewrite specs in the canonical layout (--check for CI)"),
+    "init": ("init", "write a small runnable project: a commented spec and a tiny corpus"),
     "lsp": ("lsp", "the language server for editors, over stdio (the lsp extra)"),
 }
 
