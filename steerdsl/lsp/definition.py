@@ -8,8 +8,6 @@ from steerdsl.lsp.names import definition, reference_kind
 
 
 def find_definition(doc: Document, offset: int) -> tuple[Place, Place] | None:
-    if doc.in_string_or_comment(offset):
-        return None
     found = doc.word_at(offset)
     if found is None:
         return None

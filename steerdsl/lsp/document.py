@@ -78,7 +78,10 @@ class Document:
         return start, end
 
     def word_at(self, offset: int) -> tuple[str, int] | None:
-        """The name or keyword under (or just before) an offset, and where it starts."""
+        """The name or keyword under (or just before) an offset, and where it starts; None
+        in a string or a comment."""
+        if self.in_string_or_comment(offset):
+            return None
         line_start = self.text.rfind("\n", 0, offset) + 1
         line_end = self.text.find("\n", offset)
         line = self.text[line_start:line_end if line_end >= 0 else len(self.text)]

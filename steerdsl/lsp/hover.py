@@ -21,8 +21,6 @@ class Hover:
 
 
 def hover(doc: Document, offset: int) -> Hover | None:
-    if doc.in_string_or_comment(offset):
-        return None
     found = doc.word_at(offset)
     if found is None:
         return None

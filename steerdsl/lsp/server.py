@@ -34,9 +34,11 @@ def _range(td: TextDocument, start: Place, end: Place) -> lsp.Range:
         start=lsp.Position(start.line, start.col), end=lsp.Position(end.line, end.col)))
 
 
-def _offset(td: TextDocument, doc: Document, position: lsp.Position) -> int:
-    p = td.position_codec.position_from_client_units(td.lines, position)
-    return doc.offset(Place(p.line, p.character))
+def _at(params: lsp.TextDocumentPositionParams) -> tuple[TextDocument, Document, int]:
+    """The document a request is about, and the offset of its position."""
+    td, doc = _document(params.text_document.uri)
+    p = td.position_codec.position_from_client_units(td.lines, params.position)
+    return td, doc, doc.offset(Place(p.line, p.character))
 
 
 def _publish(uri: str) -> None:
@@ -76,15 +78,15 @@ def did_close(ls: LanguageServer, params: lsp.DidCloseTextDocumentParams) -> Non
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                 lsp.CompletionOptions(trigger_characters=[" ", ",", "="]))
 def completion(ls: LanguageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
-    td, doc = _document(params.text_document.uri)
-    items = completions(doc, _offset(td, doc, params.position))
+    _, doc, offset = _at(params)
+    items = completions(doc, offset)
     return lsp.CompletionList(is_incomplete=False, items=items)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def on_hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    td, doc = _document(params.text_document.uri)
-    found = hover(doc, _offset(td, doc, params.position))
+    td, doc, offset = _at(params)
+    found = hover(doc, offset)
     if found is None:
         return None
     return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
@@ -94,8 +96,8 @@ def on_hover(ls: LanguageServer, params: lsp.HoverParams) -> lsp.Hover | None:
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def on_definition(ls: LanguageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-    td, doc = _document(params.text_document.uri)
-    found = find_definition(doc, _offset(td, doc, params.position))
+    td, doc, offset = _at(params)
+    found = find_definition(doc, offset)
     if found is None:
         return None
     return lsp.Location(uri=params.text_document.uri, range=_range(td, *found))
