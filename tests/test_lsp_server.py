@@ -134,6 +134,25 @@ def test_diagnostics_are_the_checkers_messages_and_places(client, folder):
     assert client.change(path, SPEC, 3)["diagnostics"] == []
 
 
+def test_incremental_changes(client, folder):
+    path = opened(client, folder, "incremental.steer")
+    n, col = at(SPEC, "heylighen_dewaele")
+    got = client.edit(path, (n, col), (n, col + len("heylighen")), "heylihgen", 2)
+    assert [(d["message"], d["range"]["start"]) for d in got["diagnostics"]] == [
+        ("unknown measure 'heylihgen_dewaele'; did you mean 'heylighen_dewaele'?",
+         {"line": n, "character": col})]
+    got = client.edit(path, (n, col), (n, col + len("heylihgen")), "heylighen", 3)
+    assert got["diagnostics"] == []
+
+
+def test_exit_without_shutdown_is_exit_code_1(folder):
+    c = LspClient(cwd=folder)
+    c.initialize(folder)
+    c.notify("exit")
+    assert c.proc.wait(timeout=30) == 1
+    c.close()
+
+
 def test_syntax_errors_and_warnings(client, folder):
     text = SPEC.replace("sources 4", "sources 4 {")
     got = client.open(folder / "syntax.steer", text)["diagnostics"]

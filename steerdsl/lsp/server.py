@@ -24,9 +24,17 @@ from steerdsl.lsp.hover import hover
 server = LanguageServer("steerdsl", "0.1.0")
 
 
+# The last analysis of each open document: completion, hover and definition between two
+# changes reuse the check done when the change arrived.
+_analysed: dict[str, Document] = {}
+
+
 def _document(uri: str) -> tuple[TextDocument, Document]:
     td = server.workspace.get_text_document(uri)
-    return td, Document(td.source, td.path)
+    doc = _analysed.get(uri)
+    if doc is None or doc.text != td.source or doc.path != td.path:
+        doc = _analysed[uri] = Document(td.source, td.path)
+    return td, doc
 
 
 def _range(td: TextDocument, start: Place, end: Place) -> lsp.Range:
@@ -66,11 +74,13 @@ def did_change(ls: LanguageServer, params: lsp.DidChangeTextDocumentParams) -> N
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: LanguageServer, params: lsp.DidSaveTextDocumentParams) -> None:
+    _analysed.pop(params.text_document.uri, None)
     _publish(params.text_document.uri)  # files the spec names may have appeared meanwhile
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: LanguageServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    _analysed.pop(params.text_document.uri, None)
     server.text_document_publish_diagnostics(
         lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 

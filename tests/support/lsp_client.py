@@ -135,6 +135,17 @@ class LspClient:
             "contentChanges": [{"text": text}]})
         return self.diagnostics(path)
 
+    def edit(self, path: Path, start: tuple[int, int], end: tuple[int, int], text: str,
+             version: int) -> dict[str, Any]:
+        """didChange replacing a range (line, character) by `text`, as editors send by
+        default; returns the diagnostics published for it."""
+        where = {"start": {"line": start[0], "character": start[1]},
+                 "end": {"line": end[0], "character": end[1]}}
+        self.notify("textDocument/didChange", {
+            "textDocument": {"uri": path.as_uri(), "version": version},
+            "contentChanges": [{"range": where, "text": text}]})
+        return self.diagnostics(path)
+
     def diagnostics(self, path: Path) -> dict[str, Any]:
         while True:
             params = self.notification("textDocument/publishDiagnostics")
