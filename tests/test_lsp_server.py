@@ -218,6 +218,9 @@ def test_completion_in_a_deployment_and_of_local_models(client, folder):
     ("probe small from texts", "probe small from ", {"texts", "csv"}),
     ("  probe small\n", "  probe \n", {"small"}),
     ("  interventions plain\n", "  interventions \n", {"plain"}),
+    ("normalize 1..500", "normalize quantile 2%..98% of ", {"texts"}),
+    ("  sample 2\n", "  reward \n", {"error", "miscalibration", "orthogonality",
+                                      "steering_error"}),
 ])
 def test_completion_of_names_where_a_name_is_expected(client, folder, before, after, expected):
     text = SPEC.replace(before, after)
@@ -225,6 +228,13 @@ def test_completion_of_names_where_a_name_is_expected(client, folder, before, af
     got = client.at("textDocument/completion", path, *at(text, after.rstrip("\n"),
                                                           len(after.rstrip("\n"))))
     assert labels(got) == expected
+
+
+def test_completion_after_a_syntax_error_offers_the_blocks_settings(client, folder):
+    text = SPEC.replace("  seed 1\n", "  seed 1 seed seed\n  \n")
+    path = opened(client, folder, "after_error.steer", text)
+    got = client.at("textDocument/completion", path, 2, 2)
+    assert labels(got) == set(docs.SETTINGS["experiment"])
 
 
 def test_completion_of_measures_and_values(client, folder):

@@ -50,8 +50,9 @@ def cursor_at(text: str, offset: int) -> Cursor:
     if chunk is None or chunk.kind is None:
         return Cursor(None, list(BLOCK_KEYWORDS))
     accepted = _accepted(text[chunk.start:start])
-    if accepted is None:
-        return Cursor(chunk.kind, words=words, parsed=False)
+    if accepted is None:  # an error earlier in the block: offer the settings written here
+        settings = docs.SETTINGS.get(setting_context(chunk.kind, words), {})
+        return Cursor(chunk.kind, sorted(settings), words=words, parsed=False, setting=True)
     if "$END" in accepted:  # the block is complete: another block may start here
         return Cursor(None, list(BLOCK_KEYWORDS))
     keywords = sorted(k for t in accepted if (k := keyword_of(t)) is not None)
