@@ -259,6 +259,7 @@ def test_hover_shows_settings_measures_and_blocks(client, folder):
     assert hover("batch off") == docs.SETTINGS["model"]["batch"]
     assert hover("sample 2") == docs.SETTINGS["intervention"]["sample"]
     assert hover("off", 1) == docs.SETTINGS["model"]["batch"]  # a value: its setting's
+    assert hover("per source", 5) == docs.SETTINGS["probe"]["requests"]
     assert catalog.MEASURES["heylighen_dewaele"].description in hover("heylighen_dewaele")
     assert hover("prompt direct", 8) == docs.BUILTIN_PROMPTS["direct"]
     assert hover("model tiny") == docs.BLOCKS["model"]

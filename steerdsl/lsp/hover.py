@@ -42,12 +42,15 @@ def _doc_of(doc: Document, word: str, start: int) -> str | None:
     if found is not None:
         return found
     context = setting_context(chunk.kind, words)
-    if word in docs.VALUE_WORDS and words:
-        # a value (`select nearest`): its setting's documentation, if it is one
-        own = docs.setting_doc(context, words[-1])
-        if own is not None:
-            return own
-    return docs.setting_doc(context, word)
+    if word not in docs.VALUE_WORDS:
+        return docs.setting_doc(context, word)
+    # a value or a setting's later word (`select nearest`, `requests 2 per source`): the
+    # documentation of the setting it belongs to; `on` is also a setting (`on PROBE`)
+    if words and (own := docs.setting_doc(context, words[-1])) is not None:
+        return own
+    if (own := docs.setting_doc(context, word)) is not None:
+        return own
+    return next((d for w in reversed(words[-4:]) if (d := docs.setting_doc(context, w))), None)
 
 
 def _reference_doc(doc: Document, kind: str, name: str) -> str | None:
