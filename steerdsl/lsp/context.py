@@ -36,7 +36,6 @@ class Cursor:
     name: bool = False
     string: bool = False
     words: list[str] = field(default_factory=list)  # the block's words and signs so far
-    parsed: bool = True  # False: the text before the cursor has a syntax error
     # a setting may start here (the block may close): keywords accepted are settings, not values
     setting: bool = False
 
@@ -52,7 +51,7 @@ def cursor_at(text: str, offset: int) -> Cursor:
     accepted = _accepted(text[chunk.start:start])
     if accepted is None:  # an error earlier in the block: offer the settings written here
         settings = docs.SETTINGS.get(setting_context(chunk.kind, words), {})
-        return Cursor(chunk.kind, sorted(settings), words=words, parsed=False, setting=True)
+        return Cursor(chunk.kind, sorted(settings), words=words, setting=True)
     if "$END" in accepted:  # the block is complete: another block may start here
         return Cursor(None, list(BLOCK_KEYWORDS))
     keywords = sorted(k for t in accepted if (k := keyword_of(t)) is not None)
