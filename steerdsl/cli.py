@@ -31,6 +31,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "import-reference": ("import_reference", "load results in the reference tool's CSV layout"),
     "fmt": ("fmt", "rewrite specs in the canonical layout (--check for CI)"),
     "init": ("init", "write a small runnable project: a commented spec and a tiny corpus"),
+    "lsp": ("lsp", "the language server for editors, over stdio (the lsp extra)"),
 }
 
 

@@ -70,3 +70,8 @@ def keyword_of(terminal: str) -> str | None:
 def _keywords() -> dict[str, str]:
     return {t.name: t.pattern.value for t in parser().terminals
             if t.pattern.type == "str" and t.pattern.value.isidentifier()}
+
+
+def all_keywords() -> frozenset[str]:
+    """Every word the grammar reserves somewhere (block kinds, settings, value words)."""
+    return frozenset(_keywords().values())
