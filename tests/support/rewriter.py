@@ -33,7 +33,7 @@ import re
 from dataclasses import dataclass, field
 
 from steerdsl.plan.model import Modifier, Phrase
-from steerdsl.plan.prompts import DEFAULT_MODIFIERS
+from steerdsl.plan.prompts import DEFAULT_MODIFIERS, KEEP_UNCHANGED
 from steerdsl.prompts.render import intent
 from support.fake_openai import Reply, Request, source_of
 
@@ -57,7 +57,7 @@ PHRASES = {
 }
 # What the rewriter takes each modifier to mean (|normalized move|); "" = no modifier.
 MEANING = {"slightly": 0.15, "": 0.35, "much": 0.6}
-KEEP = "keep {goal} unchanged"
+KEEP = KEEP_UNCHANGED
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
