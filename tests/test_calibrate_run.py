@@ -146,3 +146,16 @@ def test_kill_9_during_the_calibration_then_rerun_asks_nothing_twice(reference, 
     # The same fit and the same requests as the uninterrupted run: reproducible from the seed.
     for table in FIT_TABLES:
         assert rows(tmp_path / "cal.duckdb", table) == rows(ref_store, table), table
+
+
+def test_the_report_draws_asked_versus_realized_before_and_after(reference):
+    from steerdsl.report import render_report
+
+    store, _ = reference
+    html = render_report([store])
+    section = html.split("id='s0-calibration'>")[1].split("</section>")[0]
+    assert "<h3>fake / calibrated</h3>" in section
+    assert section.count("<svg") == 3  # length, wordlen, variety
+    assert "href='#s0-calibration'" in html
+    assert "id='s0-calibration'" not in render_report([store]).replace(
+        "id='s0-calibration'", "", 1)  # once
