@@ -156,6 +156,4 @@ def test_the_report_draws_asked_versus_realized_before_and_after(reference):
     section = html.split("id='s0-calibration'>")[1].split("</section>")[0]
     assert "<h3>fake / calibrated</h3>" in section
     assert section.count("<svg") == 3  # length, wordlen, variety
-    assert "href='#s0-calibration'" in html
-    assert "id='s0-calibration'" not in render_report([store]).replace(
-        "id='s0-calibration'", "", 1)  # once
+    assert "href='#s0-calibration'" in html and html.count("id='s0-calibration'") == 1
