@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import steerdsl
-from steerdsl.lang.diagnostics import SpecError
 from steerdsl.plan import model as pm
+from support.spec_blocks import APART, HEAD, LOCAL_MODEL, block, block_errors, write_blocks
 
 BASE = {
-    "experiment": "experiment e { seed 1 }\n",
-    "corpus": 'corpus c { read "c.jsonl" text "text" }\n',
-    "goals": ("goals {\n  reading_difficulty = char_count normalize 0..100\n"
-              "  formality = word_count normalize 0..50\n}\n"),
-    "probe": "probe p from c { sources 2 requests 2 per source active 1 }\n",
-    "fit": "probe t from c { sources 2 requests 2 per source active 1 exclude p }\n",
-    "model": 'model m { local "smollm2" }\n',
+    **HEAD,
+    "fit": APART,
+    "model": LOCAL_MODEL,
     "direct": "intervention direct { prompt direct }\n",
     "intervention": "intervention cal {\n  prompt direct\n  calibrate on t\n}\n",
     "evaluate": "evaluate { probe p  models m  interventions direct, cal }\n",
@@ -28,21 +22,15 @@ BASE = {
 
 
 def write(tmp_path: Path, **blocks: str) -> Path:
-    (tmp_path / "c.jsonl").write_text('{"text": "a b c"}\n{"text": "d e"}\n{"text": "f"}\n'
-                                      '{"text": "g h"}\n', encoding="utf-8")
-    path = tmp_path / "s.steer"
-    path.write_text("".join(v for v in {**BASE, **blocks}.values() if v), encoding="utf-8")
-    return path
+    return write_blocks(tmp_path, BASE, blocks)
 
 
 def errors(tmp_path: Path, **blocks: str) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        steerdsl.load(write(tmp_path, **blocks))
-    return [f"{d.span.line}:{d.span.col}: {d.text}" for d in info.value.diagnostics]
+    return block_errors(tmp_path, BASE, blocks)
 
 
 def intervention(*lines: str) -> str:
-    return "intervention cal {\n" + "".join(f"  {x}\n" for x in lines) + "}\n"
+    return block("intervention cal", *lines)
 
 
 def test_the_plan_and_its_stages(tmp_path):
