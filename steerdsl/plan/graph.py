@@ -119,7 +119,8 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                          "completions": iv.train.steps * iv.train.batch})
                     gen_inputs.append(train)
                 if isinstance(iv, pm.PromptIntervention) and iv.calibrate is not None:
-                    gen_inputs.append(_add_calibrate(add, totals, plan, m, iv, rows, spec_dir))
+                    gen_inputs.append(_add_calibrate(add, totals, plan, m, iv, rows,
+                                                     mean_words, spec_dir))
                 n = rows[probe.name]
                 counts = {}
                 if n is not None:
@@ -222,7 +223,7 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
 
 def _add_calibrate(add, totals: dict[str, int], plan: pm.Plan, m: pm.ModelPlan,
                    iv: pm.PromptIntervention, rows: dict[str, int | None],
-                   spec_dir: Path) -> keys.CalibrateKey:
+                   mean_words: dict[str, float | None], spec_dir: Path) -> keys.CalibrateKey:
     """The calibrate stage of a calibrated intervention on one model: the uncalibrated prompt's
     answers to the calibration probe decide its fit, as the generate stage's content decides
     its answers; the fit's own method counts too."""
@@ -232,6 +233,9 @@ def _add_calibrate(add, totals: dict[str, int], plan: pm.Plan, m: pm.ModelPlan,
     content["calibration"] = CALIBRATION_REVISION
     n = rows[probe.name]
     counts = {} if n is None else {"requests": n, "samples": n * iv.samples}
+    est = _prompt_tokens(plan.prompt(iv.prompt), iv, probe, mean_words[probe.name])
+    if counts and est is not None:
+        counts["prompt_tokens_est"] = round(n * est)
     add(key, [keys.ProbeKey(probe=probe.name), keys.SpaceKey()], content, counts)
     for name, value in counts.items():
         _total(totals, name, value)
