@@ -1,6 +1,7 @@
 """Calibrated requests (`calibrate on PROBE`): a prompt intervention's setting, whose prompt
 asks for each goal in words, on a probe apart from the evaluated one (the rule of a
-fine-tune's training probe)."""
+fine-tune's training probe). Together with `feedback`: the feedback checks report the pair
+at this setting."""
 
 from __future__ import annotations
 
@@ -8,10 +9,6 @@ from steerdsl import catalog
 from steerdsl.lang import keywords, syntax
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.checks.finetune import check_apart_from_evaluated
-
-# Another intervention setting that changes how a request is asked, which calibration does not
-# combine with in this version.
-NOT_COMBINED = ("feedback",)
 
 
 def check_calibrations(cx: Context) -> None:
@@ -25,11 +22,6 @@ def check_calibrations(cx: Context) -> None:
                      "fine-tunes: calibrate a prompt intervention (or drop one of the two)",
                      setting.key_span)
             continue
-        for other in NOT_COMBINED:
-            found = keywords.first(iv.settings, other)
-            if found is not None:
-                cx.error(f"'calibrate' and '{other}' cannot be combined in one intervention in "
-                         f"this version: compare them as two interventions", found.key_span)
         prompt = iv.prompt[0].name.value if iv.prompt else "direct"
         base = cx.sym.prompt_base(prompt)
         if base is not None and not catalog.needs_phrases(base):
