@@ -129,7 +129,7 @@ def test_stage_registry_follows_the_plans_stage_kinds():
         assert callable(stage.run) and isinstance(stage.CURRENT, bool)
     key_kinds = {k.model_fields["kind"].default for k in
                  (keys.CorpusKey, keys.MeasureKey, keys.SpaceKey, keys.ProbeKey, keys.TrainKey,
-                  keys.GenerateKey, keys.ScoreKey, keys.JudgeKey)}
+                  keys.CalibrateKey, keys.GenerateKey, keys.ScoreKey, keys.JudgeKey)}
     assert key_kinds == set(keys.STAGE_KINDS)
 
 

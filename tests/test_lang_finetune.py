@@ -12,18 +12,14 @@ import pytest
 
 import steerdsl
 from steerdsl.lang import keywords
-from steerdsl.lang.diagnostics import SpecError
 from steerdsl.plan import model as pm
+from support.spec_blocks import APART, HEAD, LOCAL_MODEL, block, block_errors, write_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = {
-    "experiment": "experiment e { seed 1 }\n",
-    "corpus": 'corpus c { read "c.jsonl" text "text" }\n',
-    "goals": ("goals {\n  reading_difficulty = char_count normalize 0..100\n"
-              "  formality = word_count normalize 0..50\n}\n"),
-    "probe": "probe p from c { sources 2 requests 2 per source active 1 }\n",
-    "train": "probe t from c { sources 2 requests 2 per source active 1 exclude p }\n",
-    "model": 'model m { local "smollm2" }\n',
+    **HEAD,
+    "train": APART,
+    "model": LOCAL_MODEL,
     "intervention": ("intervention rl {\n  finetune grpo\n  on t\n"
                      "  reward steering_error\n}\n"),
     "evaluate": "evaluate { probe p  models m  interventions rl }\n",
@@ -33,21 +29,15 @@ BASE = {
 
 
 def write(tmp_path: Path, **blocks: str) -> Path:
-    (tmp_path / "c.jsonl").write_text('{"text": "a b c"}\n{"text": "d e"}\n{"text": "f"}\n'
-                                      '{"text": "g h"}\n', encoding="utf-8")
-    path = tmp_path / "s.steer"
-    path.write_text("".join(v for v in {**BASE, **blocks}.values() if v), encoding="utf-8")
-    return path
+    return write_blocks(tmp_path, BASE, blocks)
 
 
 def errors(tmp_path: Path, **blocks: str) -> list[str]:
-    with pytest.raises(SpecError) as info:
-        steerdsl.load(write(tmp_path, **blocks))
-    return [f"{d.span.line}:{d.span.col}: {d.text}" for d in info.value.diagnostics]
+    return block_errors(tmp_path, BASE, blocks)
 
 
 def intervention(*lines: str) -> str:
-    return "intervention rl {\n" + "".join(f"  {x}\n" for x in lines) + "}\n"
+    return block("intervention rl", *lines)
 
 
 def test_a_finetune_builds_its_plan_with_every_default(tmp_path):

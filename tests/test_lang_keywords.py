@@ -25,8 +25,10 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "read": (pm.CorpusSource, set()),
     "model": (pm.ModelPlan, {"api_key", "deployment"}),
     "deployment": (pm.DeploymentPlan, {"api_key"}),
-    # a fine-tune has every field of a prompt intervention, and its training
-    "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora"}),
+    # a fine-tune has every field of a prompt intervention, and its training; `calibrate on
+    # PROBE` names a probe (PromptIntervention.calibrate), resolved by the checker
+    "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora",
+                                               "calibrate"}),
     "judge": (pm.JudgePlan, {"model", "prompt"}),
     "reward": (pm.RewardPlan, set()),
     "lora": (pm.LoraPlan, set()),

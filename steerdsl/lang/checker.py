@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from steerdsl.lang import syntax
+from steerdsl.lang.checks.calibrate import check_calibrations
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.checks.external import check_files, check_prices
 from steerdsl.lang.checks.finetune import check_finetunes
@@ -32,6 +33,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_goals,
     check_probes,
     check_finetunes,
+    check_calibrations,
     check_prompts,
     check_files,
     check_prices,

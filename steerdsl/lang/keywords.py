@@ -109,6 +109,9 @@ TRAINING: dict[str, Keyword] = {
     "serve": Keyword(Text(), "serve"),
 }
 FINETUNE_REFERENCES = ("finetune", "on")
+# `calibrate on PROBE` (a prompt intervention's calibrated requests) names a probe: the checker
+# resolves it; the plan's field is PromptIntervention.calibrate.
+CALIBRATE = "calibrate"
 FINETUNE_METHODS = ("grpo",)
 
 REWARD: dict[str, Keyword] = {

@@ -264,6 +264,9 @@ def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
                   "prompt": i.prompt[0].name.value if i.prompt else "direct",
                   **plan_fields(i.settings, keywords.INTERVENTION)}
     if keywords.first(i.settings, "finetune") is None:
+        calibrate = keywords.first(i.settings, keywords.CALIBRATE)
+        if calibrate is not None and isinstance(calibrate.value, syntax.Name):
+            generating["calibrate"] = calibrate.value.value
         return pm.PromptIntervention(**generating)
     on = keywords.first(i.settings, "on")
     assert on is not None and isinstance(on.value, syntax.Name), "checked fine-tunes have one"

@@ -2,6 +2,7 @@
 
 corpus:C -> measure:C -> space -> probe:P -> generate:M/I -> score:M/I
                                     probe:T -> train:M/I -> generate:M/I  (a fine-tune)
+                                    probe:T -> calibrate:M/I -> generate:M/I  (calibrated)
 
 A probe that excludes others has their probe stages as inputs (it never draws their texts).
 
@@ -24,6 +25,9 @@ from steerdsl.plan.counts import csv_rows, source_word_counts
 from steerdsl.plan.hashing import local_model_versions, stable_hash
 
 TOKENS_PER_WORD = 1.3
+# Bump when the calibration fit (steerdsl.calibration) changes what it computes: every
+# calibrate stage, and the calibrated generations after it, are then redone.
+CALIBRATION_REVISION = 1
 # Pacing and price decide how fast and at what cost answers come, never the answers.
 _PACING = {"name", "api_key_env", "concurrency", "rpm", "tpm", "timeout", "retries", "price"}
 # Where requests go (servers of identical weights) changes no answer either.
@@ -114,6 +118,9 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                         {"steps": iv.train.steps,
                          "completions": iv.train.steps * iv.train.batch})
                     gen_inputs.append(train)
+                if isinstance(iv, pm.PromptIntervention) and iv.calibrate is not None:
+                    gen_inputs.append(_add_calibrate(add, totals, plan, m, iv, rows,
+                                                     mean_words, spec_dir))
                 n = rows[probe.name]
                 counts = {}
                 if n is not None:
@@ -212,6 +219,27 @@ def _generate_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.InterventionPlan,
     if isinstance(iv, pm.FinetuneIntervention):
         content["kind"] = iv.kind
     return content
+
+
+def _add_calibrate(add, totals: dict[str, int], plan: pm.Plan, m: pm.ModelPlan,
+                   iv: pm.PromptIntervention, rows: dict[str, int | None],
+                   mean_words: dict[str, float | None], spec_dir: Path) -> keys.CalibrateKey:
+    """The calibrate stage of a calibrated intervention on one model: the uncalibrated prompt's
+    answers to the calibration probe decide its fit, as the generate stage's content decides
+    its answers; the fit's own method counts too."""
+    probe = plan.probe(iv.calibrate)
+    key = keys.CalibrateKey(model=m.name, intervention=iv.name, probe=probe.name)
+    content = _generate_content(plan, m, iv, plan.prompt(iv.prompt), probe, spec_dir)
+    content["calibration"] = CALIBRATION_REVISION
+    n = rows[probe.name]
+    counts = {} if n is None else {"requests": n, "samples": n * iv.samples}
+    est = _prompt_tokens(plan.prompt(iv.prompt), iv, probe, mean_words[probe.name])
+    if counts and est is not None:
+        counts["prompt_tokens_est"] = round(n * est)
+    add(key, [keys.ProbeKey(probe=probe.name), keys.SpaceKey()], content, counts)
+    for name, value in counts.items():
+        _total(totals, name, value)
+    return key
 
 
 def _train_content(plan: pm.Plan, m: pm.ModelPlan, iv: pm.FinetuneIntervention,

@@ -79,6 +79,14 @@ class _GenerationKey(_Key):
         return f"{self.model}/{self.intervention}"
 
 
+class CalibrateKey(_GenerationKey):
+    """The fit of a calibrated prompt intervention on one model: its answers to the
+    calibration probe (`probe` here: not the evaluated one), measured, and how their realized
+    movement follows the requested one."""
+
+    kind: Literal["calibrate"] = "calibrate"
+
+
 class GenerateKey(_GenerationKey):
     kind: Literal["generate"] = "generate"
 
@@ -107,12 +115,14 @@ class ScoreKey(_GenerationKey):
 
 
 StageKey = Annotated[
-    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, TrainKey, GenerateKey, ScoreKey, JudgeKey],
+    Union[CorpusKey, MeasureKey, SpaceKey, ProbeKey, TrainKey, CalibrateKey, GenerateKey,
+          ScoreKey, JudgeKey],
     Field(discriminator="kind"),
 ]
 
 # judge comes after score: best-of-N selection (by default only the selected candidate is
-# judged) needs the answers' scores.
-StageKind = Literal["corpus", "measure", "space", "probe", "train", "generate", "score",
-                    "judge"]
+# judged) needs the answers' scores. calibrate comes before generate: the calibrated requests
+# come from its fit.
+StageKind = Literal["corpus", "measure", "space", "probe", "train", "calibrate", "generate",
+                    "score", "judge"]
 STAGE_KINDS: tuple[str, ...] = get_args(StageKind)

@@ -290,9 +290,22 @@ class _Generating(Frozen):
 
 
 class PromptIntervention(_Generating):
-    """Steering by the request's wording alone: a prompt, its suffixes and sampling."""
+    """Steering by the request's wording alone: a prompt, its suffixes and sampling.
+
+    `calibrate`: a probe on which the calibrate stage fits how the model's realized movement
+    follows the requested one; the evaluation then asks for what the fit says lands on the
+    target (docs/method.md, "Calibrated requests"). None (not serialized): requests as drawn,
+    so plans and hashes of specs without it are as before it existed."""
 
     kind: Literal["prompt"] = "prompt"
+    calibrate: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_options(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and self.calibrate is None:
+            data.pop("calibrate", None)
+        return data
 
 
 RewardMetric = Literal["steering_error", "miscalibration", "orthogonality", "error"]

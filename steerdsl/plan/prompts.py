@@ -21,6 +21,9 @@ COT_TEXT = (" Before outputting the rewritten text, propose and discuss a few co
             "[your rewritten text]")
 COT_ANSWER_AFTER = "## Rewritten text"
 NO_CHANGE = "as close to the original as possible"
+# A calibrated request's intent for a goal whose side effect it expects (docs/method.md,
+# "Calibrated requests"); the goal's name with spaces for underscores.
+KEEP_UNCHANGED = "keep {goal} unchanged"
 
 VAGUE_REQUESTS = [
     f"Please rewrite the following, but {tail}."

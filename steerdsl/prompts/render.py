@@ -7,33 +7,43 @@ import re
 
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.plan.model import InterventionPlan, Modifier, Phrase, PromptPlan
+from steerdsl.plan.prompts import KEEP_UNCHANGED
 
 _PLACEHOLDER = re.compile(r"\{(requests|suffix|text)\}")
 _MORE_LESS = re.compile(r"\b(more|less)\b")
 
 
 def render_prompt(prompt: PromptPlan, intervention: InterventionPlan,
-                  deltas: dict[str, float | None], text: str, seed: int) -> str:
+                  deltas: dict[str, float | None], text: str, seed: int,
+                  keep: tuple[str, ...] = ()) -> str:
     """The user message for one row. `deltas` maps goal names to requested changes (None or
     0 = not requested); `seed` orders the intents (direct, cot) or picks the vague request
-    (underspecified)."""
+    (underspecified); `keep`: goals asked to stay unchanged (calibrated requests), intents
+    after the moves before shuffling."""
     if prompt.base == "underspecified":
         if not prompt.vague_requests:
             raise ValueError(f"prompt {prompt.name!r} has no vague requests")
         requests = random.Random(seed).choice(prompt.vague_requests)
     else:
-        requests = join_intents(intents(prompt, deltas), seed) or prompt.no_change
+        said = intents(prompt, deltas) + [keep_phrase(g) for g in keep]
+        requests = join_intents(said, seed) or prompt.no_change
     values = {"requests": requests, "suffix": suffix(prompt, intervention), "text": text}
     # One pass over the template only: braces inside the source text are never touched.
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], prompt.template)
 
 
 def row_prompt(experiment_seed: int, prompt: PromptPlan, intervention: InterventionPlan,
-               row_id: int, deltas: dict[str, float | None], text: str) -> str:
+               row_id: int, deltas: dict[str, float | None], text: str,
+               keep: tuple[str, ...] = ()) -> str:
     """The user message of probe row `row_id` under an intervention: what the generate stage
     sends and training prompts with (the seed depends on the intervention's name and the row)."""
     seed = derive_seed(experiment_seed, "prompt", intervention.name, str(row_id))
-    return render_prompt(prompt, intervention, deltas, text, seed)
+    return render_prompt(prompt, intervention, deltas, text, seed, keep)
+
+
+def keep_phrase(goal: str) -> str:
+    """"keep reading difficulty unchanged": a calibrated request's intent for a side effect."""
+    return KEEP_UNCHANGED.format(goal=goal.replace("_", " "))
 
 
 def suffix(prompt: PromptPlan, intervention: InterventionPlan) -> str:

@@ -152,6 +152,18 @@ class Flagged:
 
 
 @dataclass
+class CalibrationPanel:
+    """One goal of a calibrated intervention: requested delta against realized movement
+    before calibration (the uncalibrated prompt on the calibration probe, with the monotone
+    fit through them) and after (the calibrated answers on the evaluated probe)."""
+
+    goal: str
+    before: list[tuple[float, float]]
+    fit: list[tuple[float, float]]  # (requested delta, fitted movement), by delta
+    after: list[tuple[float, float]]
+
+
+@dataclass
 class StoreData:
     header: Header
     headline: Headline
@@ -164,6 +176,8 @@ class StoreData:
     grounding: dict[tuple[str, str], GroundingCounts] = field(default_factory=dict)
     flagged: list[Flagged] = field(default_factory=list)
     training: list[TrainingStage] = field(default_factory=list)
+    # (model, calibrated intervention) -> a panel per goal with a fit
+    calibration: dict[tuple[str, str], list[CalibrationPanel]] = field(default_factory=dict)
 
 
 @dataclass

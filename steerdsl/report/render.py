@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from steerdsl.report.calibration import calibration_section
 from steerdsl.report.data import StoreData, Variant
 from steerdsl.report.figures import (best_of_n_section, distribution_section, flow_section,
                                      scatter_section, side_effects_section)
@@ -66,7 +67,8 @@ def store_sections(d: StoreData, anchor: str, variant: Variant) -> str:
         grounding_section(d, anchor),
         distribution_section(d, anchor), side_effects_section(d, anchor),
         flow_section(d, anchor), scatter_section(d, anchor), best_of_n_section(d, anchor),
-        training_section(d, anchor), examples_section(d, anchor)])
+        calibration_section(d, anchor), training_section(d, anchor),
+        examples_section(d, anchor)])
 
 
 def page(stores: list[StoreData], names: list[str], variant: Variant, version: str) -> str:
@@ -103,6 +105,8 @@ def _toc(d: StoreData, anchor: str) -> str:
              ("scatter", "Requested vs realized")]
     if d.best_of_n:
         names.append(("best-of-n", "Best-of-N"))
+    if d.calibration:
+        names.append(("calibration", "Calibrated requests"))
     if d.training:
         names.append(("training", "Training"))
     if d.examples:

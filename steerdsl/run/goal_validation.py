@@ -213,5 +213,6 @@ def _ledger(con, plan: Plan) -> Ledger:
     if limit is None:
         return Ledger()
     judged = [g.measure_id for g in plan.goals if isinstance(g.measure, JudgeMeasure)]
-    return Ledger(limit, spent_on(con, [s.hash for s in plan.stages_of("generate")])
+    asking = plan.stages_of("calibrate") + plan.stages_of("generate")
+    return Ledger(limit, spent_on(con, [s.hash for s in asking])
                   + judge_spent(con, judged) + stored.validation_spent(con))

@@ -97,7 +97,7 @@ class Runner:
         for stage in self.plan.stages:
             if not self._wanted(stage.kind) or (ctx.done(stage) and not self.retry_errors):
                 continue
-            if stage.kind == "generate":
+            if stage.kind in ("generate", "calibrate"):
                 api_key_for(resolve_model(self.plan, stage.key))
             elif stage.kind == "judge":
                 api_key_for(self.plan.model(self.plan.judge(stage.key.judge).model))
@@ -115,7 +115,8 @@ class Runner:
             return Ledger()
         judged = [g.measure_id for g in self.plan.goals if g.measure.kind == "judge"]
         judges = [judge_identity(self.plan, j) for j in self.plan.judges]
-        return Ledger(limit, spent_on(ctx.con, [s.hash for s in self.plan.stages_of("generate")])
+        asking = self.plan.stages_of("calibrate") + self.plan.stages_of("generate")
+        return Ledger(limit, spent_on(ctx.con, [s.hash for s in asking])
                       + judge_spent(ctx.con, judged) + verdict_spent(ctx.con, judges))
 
     def _warn_unpriced(self) -> None:

@@ -10,9 +10,10 @@ in steerdsl.plan.graph, and one line here.
 from __future__ import annotations
 
 from steerdsl.plan.keys import STAGE_KINDS
-from steerdsl.stages import corpus, generate, judge, measure, probe, score, space, train
+from steerdsl.stages import (calibrate, corpus, generate, judge, measure, probe, score, space,
+                             train)
 
-STAGES = (corpus, measure, space, probe, train, generate, score, judge)
+STAGES = (corpus, measure, space, probe, train, calibrate, generate, score, judge)
 
 if tuple(s.KIND for s in STAGES) != STAGE_KINDS:  # pragma: no cover - a programming error
     raise ImportError("steerdsl.stages.STAGES is not in the order of steerdsl.plan.keys."

@@ -12,7 +12,8 @@ import numpy as np
 
 from steerdsl.errors import RunError
 from steerdsl.plan import keys
-from steerdsl.plan.model import CsvProbePlan, FinetuneIntervention, SampledProbePlan, Stage
+from steerdsl.plan.model import (CsvProbePlan, FinetuneIntervention, PromptIntervention,
+                                 SampledProbePlan, Stage)
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "probe"
@@ -90,25 +91,32 @@ def _sources_of(ctx: RunContext, probe: str) -> set[str] | None:
 
 
 def _check_no_overlap(ctx: RunContext, probe: str) -> None:
-    """RunError when a training probe of an evaluated fine-tune shares source texts with the
-    evaluated probe. Checked when either of the two is stored, once both are."""
+    """RunError when a training probe of an evaluated fine-tune (or the calibration probe of
+    a calibrated intervention) shares source texts with the evaluated probe. Checked when
+    either of the two is stored, once both are."""
     e = ctx.plan.evaluate
     if e is None:
         return
-    training = sorted({iv.train.probe for iv in map(ctx.plan.intervention, e.interventions)
-                       if isinstance(iv, FinetuneIntervention)})
-    pairs = [(t, e.probe) for t in training if probe in (t, e.probe) and t != e.probe]
-    for train, evaluated in pairs:
-        a, b = _sources_of(ctx, train), _sources_of(ctx, evaluated)
+    ivs = list(map(ctx.plan.intervention, e.interventions))
+    # (probe, what it is, why sharing texts is wrong)
+    learning = sorted(
+        {(iv.train.probe, "training", "the tuned model would be evaluated on texts it was "
+          "trained on") for iv in ivs if isinstance(iv, FinetuneIntervention)}
+        | {(iv.calibrate, "calibration", "the requests would be calibrated on texts they are "
+            "evaluated on") for iv in ivs
+           if isinstance(iv, PromptIntervention) and iv.calibrate is not None})
+    for train, what, why in learning:
+        if probe not in (train, e.probe) or train == e.probe:
+            continue
+        a, b = _sources_of(ctx, train), _sources_of(ctx, e.probe)
         if a is None or b is None:
             continue  # the other one checks when it is stored
         shared = len(a & b)
         if shared:
             raise RunError(
-                f"training probe {train} shares {shared} source text"
-                f"{'s' if shared != 1 else ''} with the evaluated probe {evaluated}: the "
-                "tuned model would be evaluated on texts it was trained on; add `exclude "
-                f"{evaluated}` to probe {train} (or draw it from another corpus)")
+                f"{what} probe {train} shares {shared} source text"
+                f"{'s' if shared != 1 else ''} with the evaluated probe {e.probe}: {why}; add "
+                f"`exclude {e.probe}` to probe {train} (or draw it from another corpus)")
 
 
 def _read_csv(ctx: RunContext, stage: Stage, probe: CsvProbePlan) -> dict:

@@ -41,6 +41,12 @@ def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
     return {(r, s): st for r, s, st in rows}
 
 
+def ok_answers(con, gen_hash: str) -> list[tuple[int, int, str]]:
+    """(row_id, sample, cleaned answer) of a stage's ok calls, in (row, sample) order."""
+    return con.execute("SELECT row_id, sample, answer FROM calls WHERE gen_hash = ? "
+                       "AND status = 'ok' ORDER BY row_id, sample", [gen_hash]).fetchall()
+
+
 class CallWriter(BatchWriter[CallRecord]):
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
                  stored: set[tuple[int, int]] | None = None) -> None:

@@ -48,7 +48,7 @@ def read_store(plan) -> StoreState:
                 return StoreState(note=f"note: {problem}")
             state = StoreState(done=done_hashes(con))
             state.answers = answer_counts(con, [s.hash for s in plan.stages
-                                                if s.kind == "generate"])
+                                                if s.kind in ("generate", "calibrate")])
             state.n_ignored = capabilities.not_honoured(con, "n")
             return state
     except duckdb.Error as e:  # an older or foreign file: say so, the plan is still right

@@ -354,3 +354,63 @@ CREATE TABLE IF NOT EXISTS batch_requests (
 -- What the request answers, as its owner keys it: 'ROW:SAMPLE' (generate), 'SOURCE_HASH:
 -- ANSWER_HASH:SWAPPED' (judge), the text's hash (goal); NULL: stored before this column
 ALTER TABLE batch_requests ADD COLUMN IF NOT EXISTS item VARCHAR;
+
+-- Calibrated requests (docs/method.md, "Calibrated requests"). A calibrate stage's answers to
+-- its calibration probe are `calls` under its hash (calib_hash); the fit made of them is here.
+-- Per (row, sample, goal) of those answers: the row's delta (NULL: the goal was not asked to
+-- move), the realized movement (normalized answer - source; NULL: not measured), and the
+-- monotone fit's value at the delta (NULL for goals not asked).
+CREATE TABLE IF NOT EXISTS calibration_points (
+    calib_hash VARCHAR,
+    row_id INTEGER,
+    sample INTEGER,
+    goal VARCHAR,
+    requested DOUBLE,
+    realized DOUBLE,
+    fitted DOUBLE,
+    PRIMARY KEY (calib_hash, row_id, sample, goal)
+);
+
+-- Per goal, direction and word bucket of the prompt: the delta that says the bucket's words
+-- (`asked`, the bucket's middle), the movement the fit predicts for them, and how many
+-- observations were asked with those words.
+CREATE TABLE IF NOT EXISTS calibration_fits (
+    calib_hash VARCHAR,
+    model VARCHAR,
+    intervention VARCHAR,
+    goal VARCHAR,
+    direction INTEGER,          -- +1 up, -1 down
+    words VARCHAR,              -- the modifier ('' = none)
+    lo DOUBLE,                  -- the bucket: lo <= |delta| <= hi
+    hi DOUBLE,
+    asked DOUBLE,
+    predicted DOUBLE,
+    points INTEGER,
+    PRIMARY KEY (calib_hash, goal, direction, words, lo)
+);
+
+-- Side effects: `effect` moves by about coefficient * delta when `cause` is asked to move by
+-- delta and `effect` is not asked to move (least squares through the origin).
+CREATE TABLE IF NOT EXISTS calibration_effects (
+    calib_hash VARCHAR,
+    cause VARCHAR,
+    effect VARCHAR,
+    coefficient DOUBLE,
+    points INTEGER,
+    PRIMARY KEY (calib_hash, cause, effect)
+);
+
+-- What a calibrated generation asked, per probe row and goal: a move (requested = the
+-- probe's delta, asked = the delta put in the prompt, words = its intent, predicted = the
+-- fit's movement; NULL when the goal had no fit and was asked as drawn), or a keep (requested
+-- and asked NULL, words "keep GOAL unchanged", predicted = the side effect expected).
+CREATE TABLE IF NOT EXISTS calibration_requests (
+    gen_hash VARCHAR,
+    row_id INTEGER,
+    goal VARCHAR,
+    requested DOUBLE,
+    asked DOUBLE,
+    words VARCHAR,
+    predicted DOUBLE,
+    PRIMARY KEY (gen_hash, row_id, goal)
+);

@@ -370,3 +370,35 @@ SELECT c.stage AS train_stage,
 FROM train_log l
 JOIN current c ON c.stage_hash = l.train_hash
 WHERE c.stage LIKE 'train:%';
+
+-- Calibrated requests (docs/method.md): the current calibrate stages that have a fit.
+CREATE OR REPLACE VIEW calibration_stages AS
+SELECT DISTINCT calib_hash, model, intervention
+FROM calibration_fits
+WHERE calib_hash IN (SELECT stage_hash FROM current);
+
+-- Their fits, per goal, direction and word bucket.
+CREATE OR REPLACE VIEW calibration AS
+SELECT f.model, f.intervention, f.goal, f.direction, f.words, f.asked, f.predicted, f.points,
+       f.calib_hash
+FROM calibration_fits f
+WHERE f.calib_hash IN (SELECT stage_hash FROM current);
+
+-- Their side effects: effect moves by about coefficient * delta when cause is asked for delta.
+CREATE OR REPLACE VIEW calibration_side_effects AS
+SELECT s.model, s.intervention, e.cause, e.effect, e.coefficient, e.points, e.calib_hash
+FROM calibration_effects e JOIN calibration_stages s USING (calib_hash);
+
+-- The observations the current fits are made of: requested versus realized movement of the
+-- uncalibrated prompt on the calibration probe.
+CREATE OR REPLACE VIEW calibration_observations AS
+SELECT s.model, s.intervention, p.row_id, p.sample, p.goal, p.requested, p.realized, p.fitted,
+       p.calib_hash
+FROM calibration_points p JOIN calibration_stages s USING (calib_hash);
+
+-- What the current calibrated generations asked, per probe row and goal.
+CREATE OR REPLACE VIEW calibrated_requests AS
+SELECT cg.model, cg.intervention, cg.probe, r.gen_hash, r.row_id, r.goal, r.requested, r.asked,
+       r.words, r.predicted
+FROM current_generations cg
+JOIN calibration_requests r ON r.gen_hash = cg.gen_hash;

@@ -118,21 +118,32 @@ def _check_training_probe(cx: Context, iv: syntax.Intervention) -> None:
         cx.error(f"probe '{name}' is read from a CSV file; fine-tuning trains on a sampled "
                  f"probe (probe {name} from CORPUS {{ ... }})", on.value.span)
         return
+    check_apart_from_evaluated(cx, iv, on.value, probe, "training", ("trains", "train"))
+
+
+def check_apart_from_evaluated(cx: Context, iv: syntax.Intervention, name: syntax.Name,
+                               probe: syntax.Probe | syntax.CsvProbe, role: str,
+                               verbs: tuple[str, str]) -> None:
+    """A probe an intervention learns from (a fine-tune's training probe, a calibration
+    probe: `role`) is not the evaluated probe, and excludes it when both draw from one
+    corpus. `verbs`: what the intervention does on it ("trains", "train")."""
     evaluated = _evaluated_probe(cx)
     if evaluated is None:
         return
-    if evaluated.name.value == name:
-        cx.error(f"intervention '{iv.name.value}' trains on probe '{name}', which is the "
-                 "evaluated probe: train on another probe that excludes it", on.value.span)
+    if evaluated.name.value == name.value:
+        cx.error(f"intervention '{iv.name.value}' {verbs[0]} on probe '{name.value}', which is "
+                 f"the evaluated probe: {verbs[1]} on another probe that excludes it", name.span)
         return
+    if not isinstance(probe, syntax.Probe):
+        return  # a CSV probe: the run checks its texts
     excluded = {n.value for i in probe.items if isinstance(i, syntax.ProbeExclude)
                 for n in i.names}
     if isinstance(evaluated, syntax.Probe) and evaluated.corpus.value == probe.corpus.value \
             and evaluated.name.value not in excluded:
-        cx.error(f"training probe '{name}' draws from corpus '{probe.corpus.value}' like the "
-                 f"evaluated probe '{evaluated.name.value}': add `exclude "
-                 f"{evaluated.name.value}` to probe {name} so no source text is in both",
-                 on.value.span)
+        cx.error(f"{role} probe '{name.value}' draws from corpus '{probe.corpus.value}' like "
+                 f"the evaluated probe '{evaluated.name.value}': add `exclude "
+                 f"{evaluated.name.value}` to probe {name.value} so no source text is in both",
+                 name.span)
 
 
 def _evaluated_probe(cx: Context) -> syntax.Probe | syntax.CsvProbe | None:

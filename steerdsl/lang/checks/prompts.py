@@ -95,9 +95,10 @@ def _check_phrase_coverage(cx: Context) -> None:
         iv = sym.interventions.get(n.value)
         if iv is None:
             continue
-        # A fine-tune renders the same prompt for its training probe's rows too.
+        # A fine-tune renders the same prompt for its training probe's rows too, and a
+        # calibrated intervention for its calibration probe's.
         on = keywords.first(iv.settings, "on") if keywords.first(iv.settings, "finetune") \
-            else None
+            else keywords.first(iv.settings, keywords.CALIBRATE)
         training = sym.probes.get(on.value.value) if on and isinstance(on.value, syntax.Name) \
             else None
         for probe in (evaluated, training) if training is not None else (evaluated,):

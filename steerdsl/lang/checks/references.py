@@ -23,9 +23,10 @@ def check_references(cx: Context) -> None:
         elif isinstance(b, syntax.Intervention):
             for p in b.prompt:
                 cx.unknown("prompt", p.name, sym.prompt_names(), "prompt")
-            on = keywords.first(b.settings, "on")
-            if on is not None and isinstance(on.value, syntax.Name):
-                cx.unknown("probe", on.value, sym.probes, "probe")
+            for key in ("on", keywords.CALIBRATE):
+                on = keywords.first(b.settings, key)
+                if on is not None and isinstance(on.value, syntax.Name):
+                    cx.unknown("probe", on.value, sym.probes, "probe")
             for r in b.rewards:
                 if r.goal is not None and r.metric.value == "error":
                     cx.unknown("goal", r.goal, goals_known, "goal")

@@ -10,12 +10,12 @@ from steerdsl.report.svg.canvas import (FONT, PALETTE, Canvas, Scale, color, fmt
                                         ramp, tick)
 from steerdsl.report.svg.curve import curve
 from steerdsl.report.svg.heatmap import color_scale, heatmap
-from steerdsl.report.svg.scatter import Arrow, flow, scatter
+from steerdsl.report.svg.scatter import Arrow, Layer, flow, scatter
 from steerdsl.report.svg.series import Series, bars, line_chart
 from steerdsl.report.svg.text import (ASCENT_EM, BOLD_FACTOR, DESCENT_EM, LABEL_ANGLE,
                                       GroupLabels, group_labels, text_width)
 
 __all__ = ["ASCENT_EM", "BOLD_FACTOR", "DESCENT_EM", "FONT", "LABEL_ANGLE", "PALETTE", "Arrow",
-           "Box", "Canvas", "GroupLabels", "Scale", "Series", "bars", "box_plot", "color",
+           "Box", "Canvas", "GroupLabels", "Layer", "Scale", "Series", "bars", "box_plot", "color",
            "color_scale", "curve", "fmt", "flow", "group_labels", "heatmap", "line_chart",
            "nice_ticks", "ramp", "scatter", "text_width", "tick"]

@@ -8,9 +8,19 @@ from dataclasses import dataclass
 from steerdsl.report.svg.canvas import PALETTE, Canvas, Scale, num, x_axis, y_axis
 
 
+@dataclass
+class Layer:
+    """More points on a scatter, drawn over the first ones; `line`: joined in x order."""
+
+    xs: list[float]
+    ys: list[float]
+    color: str
+    line: bool = False
+
+
 def scatter(xs: list[float], ys: list[float], *, title: str, xlabel: str, ylabel: str,
             xlim: tuple[float, float], ylim: tuple[float, float], dot: str = PALETTE[0],
-            diagonal: bool = True) -> str:
+            diagonal: bool = True, layers: tuple[Layer, ...] = ()) -> str:
     """Points with the y = x line (requested = realized)."""
     size, left, top, bottom = 210, 44, 22, 38
     c = Canvas(left + size + 10, top + size + bottom, title)
@@ -27,6 +37,17 @@ def scatter(xs: list[float], ys: list[float], *, title: str, xlabel: str, ylabel
     dots = "".join(f'<circle cx="{num(sx(x))}" cy="{num(sy(y))}" r="2.2"/>'
                    for x, y in zip(xs, ys))
     c.add(f'<g fill="{dot}" fill-opacity="0.6">{dots}</g>')
+    for layer in layers:
+        if layer.line:
+            path = "L".join(f"{num(sx(x))},{num(sy(y))}"
+                            for x, y in sorted(zip(layer.xs, layer.ys)))
+            if path:
+                c.add(f'<path d="M{path}" stroke="{layer.color}" stroke-width="1.6" '
+                      'fill="none"/>')
+            continue
+        dots = "".join(f'<circle cx="{num(sx(x))}" cy="{num(sy(y))}" r="2.2"/>'
+                       for x, y in zip(layer.xs, layer.ys))
+        c.add(f'<g fill="{layer.color}" fill-opacity="0.7">{dots}</g>')
     return c.render()
 
 

@@ -2,6 +2,8 @@
 
 - engine.py: prompts, the requests (through steerdsl.llm), resumable batched writes of calls.
 - failures.py: what the console says about failed, timed-out and unreachable models.
+- calibrated.py: the requests of a calibrated intervention (`calibrate on PROBE`), from the
+  fit of its calibrate stage.
 
 The intervention's kind decides which model is asked (`resolve_model`): a prompt
 intervention asks the declared model; a kind that changes the model (fine-tuning) resolves to
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from steerdsl.errors import RunError
 from steerdsl.plan.keys import GenerateKey, ProbeKey, TrainKey
-from steerdsl.plan.model import FinetuneIntervention, ModelPlan, Plan, Stage
+from steerdsl.plan.model import FinetuneIntervention, ModelPlan, Plan, PromptIntervention, Stage
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "generate"
@@ -52,7 +54,6 @@ def _tuned_model(plan: Plan, key: GenerateKey, iv: FinetuneIntervention) -> Mode
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
     from steerdsl.stages.generate.engine import GenRow, run_generate
-    from steerdsl.stages.generate.failures import describe_failures, describe_timeouts
     from steerdsl.store.probes import requests_of
 
     if ctx.done(stage) and not ctx.retry_errors:
@@ -64,13 +65,27 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         return Outcome(ran="not_run")
     probe_hash = ctx.plan.stage(ProbeKey(probe=key.probe)).hash
     rows = [GenRow(row_id=r, text=t, deltas=d) for r, t, d in requests_of(ctx.con, probe_hash)]
-    samples = ctx.plan.intervention(key.intervention).samples
-    bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * samples)
+    iv = ctx.plan.intervention(key.intervention)
+    if isinstance(iv, PromptIntervention) and iv.calibrate is not None:
+        from steerdsl.stages.generate.calibrated import calibrated_rows
+
+        rows = calibrated_rows(ctx, stage, iv, rows)
+        if rows is None:
+            return Outcome(ran="not_run")
+    bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * iv.samples)
     model = resolve_model(ctx.plan, key)
     if model.batch:
         return _run_batch(ctx, stage, rows, model, bar)
     stats = run_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
                          retry_errors=ctx.retry_errors, ledger=ctx.ledger)
+    return Outcome(done={"requests": stats.ok} if finish(ctx, stage, model, stats) else None)
+
+
+def finish(ctx: RunContext, stage: Stage, model: ModelPlan, stats) -> bool:
+    """Say what went wrong with a stage's requests (slow, failed, unreachable: then no more
+    requests to the model in this run); True when every answer is stored."""
+    from steerdsl.stages.generate.failures import describe_failures, describe_timeouts
+
     slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
     if slow:
         ctx.display.warn(f"  {stage.id}: {slow}")
@@ -79,10 +94,10 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         ctx.display.warn(failures)
     ctx.result.failed_calls += failed
     if stats.unreachable:
-        ctx.result.unreachable[key.model] = stats.unreachable
+        ctx.result.unreachable[stage.key.model] = stats.unreachable
         ctx.display.warn(stats.unreachable)
-        return Outcome()
-    return Outcome(done=None if stats.failed else {"requests": stats.ok})
+        return False
+    return not stats.failed
 
 
 def _run_batch(ctx: RunContext, stage: Stage, rows, model: ModelPlan, bar) -> Outcome:

@@ -109,7 +109,7 @@ def run_batch_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *, mod
     for row in rows:
         try:
             prompts[row.row_id] = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id,
-                                             row.deltas, row.text)
+                                             row.deltas, row.text, row.keep)
         except ValueError as e:
             raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
     calls = _Calls(con, stage.hash, stage.id, prompts, prompt_plan, stats, progress)

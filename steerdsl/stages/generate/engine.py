@@ -36,7 +36,8 @@ class GenRow:
 
     row_id: int
     text: str  # the source text
-    deltas: dict[str, float | None]  # per goal; None = inactive
+    deltas: dict[str, float | None]  # per goal, as asked; None = inactive
+    keep: tuple[str, ...] = ()  # goals asked to stay unchanged (calibrated requests)
 
 
 @dataclass
@@ -116,13 +117,14 @@ class _Context:
 def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
                  model: ModelPlan | None = None, progress: ProgressFn | None = None,
                  retry_errors: bool = False, ledger: Ledger | None = None,
-                 retry_base_s: float = 0.5) -> GenStats:
+                 retry_base_s: float = 0.5, register: bool = True) -> GenStats:
     """Answer every (row, sample) of `stage` not yet stored as 'ok'; write `calls` rows (and
     answer texts) in batches. `model` is the model to ask, as the intervention resolved it
     (by default the stage's declared model). Raises BudgetExceeded (after storing everything
     answered) when the `ledger`'s budget runs out, RunError when the model refuses the key.
     `retry_base_s` is the first pause before retrying a failed request (doubling, with
-    jitter)."""
+    jitter). `register`: record the stage in `generations` (what the views count); the
+    calibrate stage's answers are not evaluated answers, so it does not."""
     started = time.monotonic()
     key = stage.key
     iv = plan.intervention(key.intervention)
@@ -130,7 +132,8 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
     if model is None:
         model = plan.model(key.model)
     gen_hash = stage.hash
-    _register_generation(con, plan, stage, model, iv, prompt_plan)
+    if register:
+        _register_generation(con, plan, stage, model, iv, prompt_plan)
 
     stats = GenStats(stage=stage.id, total=len(rows) * iv.samples)
     stored = done_samples(con, gen_hash)
@@ -148,7 +151,7 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         if samples:
             try:
                 text = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id, row.deltas,
-                                  row.text)
+                                  row.text, row.keep)
             except ValueError as e:
                 raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
             sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
