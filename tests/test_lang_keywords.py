@@ -26,7 +26,8 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     "model": (pm.ModelPlan, {"api_key", "deployment"}),
     "deployment": (pm.DeploymentPlan, {"api_key"}),
     # a fine-tune has every field of a prompt intervention, and its training
-    "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora"}),
+    "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora",
+                                                      "feedback"}),
     "judge": (pm.JudgePlan, {"model", "prompt"}),
     "reward": (pm.RewardPlan, set()),
     "lora": (pm.LoraPlan, set()),

@@ -14,6 +14,7 @@ from pathlib import Path
 from steerdsl.lang import syntax
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.checks.external import check_files, check_prices
+from steerdsl.lang.checks.feedback import check_feedback
 from steerdsl.lang.checks.finetune import check_finetunes
 from steerdsl.lang.checks.goals import check_goals
 from steerdsl.lang.checks.probes import check_probes
@@ -32,6 +33,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_goals,
     check_probes,
     check_finetunes,
+    check_feedback,
     check_prompts,
     check_files,
     check_prices,

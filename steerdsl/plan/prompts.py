@@ -22,6 +22,15 @@ COT_TEXT = (" Before outputting the rewritten text, propose and discuss a few co
 COT_ANSWER_AFTER = "## Rewritten text"
 NO_CHANGE = "as close to the original as possible"
 
+# Closed-loop feedback (docs/method.md): the message asking for a revision, and one sentence
+# per goal that missed its target. {goal}: the goal's name, "_" read as a space; {asked},
+# {got}, {fix}: the requested, realized and still needed movement in the prompt's phrases.
+FEEDBACK_TEMPLATE = ("Your rewrite did not change the text as asked. {feedback} Please revise "
+                     "your rewrite.{suffix}")
+FEEDBACK_MOVED = "{goal}: asked to make it {asked}, you made it {got}; now make it {fix}."
+FEEDBACK_UNMOVED = "{goal}: asked to make it {asked}, it did not change; now make it {fix}."
+FEEDBACK_UNASKED = "{goal}: asked to keep it unchanged, you made it {got}; now make it {fix}."
+
 VAGUE_REQUESTS = [
     f"Please rewrite the following, but {tail}."
     for tail in (

@@ -16,7 +16,7 @@ from steerdsl.plan.model import FinetuneIntervention, ModelPlan, Plan, Stage
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "generate"
-NEEDS = ("probe",)
+NEEDS = ("probe", "space")  # the space: closed-loop feedback measures answers
 CURRENT = True  # set before requests start: the views show answers as they arrive
 
 
@@ -71,6 +71,14 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         return _run_batch(ctx, stage, rows, model, bar)
     stats = run_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
                          retry_errors=ctx.retry_errors, ledger=ctx.ledger)
+    looped = None
+    if getattr(ctx.plan.intervention(key.intervention), "feedback", None) is not None \
+            and not stats.unreachable:
+        from steerdsl.stages.generate.feedback import run_feedback
+
+        looped = run_feedback(ctx, stage, model)
+        if looped.unreachable:
+            stats.unreachable = looped.unreachable
     slow = describe_timeouts(model, stats.timeouts, stats.requests, stats.concurrency)
     if slow:
         ctx.display.warn(f"  {stage.id}: {slow}")
@@ -82,7 +90,24 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         ctx.result.unreachable[key.model] = stats.unreachable
         ctx.display.warn(stats.unreachable)
         return Outcome()
+    if looped is not None:
+        return _feedback_outcome(ctx, stage, stats, looped)
     return Outcome(done=None if stats.failed else {"requests": stats.ok})
+
+
+def _feedback_outcome(ctx: RunContext, stage: Stage, stats, looped) -> Outcome:
+    """Done when every answer is stored and every conversation has ended (landed, or all its
+    rounds asked) without a failed round."""
+    from steerdsl.store.feedback import failed_rounds
+
+    failed = failed_rounds(ctx.con, stage.hash)
+    if failed:
+        ctx.display.warn(f"  {stage.id}: {failed} feedback rounds failed (stored as errors in "
+                         "feedback_rounds); rerun with --retry-errors")
+        ctx.result.failed_calls += failed
+    if stats.failed or failed or looped.halted:
+        return Outcome()
+    return Outcome(done={"requests": stats.ok, "feedback_requests": looped.ok})
 
 
 def _run_batch(ctx: RunContext, stage: Stage, rows, model: ModelPlan, bar) -> Outcome:
