@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import html
+import re
+
 import pytest
 
 import steerdsl
+from steerdsl.report import render_report
 from steerdsl.run.runner import run_plan
 from steerdsl.store.db import open_store
 from support import feedback_rewriter
@@ -29,9 +33,9 @@ def finished(tmp_path_factory):
         log = [r.body for r in server.requests()]
         again = run_plan(plan, quiet=True)
         rerun_requests = server.count() - len(log)
-    con = open_store(folder / "fb.duckdb")
+    con = open_store(folder / "fb.duckdb", read_only=True)
     yield {"result": result, "again": again, "log": log, "con": con, "plan": plan,
-           "rerun_requests": rerun_requests}
+           "rerun_requests": rerun_requests, "store": folder / "fb.duckdb"}
     con.close()
 
 
@@ -115,3 +119,23 @@ def test_rounds_are_queryable_with_the_same_metrics(finished):
     medians = con.execute("SELECT round, median FROM feedback_summary WHERE metric = "
                           "'steering_error_raw' ORDER BY round").fetchall()
     assert medians[0][1] > medians[1][1] >= medians[2][1]
+
+
+def test_the_report_shows_the_metrics_by_round(finished):
+    con = finished["con"]
+    page = render_report([finished["store"]])
+    table = re.search(r"<table class='feedback'>(.*?)</table>", page, re.S).group(1)
+    cells = [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                          row, re.S)]
+             for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    expected = []
+    for r in (0, 1, 2):
+        stats = dict(con.execute("SELECT metric, (median, q3 - q1) FROM feedback_summary "
+                                 "WHERE round = ?", [r]).fetchall())
+        requests = con.execute("SELECT count(*) FROM feedback_rounds WHERE round = ?",
+                               [r]).fetchone()[0]
+        expected.append([str(r), str(requests)] + [
+            f"{stats[m][0]:.3f} ({stats[m][1]:.3f})"
+            for m in ("steering_error", "miscalibration", "orthogonality")])
+    assert cells == expected
+    assert "Closed-loop feedback</a>" in page  # in the table of contents

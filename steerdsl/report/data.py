@@ -164,6 +164,18 @@ class StoreData:
     grounding: dict[tuple[str, str], GroundingCounts] = field(default_factory=dict)
     flagged: list[Flagged] = field(default_factory=list)
     training: list[TrainingStage] = field(default_factory=list)
+    feedback: list[FeedbackRounds] = field(default_factory=list)
+
+
+@dataclass
+class FeedbackRounds:
+    """Closed-loop feedback of one model x intervention, round by round (feedback_summary)."""
+
+    model: str
+    intervention: str
+    revised: dict[int, int]  # round -> answers it asked for (round 0: the first answers)
+    # round -> metric -> (n, median, q1, q3), of the answers in force after that round
+    stats: dict[int, dict[str, tuple[int, float | None, float | None, float | None]]]
 
 
 @dataclass
