@@ -9,6 +9,7 @@ from collections import Counter
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,16 @@ def test_the_report_shows_the_metrics_by_round(finished):
             for m in ("steering_error", "miscalibration", "orthogonality")])
     assert cells == expected
     assert "Closed-loop feedback</a>" in page  # in the table of contents
+
+
+def test_the_documented_columns_are_the_views(finished):
+    text = (Path(__file__).resolve().parents[1] / "docs" / "sql.md").read_text()
+    section = text.split("### Closed-loop feedback: `feedback_metrics`")[1].split("###")[0]
+    documented = []
+    for line in section.splitlines():
+        m = re.match(r"\| (`[^|]+`) \|", line)
+        if m:
+            documented += re.findall(r"`(\w+)`", m.group(1))
+    actual = [d[0] for d in finished["con"].execute(
+        "SELECT * FROM feedback_metrics LIMIT 0").description]
+    assert documented == actual
