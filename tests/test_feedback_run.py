@@ -153,3 +153,25 @@ def test_the_documented_columns_are_the_views(finished):
     actual = [d[0] for d in finished["con"].execute(
         "SELECT * FROM feedback_metrics LIMIT 0").description]
     assert documented == actual
+
+
+def test_every_round_counts_toward_the_budget(tmp_path):
+    """$1000 per million tokens: round 0's 24 answers cost about $2.5; a budget of $3.5 stops
+    the loop during round 1. Spending so far counts on the next run, revisions included."""
+    with FakeOpenAI(default=feedback_rewriter.default) as server:
+        spec = write_spec(tmp_path, server.url, interventions="loop", budget=3.5, price=1000)
+        result = run_plan(steerdsl.load(spec).plan(), quiet=True)
+        assert result.status == "budget"
+        first = [conversation_key(r.body) for r in server.requests()]
+        con = open_store(tmp_path / "fb.duckdb", read_only=True)
+        spent, rounds_cost, revisions = con.execute(
+            "SELECT (SELECT sum(cost) FROM calls), (SELECT sum(cost) FROM feedback_rounds), "
+            "(SELECT count(*) FROM feedback_rounds WHERE round > 0)").fetchone()
+        con.close()
+        assert 0 < revisions < 19 and spent == pytest.approx(rounds_cost)
+        assert 3.5 <= spent < 3.5 + 4 * 0.5  # at most the requests in flight beyond it
+        # more budget: the loop goes on where it stopped
+        spec = write_spec(tmp_path, server.url, interventions="loop", budget=50, price=1000)
+        assert run_plan(steerdsl.load(spec).plan(), quiet=True).status == "ok"
+        later = [conversation_key(r.body) for r in server.requests()][len(first):]
+        assert not set(later) & set(first) and len(set(later)) == len(later)

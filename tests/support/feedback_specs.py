@@ -10,7 +10,7 @@ from support import rewriter
 SPEC = """
 experiment fb {{
   seed {seed}
-  store "{store}"
+  store "{store}"{budget}
 }}
 corpus c {{ read "corpus.jsonl" text "text" }}
 {goals}
@@ -25,7 +25,7 @@ model fake {{
   litellm "openai/fake"
   api_base "{url}"
   concurrency 4
-  retries 1
+  retries 1{price}
 }}
 intervention direct {{ prompt direct3 }}
 intervention loop {{ prompt direct3  feedback {rounds} rounds }}
@@ -34,7 +34,8 @@ evaluate {{ probe p  models fake  interventions {interventions} }}
 
 
 def write_spec(folder: Path, url: str, *, store: str = "fb.duckdb", seed: int = 5,
-               sources: int = 12, rounds: int = 2, interventions: str = "direct, loop") -> Path:
+               sources: int = 12, rounds: int = 2, interventions: str = "direct, loop",
+               budget: float | None = None, price: float | None = None) -> Path:
     """A spec over the rewriter's world: its corpus (40 texts), goals and prompt."""
     with open(folder / "corpus.jsonl", "w") as f:
         for text in rewriter.corpus_texts(40, seed=2):
@@ -42,7 +43,9 @@ def write_spec(folder: Path, url: str, *, store: str = "fb.duckdb", seed: int = 
     spec = folder / f"{store}.steer"
     spec.write_text(SPEC.format(seed=seed, store=store, goals=rewriter.GOALS,
                                 prompt=rewriter.PROMPT, sources=sources, url=url,
-                                rounds=rounds, interventions=interventions))
+                                rounds=rounds, interventions=interventions,
+                                budget=f"\n  budget {budget}" if budget else "",
+                                price=f"\n  price in {price} out {price}" if price else ""))
     return spec
 
 
