@@ -154,3 +154,14 @@ def test_no_message_when_every_goal_lands_or_cannot_be_measured():
     results = [GoalResult("text_length", 0.5, 0.8, 0.3, 0.75),
                GoalResult("formality", 0.5, 0.5, None, math.nan)]
     assert feedback_message(PROMPT, IV, PLAN, results, 0.1) is None
+
+
+def test_feedback_needs_a_phrase_for_every_goal_whatever_the_prompt(tmp_path):
+    goals = "goals {\n  wordlen = char_count / word_count normalize 0..10\n}\n"
+    plain = loop("prompt underspecified")
+    steerdsl.load(write(tmp_path, goals=goals, intervention=plain))  # no phrase needed
+    assert errors(tmp_path, goals=goals,
+                  intervention=loop("prompt underspecified", "feedback 1 rounds")) == [
+        "9:10: goal 'wordlen' may be moved by probe 'p' but prompt 'underspecified' (used by "
+        "intervention 'loop') has no phrase for it: add  phrase wordlen up \"...\" down "
+        "\"...\"  to a prompt extending underspecified"]

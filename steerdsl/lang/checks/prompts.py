@@ -111,7 +111,8 @@ def _check_phrases_of(cx: Context, iv: syntax.Intervention,
     goals = sym.probe_goal_names(probe)
     prompt = iv.prompt[0].name.value if iv.prompt else "direct"
     base = sym.prompt_base(prompt)
-    if base is None or not catalog.needs_phrases(base):
+    # closed-loop feedback words every missed goal with the prompt's phrases, whatever its base
+    if base is None or not (catalog.needs_phrases(base) or iv.feedback):
         return
     have = sym.phrases(prompt)
     for g in goals:
