@@ -18,7 +18,7 @@ from steerdsl.report import render_report
 from steerdsl.run.runner import run_plan
 from steerdsl.store.db import open_store
 from support import feedback_rewriter
-from support.fake_openai import FakeOpenAI
+from support.fake_openai import FakeOpenAI, Reply
 from support.feedback_specs import conversation_key, round_of, write_spec
 
 METRICS = "steering_error, miscalibration, orthogonality, steering_error_raw"
@@ -175,3 +175,34 @@ def test_every_round_counts_toward_the_budget(tmp_path):
         assert run_plan(steerdsl.load(spec).plan(), quiet=True).status == "ok"
         later = [conversation_key(r.body) for r in server.requests()][len(first):]
         assert not set(later) & set(first) and len(set(later)) == len(later)
+
+
+def test_a_failed_round_is_stored_and_asked_again_with_retry_errors(tmp_path):
+    refuse = [True]
+
+    def answer(request):
+        if refuse[0] and round_of(request.body) == 1:
+            return Reply.error(400)  # the request itself is wrong: not retried
+        return feedback_rewriter.default(request)
+
+    with FakeOpenAI(default=answer) as server:
+        plan = steerdsl.load(write_spec(tmp_path, server.url, interventions="loop")).plan()
+        assert run_plan(plan, quiet=True).status == "incomplete"
+        con = open_store(tmp_path / "fb.duckdb", read_only=True)
+        failed = con.execute("SELECT count(*) FROM feedback_rounds WHERE status = 'error' "
+                             "AND round = 1").fetchone()[0]
+        # the scored answers are the first ones: their conversations stopped at the failure
+        scored = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
+        con.close()
+        assert 0 < failed < 24 and scored == 24
+        seen = server.count()
+        assert run_plan(plan, quiet=True).status == "incomplete"  # errors are kept
+        assert server.count() == seen
+        refuse[0] = False
+        assert run_plan(plan, quiet=True, retry_errors=True).status == "ok"
+        asked = Counter(round_of(r.body) for r in server.requests()[seen:])
+        assert asked[1] == failed and asked[0] == 0
+        con = open_store(tmp_path / "fb.duckdb", read_only=True)
+        assert con.execute("SELECT count(*) FROM feedback_rounds WHERE status = 'error'"
+                           ).fetchone()[0] == 0
+        con.close()

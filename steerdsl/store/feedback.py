@@ -78,6 +78,8 @@ def save_rounds(con, gen_hash: str, records: list[RoundRecord]) -> None:
         insert_columns(con, "feedback_rounds", columns)
         insert_columns(con, "texts", {"text_hash": list(texts), "text": list(texts.values())},
                        on_conflict="ignore")
+        if not ok:
+            return
         con.executemany(
             "UPDATE calls SET raw_answer = ?, answer = ?, answer_hash = ?, finish_reason = ?, "
             "prompt_tokens = coalesce(prompt_tokens, 0) + coalesce(?, 0), "
