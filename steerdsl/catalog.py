@@ -108,6 +108,8 @@ VALIDATION_QUESTIONS = {
 # verdict of the old text is reused. Only {version_a} and {version_b} are replaced; other
 # braces (the JSON example) are sent as written.
 JUDGE_PLACEHOLDERS = ("version_a", "version_b")
+# A feedback template's (closed-loop feedback, docs/method.md)
+FEEDBACK_PLACEHOLDERS = ("feedback", "suffix")
 GROUNDEDNESS_TEMPLATE = """\
 Below are two versions of a text. They may differ in any way of style: tone, formality, \
 vocabulary, sentence structure, difficulty, length, level of detail. Ignore all such \

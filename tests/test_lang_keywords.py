@@ -28,7 +28,7 @@ PLAN_MODELS: dict[str, tuple[type[BaseModel], set[str]]] = {
     # a fine-tune has every field of a prompt intervention, and its training; `calibrate on
     # PROBE` names a probe (PromptIntervention.calibrate), resolved by the checker
     "intervention": (pm.FinetuneIntervention, {"prompt", "finetune", "on", "reward", "lora",
-                                               "calibrate"}),
+                                               "calibrate", "feedback"}),
     "judge": (pm.JudgePlan, {"model", "prompt"}),
     "reward": (pm.RewardPlan, set()),
     "lora": (pm.LoraPlan, set()),

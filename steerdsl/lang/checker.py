@@ -15,6 +15,7 @@ from steerdsl.lang import syntax
 from steerdsl.lang.checks.calibrate import check_calibrations
 from steerdsl.lang.checks.context import Context
 from steerdsl.lang.checks.external import check_files, check_prices
+from steerdsl.lang.checks.feedback import check_feedback
 from steerdsl.lang.checks.finetune import check_finetunes
 from steerdsl.lang.checks.goals import check_goals
 from steerdsl.lang.checks.probes import check_probes
@@ -34,6 +35,7 @@ PASSES: tuple[Callable[[Context], None], ...] = (
     check_probes,
     check_finetunes,
     check_calibrations,
+    check_feedback,
     check_prompts,
     check_files,
     check_prices,

@@ -345,6 +345,16 @@ class LoraDef:
 
 
 @dataclass(frozen=True)
+class FeedbackDef:
+    """`feedback N rounds [template "..."]`: closed-loop revisions of each answer."""
+
+    rounds: Num
+    template: Str | None
+    key_span: Span  # the keyword `feedback`
+    span: Span
+
+
+@dataclass(frozen=True)
 class Intervention:
     name: Name
     prompt: list[UsePrompt]
@@ -354,6 +364,7 @@ class Intervention:
     span: Span
     rewards: list[RewardDef] = field(default_factory=list)
     lora: list[LoraDef] = field(default_factory=list)
+    feedback: list[FeedbackDef] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -281,8 +281,17 @@ class _Builder:
         rewards = [self.reward(i) for i in items if i.data == "reward"]
         lora = [syntax.LoraDef([self.setting(s) for s in i.children], self.span(i))
                 for i in items if i.data == "lora"]
+        feedback = [self.feedback(i) for i in items if i.data == "feedback"]
         return syntax.Intervention(self.name(name), prompts, settings, self.span(tree),
-                                   rewards, lora)
+                                   rewards, lora, feedback)
+
+    def feedback(self, tree: lark.Tree) -> syntax.FeedbackDef:
+        rounds, *template = tree.children
+        s = self.span(tree)
+        key_span = Span(self.path, s.line, s.col, s.line, s.col + len("feedback"))
+        return syntax.FeedbackDef(self.num(rounds),
+                                  self.string(template[0].children[0]) if template else None,
+                                  key_span, s)
 
     def reward(self, tree: lark.Tree) -> syntax.RewardDef:
         names = [c for c in tree.children if isinstance(c, lark.Token)]

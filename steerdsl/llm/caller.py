@@ -89,13 +89,15 @@ class Caller:
         self.timeouts = 0  # requests that timed out
         self.deployment_keys = deployment_keys(model)  # by api_base; empty: no deployments
 
-    async def call(self, prompt: str, n: int, params: dict[str, Any]) -> Outcome | None:
-        """None when `stopped` became true, the ledger was exhausted, or the breaker tripped,
+    async def call(self, prompt: str | llm.Messages, n: int,
+                   params: dict[str, Any]) -> Outcome | None:
+        """`prompt`: one user message, or a conversation. None when `stopped` became true, the ledger was exhausted, or the breaker tripped,
         before the request got an answer."""
         model = self.model
         out = Outcome()
         failures = 0
-        estimate = len(prompt) / 4 + (params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE) * n
+        chars = sum(len(m["content"]) for m in llm.as_messages(prompt))
+        estimate = chars / 4 + (params.get("max_tokens") or DEFAULT_MAX_TOKENS_ESTIMATE) * n
         while True:
             if self.halted:  # before waiting for a turn, which may take long (rpm/tpm)
                 return None
@@ -153,7 +155,7 @@ class Caller:
         """No request may start: stopped, the ledger exhausted, or the breaker tripped."""
         return self.stopped() or self.ledger.exhausted or self.breaker.tripped
 
-    async def _attempt(self, prompt: str, n: int, params: dict[str, Any]) -> llm.Completion:
+    async def _attempt(self, prompt: str | llm.Messages, n: int, params: dict[str, Any]) -> llm.Completion:
         """One request; llm.CallFailed also for an answer without content."""
         completion = await self._with_deadline(
             llm.complete(self.model, prompt, n, params, self.api_key, self.deployment_keys))

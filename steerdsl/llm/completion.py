@@ -92,11 +92,20 @@ def scrub(message: str, *secrets: str | None) -> str:
     return message
 
 
-async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any],
+Messages = list[dict[str, str]]  # chat messages: {"role": ..., "content": ...}
+
+
+def as_messages(prompt: str | Messages) -> Messages:
+    """One user message, or a conversation as it is (closed-loop feedback)."""
+    return [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+
+
+async def complete(model: ModelPlan, prompt: str | Messages, n: int, params: dict[str, Any],
                    api_key: str | None,
                    deployment_keys: dict[str, str | None] | None = None) -> Completion:
-    """Send one request; raise CallFailed with a message free of the key. A model with
-    deployments goes through its Router, with each deployment's key (by api_base)."""
+    """Send one request (one user message, or a whole conversation); raise CallFailed with a
+    message free of the key. A model with deployments goes through its Router, with each
+    deployment's key (by api_base)."""
     if model.deployments:
         return await _complete_routed(model, prompt, n, params, deployment_keys or {})
     litellm = litellm_module()
@@ -118,7 +127,7 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
         # Retries are ours (bounded by the model's `retries`): litellm and the OpenAI client
         # must not retry on their own.
         resp = await litellm.acompletion(
-            model=mid, messages=[{"role": "user", "content": prompt}], timeout=model.timeout,
+            model=mid, messages=as_messages(prompt), timeout=model.timeout,
             max_retries=0, num_retries=0, **kwargs)
     except CallFailed:
         raise
@@ -127,7 +136,7 @@ async def complete(model: ModelPlan, prompt: str, n: int, params: dict[str, Any]
     return _completion(litellm, model, resp, mid)
 
 
-async def _complete_routed(model: ModelPlan, prompt: str, n: int, params: dict[str, Any],
+async def _complete_routed(model: ModelPlan, prompt: str | Messages, n: int, params: dict[str, Any],
                            keys: dict[str, str | None]) -> Completion:
     litellm = litellm_module()
     kwargs: dict[str, Any] = dict(params)
@@ -136,7 +145,7 @@ async def _complete_routed(model: ModelPlan, prompt: str, n: int, params: dict[s
     secrets = list(keys.values())
     try:
         resp = await router.router_for(model, keys).acompletion(
-            model=router.ALIAS, messages=[{"role": "user", "content": prompt}],
+            model=router.ALIAS, messages=as_messages(prompt),
             timeout=model.timeout, max_retries=0, **kwargs)
     except Exception as e:
         failed = classify(e, *secrets)

@@ -18,7 +18,8 @@ from steerdsl.plan.hashing import (
     builtin_measure_id, derive_seed, file_ref, local_model_versions, stable_hash,
 )
 from steerdsl.plan.prompts import (
-    COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
+    COT_ANSWER_AFTER, COT_TEXT, DEFAULT_MODIFIERS, FEEDBACK_MOVED, FEEDBACK_TEMPLATE,
+    FEEDBACK_UNASKED, FEEDBACK_UNMOVED, NEGATIVE_TEXT, NO_CHANGE, NO_EXPLAIN_TEXT,
     VAGUE_REQUESTS, base_template,
 )
 from steerdsl.plan.graph import build_stages
@@ -267,7 +268,7 @@ def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
         calibrate = keywords.first(i.settings, keywords.CALIBRATE)
         if calibrate is not None and isinstance(calibrate.value, syntax.Name):
             generating["calibrate"] = calibrate.value.value
-        return pm.PromptIntervention(**generating)
+        return pm.PromptIntervention(**generating, feedback=_feedback(i))
     on = keywords.first(i.settings, "on")
     assert on is not None and isinstance(on.value, syntax.Name), "checked fine-tunes have one"
     fields = plan_fields(i.settings, keywords.TRAINING)
@@ -275,6 +276,16 @@ def _intervention(i: syntax.Intervention) -> pm.InterventionPlan:
     train = pm.GrpoPlan(probe=on.value.value, rewards=[_reward(r) for r in i.rewards],
                         lora=lora, **fields.pop("train", {}))
     return pm.FinetuneIntervention(**generating, train=train, **fields)
+
+
+def _feedback(i: syntax.Intervention) -> pm.FeedbackPlan | None:
+    if not i.feedback:
+        return None
+    f = i.feedback[0]
+    return pm.FeedbackPlan(rounds=int(f.rounds.value),
+                           template=f.template.value if f.template else FEEDBACK_TEMPLATE,
+                           moved=FEEDBACK_MOVED, unmoved=FEEDBACK_UNMOVED,
+                           unasked=FEEDBACK_UNASKED)
 
 
 def _reward(r: syntax.RewardDef) -> pm.RewardPlan:

@@ -121,10 +121,16 @@ def build_stages(plan: pm.Plan, spec_dir: Path) -> tuple[list[pm.Stage], dict[st
                 if isinstance(iv, pm.PromptIntervention) and iv.calibrate is not None:
                     gen_inputs.append(_add_calibrate(add, totals, plan, m, iv, rows,
                                                      mean_words, spec_dir))
+                feedback = iv.feedback if isinstance(iv, pm.PromptIntervention) else None
+                if feedback is not None:
+                    # the loop measures and normalizes every answer: the space decides it
+                    gen_inputs.append(keys.SpaceKey())
                 n = rows[probe.name]
                 counts = {}
                 if n is not None:
                     counts = {"requests": n, "samples": n * iv.samples}
+                    if feedback is not None:  # at most; fewer when answers land early
+                        counts["feedback_requests_max"] = n * iv.samples * feedback.rounds
                     est = _prompt_tokens(prompt, iv, probe, mean_words[probe.name])
                     if est is not None:
                         counts["prompt_tokens_est"] = round(n * est)

@@ -289,23 +289,45 @@ class _Generating(Frozen):
     truncated: Truncated | None = None  # None: the model's
 
 
+class FeedbackPlan(Frozen):
+    """Closed-loop feedback (docs/method.md, "Closed-loop feedback"): after each answer the
+    generate stage measures it; when a goal misses its target by more than the probe's
+    deadzone, it replies in the same conversation with `template` and asks for a revision, at
+    most `rounds` times. The sentence forms say per missed goal what was asked ({asked}), what
+    the answer did ({got}) and what to do now ({fix}), in the prompt's phrases and modifiers."""
+
+    rounds: int
+    template: str  # {feedback}: the sentences of the missed goals; {suffix}: the prompt's
+    moved: str  # an asked goal that moved (the wrong amount or way)
+    unmoved: str  # an asked goal that did not move (less than the deadzone)
+    unasked: str  # a goal not asked to move that moved
+
+
 class PromptIntervention(_Generating):
-    """Steering by the request's wording alone: a prompt, its suffixes and sampling.
+    """Steering by the request's wording alone: a prompt, its suffixes and sampling; with
+    `feedback`, revised in a closed loop.
 
     `calibrate`: a probe on which the calibrate stage fits how the model's realized movement
     follows the requested one; the evaluation then asks for what the fit says lands on the
-    target (docs/method.md, "Calibrated requests"). None (not serialized): requests as drawn,
-    so plans and hashes of specs without it are as before it existed."""
+    target (docs/method.md, "Calibrated requests"). None: requests as drawn."""
 
     kind: Literal["prompt"] = "prompt"
+    # Settings added later are left out of dumps when unset, so plans and stage hashes of
+    # interventions without them read as before they existed.
     calibrate: str | None = None
+    feedback: FeedbackPlan | None = None
 
     @model_serializer(mode="wrap")
-    def _without_unset_options(self, handler):
+    def _without_unset(self, handler):
         data = handler(self)
-        if isinstance(data, dict) and self.calibrate is None:
-            data.pop("calibrate", None)
+        if isinstance(data, dict):
+            for name in _DROPPED_WHEN_UNSET:
+                if getattr(self, name) is None:
+                    data.pop(name, None)
         return data
+
+
+_DROPPED_WHEN_UNSET = ("calibrate", "feedback")
 
 
 RewardMetric = Literal["steering_error", "miscalibration", "orthogonality", "error"]

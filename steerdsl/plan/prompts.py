@@ -25,6 +25,15 @@ NO_CHANGE = "as close to the original as possible"
 # "Calibrated requests"); the goal's name with spaces for underscores.
 KEEP_UNCHANGED = "keep {goal} unchanged"
 
+# Closed-loop feedback (docs/method.md): the message asking for a revision, and one sentence
+# per goal that missed its target. {goal}: the goal's name, "_" read as a space; {asked},
+# {got}, {fix}: the requested, realized and still needed movement in the prompt's phrases.
+FEEDBACK_TEMPLATE = ("Your rewrite did not change the text as asked. {feedback} Please revise "
+                     "your rewrite.{suffix}")
+FEEDBACK_MOVED = "{goal}: asked to make it {asked}, you made it {got}; now make it {fix}."
+FEEDBACK_UNMOVED = "{goal}: asked to make it {asked}, it did not change; now make it {fix}."
+FEEDBACK_UNASKED = "{goal}: asked to keep it unchanged, you made it {got}; now make it {fix}."
+
 VAGUE_REQUESTS = [
     f"Please rewrite the following, but {tail}."
     for tail in (

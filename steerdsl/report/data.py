@@ -178,6 +178,18 @@ class StoreData:
     training: list[TrainingStage] = field(default_factory=list)
     # (model, calibrated intervention) -> a panel per goal with a fit
     calibration: dict[tuple[str, str], list[CalibrationPanel]] = field(default_factory=dict)
+    feedback: list[FeedbackRounds] = field(default_factory=list)
+
+
+@dataclass
+class FeedbackRounds:
+    """Closed-loop feedback of one model x intervention, round by round (feedback_summary)."""
+
+    model: str
+    intervention: str
+    revised: dict[int, int]  # round -> answers it asked for (round 0: the first answers)
+    # round -> metric -> (n, median, q1, q3), of the answers in force after that round
+    stats: dict[int, dict[str, tuple[int, float | None, float | None, float | None]]]
 
 
 @dataclass

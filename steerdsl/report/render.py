@@ -9,6 +9,7 @@ from steerdsl.report.calibration import calibration_section
 from steerdsl.report.data import StoreData, Variant
 from steerdsl.report.figures import (best_of_n_section, distribution_section, flow_section,
                                      scatter_section, side_effects_section)
+from steerdsl.report.feedback import feedback_section
 from steerdsl.report.grounding import grounding_section
 from steerdsl.report.markup import esc
 from steerdsl.report.rewrites import examples_section
@@ -67,8 +68,8 @@ def store_sections(d: StoreData, anchor: str, variant: Variant) -> str:
         grounding_section(d, anchor),
         distribution_section(d, anchor), side_effects_section(d, anchor),
         flow_section(d, anchor), scatter_section(d, anchor), best_of_n_section(d, anchor),
-        calibration_section(d, anchor), training_section(d, anchor),
-        examples_section(d, anchor)])
+        calibration_section(d, anchor), feedback_section(d, anchor, variant),
+        training_section(d, anchor), examples_section(d, anchor)])
 
 
 def page(stores: list[StoreData], names: list[str], variant: Variant, version: str) -> str:
@@ -107,6 +108,8 @@ def _toc(d: StoreData, anchor: str) -> str:
         names.append(("best-of-n", "Best-of-N"))
     if d.calibration:
         names.append(("calibration", "Calibrated requests"))
+    if d.feedback:
+        names.append(("feedback", "Closed-loop feedback"))
     if d.training:
         names.append(("training", "Training"))
     if d.examples:

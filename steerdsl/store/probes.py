@@ -206,3 +206,14 @@ def requests_of(con, probe_hash: str) -> list[tuple[int, str, dict[str, float | 
             [probe_hash]).fetchall():
         deltas[row_id][goal] = delta
     return [(row_id, text, deltas[row_id]) for row_id, text in rows]
+
+
+def row_goals(con, probe_hash: str) -> dict[int, dict[str, tuple[float, float, float | None]]]:
+    """row_id -> goal -> (source, target, delta) of every probe row, normalized; an inactive
+    goal's target is its source and its delta None."""
+    out: dict[int, dict[str, tuple[float, float, float | None]]] = {}
+    for row_id, goal, source, target, delta in con.execute(
+            "SELECT row_id, goal, source, coalesce(target, source), delta FROM probe_goals "
+            "WHERE probe_hash = ?", [probe_hash]).fetchall():
+        out.setdefault(row_id, {})[goal] = (source, target, delta)
+    return out

@@ -413,4 +413,43 @@ CREATE TABLE IF NOT EXISTS calibration_requests (
     words VARCHAR,
     predicted DOUBLE,
     PRIMARY KEY (gen_hash, row_id, goal)
+
+-- Closed-loop feedback (`feedback N rounds`, docs/method.md): every round of every answer's
+-- conversation. Round 0 is the plain answer (a copy of its first `calls` row); round r >= 1 is
+-- the revision asked for with `prompt`, the feedback message. A round stored 'ok' is never
+-- requested again. The answer the round's conversation ends with is also in `calls` (its
+-- answer columns are the last ok round's; its tokens and cost add up every round).
+CREATE TABLE IF NOT EXISTS feedback_rounds (
+    gen_hash VARCHAR,
+    row_id INTEGER,
+    sample INTEGER,
+    round INTEGER,              -- 0: the first answer; r: the r-th revision
+    prompt VARCHAR,             -- the user message of this round (round 0: the probe prompt)
+    raw_answer VARCHAR,
+    answer VARCHAR,             -- cleaned, as calls.answer
+    answer_hash VARCHAR,        -- texts.text_hash of answer
+    status VARCHAR,             -- 'ok' | 'error'
+    error VARCHAR,
+    error_kind VARCHAR,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    cost DOUBLE,
+    latency_s DOUBLE,
+    attempts INTEGER,
+    finish_reason VARCHAR,
+    finished_at TIMESTAMP,
+    PRIMARY KEY (gen_hash, row_id, sample, round)
+);
+
+-- Per-goal values of each round's answer (normalized with the space), written by the loop
+-- when it measures the answer to decide on the next round.
+CREATE TABLE IF NOT EXISTS feedback_outputs (
+    gen_hash VARCHAR,
+    row_id INTEGER,
+    sample INTEGER,
+    round INTEGER,
+    goal VARCHAR,
+    raw DOUBLE,
+    value DOUBLE,
+    PRIMARY KEY (gen_hash, row_id, sample, round, goal)
 );

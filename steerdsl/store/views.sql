@@ -135,13 +135,46 @@ JOIN combined v ON v.judge_id = gr.judge_id AND v.source_hash = pr.text_hash
 LEFT JOIN reviews r ON r.judge_id = gr.judge_id AND r.source_hash = pr.text_hash
                    AND r.answer_hash = c.answer_hash;
 
--- One row per scored answer (METHOD.md section 4), computed from the long tables for any
--- number of goals. An answer with a NULL source or output value (a failed measurement) or
--- without a value for every goal of its probe row gets NULL metrics, never metrics over
--- fewer goals.
-CREATE OR REPLACE VIEW metrics AS
+-- Closed-loop feedback (docs/method.md): per round r = 0..N of every conversation of a current
+-- feedback generation, the answer in force after r rounds (its latest ok round <= r: a
+-- conversation that landed early keeps its answer) and that answer's values.
+CREATE OR REPLACE VIEW feedback_values AS
+WITH gens AS (
+    SELECT gen_hash,
+           CAST(json_extract(settings, '$.intervention.feedback.rounds') AS INTEGER) AS rounds
+    FROM current_generations
+    WHERE json_extract(settings, '$.intervention.feedback') IS NOT NULL
+),
+steps AS (
+    SELECT gen_hash, CAST(unnest(range(0, rounds + 1)) AS INTEGER) AS round FROM gens
+),
+in_force AS (
+    SELECT s.gen_hash, f.row_id, f.sample, s.round, max(f.round) AS answer_round
+    FROM steps s
+    JOIN feedback_rounds f ON f.gen_hash = s.gen_hash AND f.round <= s.round
+                          AND f.status = 'ok'
+    GROUP BY ALL
+)
+SELECT i.gen_hash, i.row_id, i.sample, i.round, i.answer_round, o.goal, o.raw, o.value
+FROM in_force i
+JOIN feedback_outputs o ON o.gen_hash = i.gen_hash AND o.row_id = i.row_id
+                       AND o.sample = i.sample AND o.round = i.answer_round;
+
+-- The metrics of METHOD.md section 4 per answer, computed from the long tables for any number
+-- of goals: of the scored answers (`outputs`; round -1) or, by_round, of every feedback
+-- round's answer in force (`feedback_values`). One formula for both. An answer with a NULL
+-- source or output value (a failed measurement) or without a value for every goal of its
+-- probe row is `incomplete`: its metrics are never over fewer goals.
+CREATE OR REPLACE MACRO steer_scores(by_round) AS TABLE
 WITH gens AS (
     SELECT * FROM current_generations
+),
+vals AS (
+    SELECT gen_hash, row_id, sample, CAST(-1 AS INTEGER) AS round, goal, value
+    FROM outputs WHERE NOT by_round
+    UNION ALL
+    SELECT gen_hash, row_id, sample, round, goal, value
+    FROM feedback_values WHERE by_round
 ),
 requests AS (
     -- per (probe row, goal): what only depends on the request, computed once per probe row
@@ -161,15 +194,15 @@ goal_terms AS (
     -- raw: a = z* - zh, r = z* - z0, m = zh - z0 (z* = target, or the source if inactive);
     -- binned parts as small integers (this table is the big one: keep it narrow):
     -- a = (bin(zh) - bin(z*)) / 7, m = (bin(zh) - 3) / 7, q = q_bin / 7
-    SELECT g.gen_id, o.row_id, o.sample, p.active,
+    SELECT g.gen_id, o.row_id, o.sample, o.round, p.active,
            p.zs - o.value AS a, p.r, o.value - p.z0 AS m,
            CAST(steer_bin(o.value, p.z0) AS TINYINT) AS output_bin, p.target_bin, p.q_bin
     FROM gens g
-    JOIN outputs o ON o.gen_hash = g.gen_hash
+    JOIN vals o ON o.gen_hash = g.gen_hash
     JOIN requests p ON p.probe_hash = g.probe_hash AND p.row_id = o.row_id AND p.goal = o.goal
 ),
 binned_terms AS (
-    SELECT gen_id, row_id, sample, active, a, r, m,
+    SELECT gen_id, row_id, sample, round, active, a, r, m,
            m IS NULL AS missing,  -- a NULL source or output value
            CAST(output_bin - target_bin AS DOUBLE) / 7 AS ab,
            CAST(output_bin - 3 AS DOUBLE) / 7 AS mb,
@@ -178,7 +211,7 @@ binned_terms AS (
 ),
 projections AS (
     -- first pass: the dot products the rejections need, a.r / (||r||^2 + eps) and the like
-    SELECT gen_id, row_id, sample,
+    SELECT gen_id, row_id, sample, round,
            sum(a * r) AS ar, sum(r * r) AS rr, sum(ab * q) AS bq, sum(q * q) AS qq,
            sum(ab * r) AS br
     FROM binned_terms
@@ -188,7 +221,7 @@ dots AS (
     -- second pass: the other sums, and rej(a, r) = || a - (a.r / (||r||^2 + eps)) r ||
     -- summed goal by goal: expanding the square into dot products would cancel away the
     -- small values of an a nearly parallel to r that METHOD.md's worked cases check
-    SELECT t.gen_id, t.row_id, t.sample, count(*) AS n_scored,
+    SELECT t.gen_id, t.row_id, t.sample, t.round, count(*) AS n_scored,
            count(*) FILTER (WHERE t.active) AS n_active, bool_or(t.missing) AS missing,
            sum(t.a * t.a) AS aa, sum(t.m * t.m) AS mm, sum(t.ab * t.ab) AS bb,
            sum(t.mb * t.mb) AS nn,
@@ -201,20 +234,31 @@ dots AS (
            sqrt(sum(steer_square(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
                AS rej_paper
     FROM binned_terms t
-    JOIN projections d USING (gen_id, row_id, sample)
+    JOIN projections d USING (gen_id, row_id, sample, round)
     GROUP BY ALL
+)
+SELECT d.gen_id, d.row_id, d.sample, d.round, d.n_active,
+       d.missing OR d.n_scored <> s.n_goals AS incomplete,
+       sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
+       steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
+       sqrt(d.aa) AS se_raw, steer_miscalibration(d.ar, d.rr) AS mis_raw,
+       steer_orthogonality(d.rej_raw, d.mm, d.rr) AS orth_raw,
+       steer_orthogonality(d.rej_paper, d.nn, d.rr) AS orth_paper
+FROM dots d
+JOIN gens g ON g.gen_id = d.gen_id
+JOIN probe_sizes s ON s.probe_hash = g.probe_hash;
+
+-- One row per scored answer (METHOD.md section 4): steer_scores of `outputs`, with what
+-- counts (failed and dropped truncated answers do not), best-of-N picks and groundedness.
+CREATE OR REPLACE VIEW metrics AS
+WITH gens AS (
+    SELECT * FROM current_generations
 ),
 scored AS (
     SELECT d.gen_id, d.row_id, d.sample, d.n_active, coalesce(f.truncated, false) AS truncated,
-           d.missing OR d.n_scored <> s.n_goals AS incomplete,
-           sqrt(d.bb) AS se, steer_miscalibration(d.bq, d.qq) AS mis,
-           steer_orthogonality(d.rej_bin, d.nn, d.qq) AS orth,
-           sqrt(d.aa) AS se_raw, steer_miscalibration(d.ar, d.rr) AS mis_raw,
-           steer_orthogonality(d.rej_raw, d.mm, d.rr) AS orth_raw,
-           steer_orthogonality(d.rej_paper, d.nn, d.rr) AS orth_paper
-    FROM dots d
+           d.incomplete, d.se, d.mis, d.orth, d.se_raw, d.mis_raw, d.orth_raw, d.orth_paper
+    FROM steer_scores(false) d
     JOIN gens g ON g.gen_id = d.gen_id
-    JOIN probe_sizes s ON s.probe_hash = g.probe_hash
     LEFT JOIN flagged_calls f ON f.gen_hash = g.gen_hash AND f.row_id = d.row_id
                              AND f.sample = d.sample
     -- as in `answers`: scored answers whose call did not fail, truncated ones unless dropped
@@ -252,6 +296,61 @@ JOIN picks p USING (gen_id, row_id)
 JOIN gens g USING (gen_id)
 LEFT JOIN answer_verdicts v ON v.gen_hash = g.gen_hash AND v.row_id = s.row_id
                            AND v.sample = s.sample;
+
+-- Closed-loop feedback by round: one row per (answer, round r = 0..N) of the current feedback
+-- generations, the metrics of the answer in force after r rounds (answer_round: the round it
+-- came from). Round N's are the scored answers' (`metrics`). Truncated answers are flagged,
+-- or left out when their generation's truncated_policy is 'drop'.
+CREATE OR REPLACE VIEW feedback_metrics AS
+WITH gens AS (
+    SELECT * FROM current_generations
+),
+answer_rounds AS (
+    SELECT DISTINCT v.gen_hash, v.row_id, v.sample, v.round, v.answer_round,
+           steer_truncated(f.finish_reason) AS truncated
+    FROM feedback_values v
+    JOIN feedback_rounds f ON f.gen_hash = v.gen_hash AND f.row_id = v.row_id
+                          AND f.sample = v.sample AND f.round = v.answer_round
+)
+SELECT g.model, g.intervention, g.probe, g.gen_hash, d.row_id, d.sample, d.round,
+       a.answer_round, d.n_active,
+       CASE WHEN NOT d.incomplete THEN d.se END AS steering_error,
+       CASE WHEN NOT d.incomplete THEN d.mis END AS miscalibration,
+       CASE WHEN NOT d.incomplete THEN d.orth END AS orthogonality,
+       CASE WHEN NOT d.incomplete THEN d.se_raw END AS steering_error_raw,
+       CASE WHEN NOT d.incomplete THEN d.mis_raw END AS miscalibration_raw,
+       CASE WHEN NOT d.incomplete THEN d.orth_raw END AS orthogonality_raw,
+       CASE WHEN NOT d.incomplete THEN d.orth_paper END AS orthogonality_paper,
+       a.truncated
+FROM steer_scores(true) d
+JOIN gens g ON g.gen_id = d.gen_id
+JOIN answer_rounds a ON a.gen_hash = g.gen_hash AND a.row_id = d.row_id
+                    AND a.sample = d.sample AND a.round = d.round
+WHERE NOT (a.truncated AND g.truncated_policy = 'drop');
+
+-- Per (model, intervention, round, metric) of the feedback generations: the statistics of
+-- `summary` (linear quantiles, std ddof 0) over feedback_metrics, round by round.
+CREATE OR REPLACE VIEW feedback_summary AS
+WITH long AS (
+    UNPIVOT (
+        SELECT model, intervention, round, steering_error, miscalibration, orthogonality,
+               steering_error_raw, miscalibration_raw, orthogonality_raw, orthogonality_paper
+        FROM feedback_metrics
+    )
+    ON steering_error, miscalibration, orthogonality, steering_error_raw, miscalibration_raw,
+       orthogonality_raw, orthogonality_paper
+    INTO NAME metric VALUE value
+),
+stats AS (
+    SELECT model, intervention, round, metric, count(value) AS n,
+           quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
+           avg(value) AS mean, stddev_pop(value) AS std, min(value) AS min, max(value) AS max
+    FROM long
+    GROUP BY ALL
+)
+SELECT model, intervention, round, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
+       qs[3] - qs[1] AS iqr, mean, std, min, max
+FROM stats;
 
 -- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
 -- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.

@@ -11,7 +11,7 @@ from steerdsl.lang.checks.context import Context
 from steerdsl.lang.suggest import closest
 
 
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # A judge's template asks for a JSON answer and may show one ({"answer": ...}): only a word in
 # braces looks like a placeholder there.
 _WORD_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -56,21 +56,21 @@ def check_prompts(cx: Context) -> None:
 
 
 def _check_template(cx: Context, t: syntax.Template) -> None:
-    found = _PLACEHOLDER.findall(t.text.value)
-    _unknown_placeholders(cx, found, catalog.PLACEHOLDERS, t.text)
+    found = PLACEHOLDER.findall(t.text.value)
+    unknown_placeholders(cx, found, catalog.PLACEHOLDERS, t.text)
     if "text" not in found:
         cx.error("the template must contain {text} (where the source text goes)", t.text.span)
 
 
 def _check_judge_template(cx: Context, text: syntax.Str) -> None:
     found = _WORD_PLACEHOLDER.findall(text.value)
-    _unknown_placeholders(cx, found, catalog.JUDGE_PLACEHOLDERS, text)
+    unknown_placeholders(cx, found, catalog.JUDGE_PLACEHOLDERS, text)
     if any(p not in found for p in catalog.JUDGE_PLACEHOLDERS):
         cx.error("the judge's template must contain {version_a} and {version_b} (where the "
                  "source and the rewrite go)", text.span)
 
 
-def _unknown_placeholders(cx: Context, found: list[str], known: tuple[str, ...],
+def unknown_placeholders(cx: Context, found: list[str], known: tuple[str, ...],
                           text: syntax.Str) -> None:
     for name in found:
         if name not in known:
@@ -112,7 +112,8 @@ def _check_phrases_of(cx: Context, iv: syntax.Intervention,
     goals = sym.probe_goal_names(probe)
     prompt = iv.prompt[0].name.value if iv.prompt else "direct"
     base = sym.prompt_base(prompt)
-    if base is None or not catalog.needs_phrases(base):
+    # closed-loop feedback words every missed goal with the prompt's phrases, whatever its base
+    if base is None or not (catalog.needs_phrases(base) or iv.feedback):
         return
     have = sym.phrases(prompt)
     for g in goals:

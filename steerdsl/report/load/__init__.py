@@ -10,6 +10,7 @@ from __future__ import annotations
 from steerdsl.report.data import StoreData, Variant
 from steerdsl.report.load.calibration import load_calibration
 from steerdsl.report.load.examples import load_examples
+from steerdsl.report.load.feedback import load_feedback
 from steerdsl.report.load.grounding import load_flagged, load_grounding
 from steerdsl.report.load.header import load_header
 from steerdsl.report.load.metrics import load_best_of_n, load_distributions, load_headline
@@ -34,4 +35,5 @@ def load_store(con, path: str, variant: Variant) -> StoreData:
                      scatters=load_scatters(con, goals), best_of_n=load_best_of_n(con, variant),
                      examples=load_examples(con, header.groups, variant),
                      grounding=load_grounding(con), flagged=load_flagged(con, header.groups),
-                     training=load_training(con), calibration=load_calibration(con, goals))
+                     training=load_training(con), calibration=load_calibration(con, goals),
+                     feedback=load_feedback(con, variant))

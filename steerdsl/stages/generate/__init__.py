@@ -18,7 +18,7 @@ from steerdsl.plan.model import FinetuneIntervention, ModelPlan, Plan, PromptInt
 from steerdsl.stages.context import SKIPPED, Outcome, RunContext
 
 KIND = "generate"
-NEEDS = ("probe",)
+NEEDS = ("probe", "space")  # the space: closed-loop feedback measures answers
 CURRENT = True  # set before requests start: the views show answers as they arrive
 
 
@@ -78,7 +78,17 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         return _run_batch(ctx, stage, rows, model, bar)
     stats = run_generate(ctx.con, ctx.plan, stage, rows, model=model, progress=bar,
                          retry_errors=ctx.retry_errors, ledger=ctx.ledger)
-    return Outcome(done={"requests": stats.ok} if finish(ctx, stage, model, stats) else None)
+    looped = None
+    if getattr(iv, "feedback", None) is not None and not stats.unreachable:
+        from steerdsl.stages.generate.feedback import run_feedback
+
+        looped = run_feedback(ctx, stage, model)
+        if looped.unreachable:
+            stats.unreachable = looped.unreachable
+    complete = finish(ctx, stage, model, stats)
+    if looped is not None and not stats.unreachable:
+        return _feedback_outcome(ctx, stage, stats, looped)
+    return Outcome(done={"requests": stats.ok} if complete else None)
 
 
 def finish(ctx: RunContext, stage: Stage, model: ModelPlan, stats) -> bool:
@@ -98,6 +108,21 @@ def finish(ctx: RunContext, stage: Stage, model: ModelPlan, stats) -> bool:
         ctx.display.warn(stats.unreachable)
         return False
     return not stats.failed
+
+
+def _feedback_outcome(ctx: RunContext, stage: Stage, stats, looped) -> Outcome:
+    """Done when every answer is stored and every conversation has ended (landed, or all its
+    rounds asked) without a failed round."""
+    from steerdsl.store.feedback import failed_rounds
+
+    failed = failed_rounds(ctx.con, stage.hash)
+    if failed:
+        ctx.display.warn(f"  {stage.id}: {failed} feedback rounds failed (stored as errors in "
+                         "feedback_rounds); rerun with --retry-errors")
+        ctx.result.failed_calls += failed
+    if stats.failed or failed or looped.halted:
+        return Outcome()
+    return Outcome(done={"requests": stats.ok, "feedback_requests": looped.ok})
 
 
 def _run_batch(ctx: RunContext, stage: Stage, rows, model: ModelPlan, bar) -> Outcome:
