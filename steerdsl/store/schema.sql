@@ -413,6 +413,7 @@ CREATE TABLE IF NOT EXISTS calibration_requests (
     words VARCHAR,
     predicted DOUBLE,
     PRIMARY KEY (gen_hash, row_id, goal)
+);
 
 -- Closed-loop feedback (`feedback N rounds`, docs/method.md): every round of every answer's
 -- conversation. Round 0 is the plain answer (a copy of its first `calls` row); round r >= 1 is
