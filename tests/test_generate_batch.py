@@ -186,28 +186,18 @@ def test_batch_on_is_for_litellm_models_only(tmp_path, capsys):
     assert "only a litellm model has them, not local" in capsys.readouterr().err
 
 
-def test_a_batch_created_before_a_kill_is_adopted_not_created_again(tmp_path):
+@pytest.mark.parametrize("left", [
+    # As if killed right after the provider accepted the batch, before its id was stored:
+    # the batch is adopted, not created again.
+    "UPDATE batch_jobs SET job_id = NULL, status = 'uploaded'",
+    # As a store of the first batch version left its jobs: no kind, no item.
+    "UPDATE batch_jobs SET kind = NULL; UPDATE batch_requests SET item = NULL"])
+def test_open_jobs_left_in_the_store_are_resumed_never_resubmitted(tmp_path, left):
     with FakeBatches(hold=True) as server:
         spec = write_spec(tmp_path, server.url)
         assert steerdsl.load(spec).run(wait=False).status == "incomplete"
-        # As if killed right after the provider accepted the batch, before its id was stored.
         con = open_store(tmp_path / "b.duckdb")
-        con.execute("UPDATE batch_jobs SET job_id = NULL, status = 'uploaded'")
-        con.close()
-        server.release()
-        assert steerdsl.load(spec).run().status == "ok"
-        assert len(server.batches) == 1 and sorted(server.submitted.values()) == [1] * ROWS
-        assert len(calls(tmp_path / "b.duckdb")) == ROWS
-
-
-def test_jobs_stored_before_kinds_and_items_existed_are_resumed(tmp_path):
-    with FakeBatches(hold=True) as server:
-        spec = write_spec(tmp_path, server.url)
-        assert steerdsl.load(spec).run(wait=False).status == "incomplete"
-        # As a store of the first batch version left them: no kind, no item.
-        con = open_store(tmp_path / "b.duckdb")
-        con.execute("UPDATE batch_jobs SET kind = NULL")
-        con.execute("UPDATE batch_requests SET item = NULL")
+        con.execute(left)
         con.close()
         server.release()
         assert steerdsl.load(spec).run().status == "ok"
