@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from steerdsl.errors import RunError, UsageError
+from steerdsl.lang.rules import ray_address_problem
 
 INSTALL = 'pip install "steerdsl[ray]"'
 # Jobs sent to an actor beyond the one it runs: the next chunk is there when it finishes.
@@ -32,7 +33,8 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        raise UsageError(f"--ray needs Ray, which is not installed: {INSTALL}") from None
+        raise UsageError("measuring on a Ray cluster (--ray, `executor ray`) needs Ray, which "
+                         f"is not installed: {INSTALL}") from None
     return ray
 
 
@@ -128,11 +130,12 @@ def _size(job: Any) -> str:
 
 def _check_reachable(address: str) -> None:
     """A HOST:PORT that does not answer is said at once (Ray itself retries for a minute)."""
-    if address == "auto" or "://" in address:
+    problem = ray_address_problem(address)
+    if problem:
+        raise UsageError(problem)
+    if address == "auto":
         return
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"--ray takes 'auto', HOST:PORT or ray://HOST:PORT; not {address!r}")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as e:
