@@ -79,6 +79,9 @@ def test_an_unreachable_cluster_is_a_clear_message(tmp_path):
 
         RayExecutor("127.0.0.1:1")
     assert main(["run", str(_spec(tmp_path)), "--ray", "nowhere", "-q"]) == 2
+    spec = _spec(tmp_path)  # the spec's setting, as the flag
+    spec.write_text(spec.read_text().replace("seed 1", 'seed 1 executor ray "127.0.0.1:1"'))
+    assert main(["run", str(spec), "-q"]) == 1
 
 
 def test_a_run_records_its_executor_and_throughput(tmp_path, capsys):
@@ -111,3 +114,19 @@ def _spec(folder):
                     'corpus c { read "c.jsonl" text "text" }\n'
                     "goals { length = token_count normalize 0..10 }\n", encoding="utf-8")
     return spec
+
+
+def test_the_executor_setting_is_checked_and_planned(tmp_path):
+    import steerdsl
+    from steerdsl.lang.diagnostics import SpecError
+
+    spec = _spec(tmp_path)
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("seed 1", 'seed 1 executor ray "10.0.0.5:6379"'))
+    plan = steerdsl.load(spec).plan()
+    assert plan.experiment.executor.model_dump() == {"kind": "ray", "address": "10.0.0.5:6379"}
+    spec.write_text(text.replace("seed 1", 'seed 1 executor ray "head"'))
+    with pytest.raises(SpecError) as info:
+        steerdsl.load(spec).plan()
+    assert "a Ray address is 'auto', HOST:PORT or ray://HOST:PORT (such as 127.0.0.1:6379); " \
+        "not 'head'" in info.value.render()
