@@ -61,8 +61,9 @@ class RayExecutor:
         try:
             ray.init(address=address, logging_level="ERROR", log_to_driver=False,
                      configure_logging=True)
-        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as e:
-            raise RunError(f"could not connect to the Ray cluster at {address}: {e}") from None
+        except Exception as e:  # Ray's own message says why (no cluster, no ray[client], ...)
+            raise RunError(f"could not connect to the Ray cluster at {address}: "
+                           f"{str(e) or type(e).__name__}") from None
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = max(1, actors or cpus)
         self._remote = ray.remote(num_cpus=1, max_restarts=0)(_Worker)
