@@ -139,11 +139,14 @@ def compute_groups(
         if not use_pool(all_texts, workers):
             workers = 1
         executor = LocalPool(workers)
-    # Chunks small enough that every worker gets several (all stay busy to the end), large
-    # enough to batch nlp.pipe well; in this process alone, as large as nlp.pipe likes.
+    # In this process alone, chunks as large as nlp.pipe likes. Across workers, the same
+    # whole number of chunks for each (at least 4, so all stay busy to the end and finish
+    # together), none above the executor's chunk size (batching nlp.pipe well enough).
     size = 4 * PIPE_BATCH
     if executor.workers > 1:
-        size = max(1, min(executor.chunk_texts, -(-len(all_texts) // (executor.workers * 4))))
+        n, w = len(all_texts), executor.workers
+        per_worker = max(4, -(-n // (w * executor.chunk_texts)))
+        size = max(1, -(-n // (w * per_worker)))
     where: list[tuple[int, int]] = []
     jobs: list[tuple[list[str], tuple[str, ...]]] = []
     for g, (texts, names) in enumerate(groups):
