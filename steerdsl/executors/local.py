@@ -7,6 +7,7 @@ in the order they finish.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -43,13 +44,18 @@ class LocalPool:
         if prepare is not None:
             prepare()
         ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=ctx,
-                                 initializer=_quiet_worker) as pool:
-            try:
+        # Objects the workers inherit stay out of their garbage collector's way: its passes
+        # would write to every inherited object, copying the parent's memory page by page.
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=ctx,
+                                     initializer=_quiet_worker) as pool:
                 yield from _as_finished(pool, fn, jobs, self.workers * (1 + QUEUED_PER_WORKER))
-            except BrokenProcessPool:
-                raise RunError("a measuring process died (out of memory?); rerun with "
-                               "fewer workers, or drop very long texts") from None
+        except BrokenProcessPool:
+            raise RunError("a measuring process died (out of memory?); rerun with "
+                           "fewer workers, or drop very long texts") from None
+        finally:
+            gc.unfreeze()
 
     def close(self) -> None:
         pass  # a pool lives for one map_unordered call
