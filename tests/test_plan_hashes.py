@@ -107,6 +107,15 @@ def test_pacing_and_key_names_change_no_hash(tmp_path):
                    "  timeout 5 retries 1\n") == set()
 
 
+def test_the_executor_changes_no_hash(tmp_path):
+    # where measures are computed changes no value: a spec run on a cluster resumes the store
+    # of the same spec run here, and the other way round
+    base = hashes(tmp_path, SPEC)
+    for address in ("auto", "10.0.0.5:6379", "ray://head:10001"):
+        with_ray = SPEC.replace("  seed 42\n", f'  seed 42\n  executor ray "{address}"\n')
+        assert hashes(tmp_path, with_ray, "r.steer") == base
+
+
 def test_a_changed_number_changes_exactly_the_downstream_hashes(tmp_path):
     assert changed(tmp_path, "requests 3 per source", "requests 4 per source") == \
         {"probe:p"} | GEN

@@ -40,7 +40,8 @@ def render_plan(plan, state) -> str:
     lines = [
         f"plan {plan.spec_hash} for {plan.spec_path}",
         f"experiment {e.name}: seed {e.seed}, store {e.store}"
-        + (f", budget {e.budget_usd} USD" if e.budget_usd is not None else ""),
+        + (f", budget {e.budget_usd} USD" if e.budget_usd is not None else "")
+        + (f", executor ray {e.executor.address}" if e.executor is not None else ""),
         "",
     ]
     counts, one_by_one = _counts(plan, state)

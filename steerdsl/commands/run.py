@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from steerdsl.errors import UsageError
+from steerdsl.lang.rules import ray_address_problem
 from steerdsl.plan.keys import STAGE_KINDS
 from steerdsl.words import count
 
@@ -23,6 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-wait", action="store_true",
                    help="submit the batch jobs of `batch on` models and return without "
                         "waiting for them; a later run collects their answers")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="measure and score on a Ray cluster: 'auto' (the cluster this machine "
+                        "is part of), HOST:PORT of its head node, or ray://HOST:PORT; "
+                        "overrides the spec's `executor ray`; needs pip install steerdsl[ray]")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
 
@@ -31,10 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from steerdsl.run.runner import run_plan
     from steerdsl.store.db import store_errors
 
+    if args.ray is not None:
+        problem = ray_address_problem(args.ray)
+        if problem:
+            raise UsageError(f"--ray: {problem}")
     plan = steerdsl.load(args.spec).plan()
     with store_errors(plan.experiment.store):
         result = run_plan(plan, until=args.until, retry_errors=args.retry_errors,
-                          quiet=args.quiet, wait=not args.no_wait)
+                          quiet=args.quiet, wait=not args.no_wait, ray=args.ray)
     if result.summary:
         print(result.summary)
     if result.status == "budget":

@@ -1,21 +1,21 @@
 """Computing built-in measures for a batch of texts: one spaCy pass per text, batched through
-`nlp.pipe`, in this process or, for large inputs, in a pool of worker processes.
+`nlp.pipe`, in this process or, for large inputs, in a pool of worker processes (or on a Ray
+cluster: steerdsl.executors).
 
 Errors are per text and per measure: a batch never dies on one text.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
-from steerdsl.errors import RunError
+from steerdsl.executors import Executor
+from steerdsl.executors.local import LocalPool
 from steerdsl.goals.builtins import (
     SPACY_MEASURES,
     TEXT_MEASURES,
@@ -32,7 +32,6 @@ PIPE_BATCH = 64
 # Below this many texts (and characters) a pool costs more than it saves.
 PARALLEL_MIN_TEXTS = 200
 PARALLEL_MIN_CHARS = 400_000
-CHUNK_TEXTS = 32
 
 
 @dataclass
@@ -125,54 +124,43 @@ def _run_job(job: tuple[list[str], tuple[str, ...]]) -> BuiltinBatch:
 
 
 def compute_groups(
-    groups: Sequence[tuple[Sequence[str], Sequence[str]]], *, workers: int | None = None
+    groups: Sequence[tuple[Sequence[str], Sequence[str]]], *, workers: int | None = None,
+    executor: Executor | None = None,
 ) -> Iterator[tuple[int, int, BuiltinBatch]]:
     """compute_builtins over groups of (texts, measure names), in chunks, yielding
-    (group index, offset of the chunk in the group, batch) in order as chunks finish. Runs
-    across `workers` processes (default: all cores) when the input is large enough."""
-    workers = default_workers() if workers is None else workers
+    (group index, offset of the chunk in the group, batch) as chunks finish (in any order).
+
+    executor: where chunks run (a Ray cluster: steerdsl.executors.ray); without one, across
+    `workers` processes of this machine (default: all cores) when the input is large enough,
+    else in this process."""
     all_texts = [t for texts, _ in groups for t in texts]
-    parallel = use_pool(all_texts, workers)
-    # Small chunks in a pool keep both cores busy to the end; large ones batch nlp.pipe well.
+    if executor is None:
+        workers = default_workers() if workers is None else workers
+        if not use_pool(all_texts, workers):
+            workers = 1
+        executor = LocalPool(workers)
+    # In this process alone, chunks as large as nlp.pipe likes. Across workers, the same
+    # whole number of chunks for each (at least 4, so all stay busy to the end and finish
+    # together), none above the executor's chunk size (batching nlp.pipe well enough).
     size = 4 * PIPE_BATCH
-    if parallel:
-        size = max(1, min(CHUNK_TEXTS, -(-len(all_texts) // (workers * 4))))
+    if executor.workers > 1:
+        n, w = len(all_texts), executor.workers
+        per_worker = max(4, -(-n // (w * executor.chunk_texts)))
+        size = max(1, -(-n // (w * per_worker)))
     where: list[tuple[int, int]] = []
     jobs: list[tuple[list[str], tuple[str, ...]]] = []
     for g, (texts, names) in enumerate(groups):
         for start in range(0, len(texts), size):
             where.append((g, start))
             jobs.append((list(texts[start:start + size]), tuple(names)))
-    if parallel and len(jobs) > 1:
-        # fork after loading spaCy and the syllable dictionary here: every worker starts with
-        # both in memory, and no process re-imports the caller's main module (spawn and
-        # forkserver would, which breaks scripts without a __main__ guard). The workers never
-        # touch DuckDB, so forking a process with DuckDB threads is safe for them.
-        _preload(jobs)
-        ctx = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx,
-                                 initializer=_quiet_worker) as pool:
-            try:
-                for (g, start), batch in zip(where, pool.map(_run_job, jobs)):
-                    yield g, start, batch
-            except BrokenProcessPool:
-                raise RunError("a measuring process died (out of memory?); rerun with "
-                               "fewer workers, or drop very long texts") from None
-    else:
-        for (g, start), job in zip(where, jobs):
-            yield g, start, _run_job(job)
+    names = frozenset(name for _, job_names in jobs for name in job_names)
+    for i, batch in executor.map_unordered(_run_job, jobs, prepare=partial(_preload, names)):
+        g, start = where[i]
+        yield g, start, batch
 
 
-def _quiet_worker() -> None:
-    # A forked worker must not write to stderr: its lock may have been held by another
-    # thread of the parent (a progress bar) at fork time. Warnings are the parent's business.
-    import warnings
-
-    warnings.simplefilter("ignore")
-
-
-def _preload(jobs) -> None:
-    names = {name for _, job_names in jobs for name in job_names}
+def _preload(names: frozenset[str]) -> None:
+    """Load what measuring `names` needs (both loads happen once per process)."""
     if names & set(SPACY_MEASURES):
         load_nlp()
     if names & set(TEXTSTAT_MEASURES):

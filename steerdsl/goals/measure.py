@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from steerdsl.errors import RunError
+from steerdsl.executors import Executor
 from steerdsl.store import measurements as cache
 from steerdsl.goals.builtins import IMPLEMENTED
 from steerdsl.goals.custom import eval_expr, expr_refs, load_python_measure
@@ -100,6 +101,7 @@ def measure_texts(
     judge: JudgeFn | None = None,
     base_dir: str | Path | None = None,
     retry_errors: bool = False,
+    executor: Executor | None = None,
 ) -> Measured:
     """Raw values of `goals` for `texts`.
 
@@ -111,22 +113,24 @@ def measure_texts(
     base_dir: where `python "module:function"` goals are imported from (the spec's folder),
         first (a module there wins), then the Python path.
     retry_errors: measure again the failures of Python and judge goals stored in `con`.
+    executor: where the built-in measures are computed (a Ray cluster, steerdsl.executors);
+        default: this machine's processes (`workers`). Only texts not in the cache go there.
     """
     if con is None:
         return _measure(texts, goals, None, progress, ids, workers, judge, base_dir,
-                        retry_errors)
+                        retry_errors, executor)
     # A cursor of our own: the caller's connection may hold an unfinished result, which
     # blocks register() (the bulk paths) in DuckDB 2.
     cur = con.cursor()
     try:
         return _measure(texts, goals, cur, progress, ids, workers, judge, base_dir,
-                        retry_errors)
+                        retry_errors, executor)
     finally:
         cur.close()
 
 
 def _measure(texts, goals, con, progress, ids, workers, judge, base_dir,
-             retry_errors) -> Measured:
+             retry_errors, executor) -> Measured:
     n = len(texts)
     ids = [str(i) for i in range(n)] if ids is None else [str(x) for x in ids]
     if len(ids) != n:
@@ -178,7 +182,7 @@ def _measure(texts, goals, con, progress, ids, workers, judge, base_dir,
             con, [(c.measure_id, c.definition, c.versions) for c in columns.values()])
     tracker = _Tracker(progress, m)
 
-    _compute_builtins(columns, utexts, workers, tracker, writer, uhashes)
+    _compute_builtins(columns, utexts, workers, executor, tracker, writer, uhashes)
     for goal in goals:
         col = columns[goal_col[goal.name]]
         todo = np.flatnonzero(~col.done).tolist()
@@ -304,7 +308,8 @@ class _Tracker:
             self.add(self.total - self.done)
 
 
-def _compute_builtins(columns, utexts, workers, tracker: _Tracker, writer, uhashes) -> None:
+def _compute_builtins(columns, utexts, workers, executor, tracker: _Tracker, writer,
+                      uhashes) -> None:
     """Every missing built-in value, one spaCy pass per text, grouped by the set of measures
     each text still needs (usually one group)."""
     builtin_cols = [c for c in columns.values() if c.builtin is not None]
@@ -326,7 +331,7 @@ def _compute_builtins(columns, utexts, workers, tracker: _Tracker, writer, uhash
     by_name: dict[str, list[_Column]] = {}
     for col in builtin_cols:
         by_name.setdefault(col.builtin, []).append(col)
-    for g, start, batch in compute_groups(work, workers=workers):
+    for g, start, batch in compute_groups(work, workers=workers, executor=executor):
         members = groups[keys[g]][start:start + len(batch.values)]
         errors = {(i, name): msg for i, name, msg in batch.errors}
         for j, name in enumerate(batch.names):

@@ -15,7 +15,18 @@ from typing import Any
 
 from steerdsl import catalog
 from steerdsl.lang import syntax
-from steerdsl.lang.rules import COUNT, MAX_SEED, Flag, Number, Prices, Rule, Text, Word, WordRange
+from steerdsl.lang.rules import (
+    COUNT,
+    MAX_SEED,
+    Flag,
+    Number,
+    Prices,
+    RayAddress,
+    Rule,
+    Text,
+    Word,
+    WordRange,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ EXPERIMENT: dict[str, Keyword] = {
     "seed": Keyword(Number(0, MAX_SEED, integer=True), "seed", default=DEFAULT_SEED),
     "store": Keyword(Text(), "store"),  # default runs/NAME.duckdb, from the experiment's name
     "budget": Keyword(Number(0, None, lo_open=True), "budget_usd"),
+    # where built-in measures are computed; changes no value, so never part of a hash
+    "executor": Keyword(RayAddress(), "executor.address"),
 }
 
 CORPUS: dict[str, Keyword] = {

@@ -86,7 +86,28 @@ class Prices:
         return value.input.value, value.output.value
 
 
-Rule = Number | Text | Flag | Word | WordRange | Prices
+@dataclass(frozen=True)
+class RayAddress:
+    """A Ray cluster's address: `auto` (the cluster this machine is part of), HOST:PORT (its
+    head node) or ray://HOST:PORT (Ray Client)."""
+
+    def plan_value(self, value: syntax.Str) -> str:
+        return value.value
+
+
+def ray_address_problem(address: str) -> str | None:
+    """Why `address` is not a Ray address, or None."""
+    if address == "auto":
+        return None
+    rest = address.removeprefix("ray://")
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return (f"a Ray address is 'auto', HOST:PORT or ray://HOST:PORT (such as "
+                f"127.0.0.1:6379); not {address!r}")
+    return None
+
+
+Rule = Number | Text | Flag | Word | WordRange | Prices | RayAddress
 
 COUNT = Number(1, 10**9, integer=True)  # beyond any real run; keeps plans sane
 MAX_SEED = 2**63 - 1
@@ -129,6 +150,9 @@ def check_setting(s: syntax.Setting, rule: Rule) -> list[Diagnostic]:
         if not v.value.strip():
             return [Diagnostic("error", f"{what} must not be empty", v.span)]
         return []
+    if isinstance(rule, RayAddress) and isinstance(v, syntax.Str):
+        problem = ray_address_problem(v.value)
+        return [Diagnostic("error", problem, v.span)] if problem else []
     if isinstance(rule, Prices) and isinstance(v, syntax.Price):
         return check_number(v.input, Number(0), "the input price") + \
             check_number(v.output, Number(0), "the output price")

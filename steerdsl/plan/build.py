@@ -55,7 +55,8 @@ def build_plan(tree: syntax.SpecTree, spec_path: Path) -> pm.Plan:
     )
     stages, totals = build_stages(plan, spec_dir)
     spec_hash = stable_hash({
-        "experiment": experiment.model_dump(mode="json", exclude={"store"}),
+        # the executor changes no value: a spec run on a cluster owns the same store
+        "experiment": experiment.model_dump(mode="json", exclude={"store", "executor"}),
         "stages": {s.id: s.hash for s in stages},
         # without grounding, as before it existed: a store's owner is its spec's hash
         "evaluate": evaluate.model_dump(mode="json", exclude_none=True) if evaluate else None,

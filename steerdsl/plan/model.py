@@ -420,11 +420,28 @@ class EvaluatePlan(Frozen):
     grounding: str | None = None  # a judge's name: ungrounded answers leave the summary
 
 
+class ExecutorPlan(Frozen):
+    """Where built-in measures are computed (`executor ray "ADDRESS"`): it changes no value,
+    so it is part of no hash; `steerdsl run --ray ADDRESS` overrides it."""
+
+    kind: Literal["ray"] = "ray"
+    address: str  # 'auto', HOST:PORT or ray://HOST:PORT
+
+
 class ExperimentPlan(Frozen):
     name: str
     seed: int
     store: str  # absolute path of the DuckDB file
     budget_usd: float | None = None
+    executor: ExecutorPlan | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_executor_unset(self, handler):
+        # plans without one read as before it existed (golden plans, stored runs.plan)
+        data = handler(self)
+        if isinstance(data, dict) and self.executor is None:
+            data.pop("executor", None)
+        return data
 
 
 # --- stages --------------------------------------------------------------------------------

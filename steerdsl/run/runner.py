@@ -29,13 +29,16 @@ __all__ = ["RunResult", "Runner", "run_plan"]
 
 class Runner:
     def __init__(self, plan: Plan, *, until: str | None = None, retry_errors: bool = False,
-                 display: Display | None = None, wait: bool = True):
+                 display: Display | None = None, wait: bool = True, ray: str | None = None):
         if until is not None and until not in STAGE_KINDS:
             raise RunError(f"--until takes one of {', '.join(STAGE_KINDS)}; not {until!r}")
         self.plan = plan
         self.until = until
         self.retry_errors = retry_errors
         self.wait = wait
+        # --ray ADDRESS, else the spec's `executor ray "ADDRESS"`; None: this machine's cores
+        executor = plan.experiment.executor
+        self.ray = ray or (executor.address if executor is not None else None)
         self.display = display or Display(quiet=True)
         self.result = RunResult(run_id=uuid.uuid4().hex[:12], status="ok")
 
@@ -45,10 +48,16 @@ class Runner:
     def run(self) -> RunResult:
         from steerdsl.store.db import open_store
 
-        con = open_store(self.plan.experiment.store)
+        executor = self._connect()  # before anything is written: an unreachable cluster
+        try:
+            con = open_store(self.plan.experiment.store)
+        except BaseException:
+            if executor is not None:
+                executor.close()
+            raise
         try:
             ctx = RunContext(plan=self.plan, con=con, result=self.result, display=self.display,
-                             retry_errors=self.retry_errors, wait=self.wait)
+                             retry_errors=self.retry_errors, wait=self.wait, executor=executor)
             self._start_run(ctx)
             self._warn_unpriced()
             status = "failed"
@@ -75,6 +84,24 @@ class Runner:
             return self.result
         finally:
             con.close()
+            if executor is not None:
+                executor.close()
+
+    def _connect(self):
+        """The Ray executor when the run asks for one (importing Ray only then)."""
+        if self.ray is None:
+            return None
+        from steerdsl.executors.ray import RayExecutor
+
+        return RayExecutor(self.ray)
+
+    def executor_description(self, ctx: RunContext) -> str:
+        if ctx.executor is not None:
+            return ctx.executor.description
+        from steerdsl.executors import local_description
+        from steerdsl.goals.engine import default_workers
+
+        return local_description(default_workers())
 
     def _start_run(self, ctx: RunContext) -> None:
         import socket
@@ -84,8 +111,10 @@ class Runner:
 
         # Before anything is written: a store holding another spec's results is refused.
         claim(ctx.con, self.plan.experiment.store, spec_owner(self.plan))
+        executor = self.executor_description(ctx)
         runs.start_run(ctx.con, self.result.run_id, self.plan, versions.runtime_versions(),
-                       os.getpid(), socket.gethostname())
+                       os.getpid(), socket.gethostname(), executor)
+        self.display.say(f"measuring on {executor}")
 
     def _check_keys(self, ctx: RunContext) -> None:
         """The API keys of the models still to generate or to judge, before anything runs: a
@@ -146,6 +175,7 @@ class Runner:
         return [m.name for m in self.plan.models if m.name in wanted]
 
     def _run_stages(self, ctx: RunContext) -> None:
+        from steerdsl.run.throughput import StageClock
         from steerdsl.stages import STAGES
 
         for module in STAGES:
@@ -154,7 +184,10 @@ class Runner:
             for stage in self.plan.stages_of(module.KIND):
                 if module.CURRENT:
                     stage_store.set_current(ctx.con, stage.id, stage.hash)
+                clock = StageClock(ctx)
                 outcome = module.run(ctx, stage)
+                if outcome.ran == "run":
+                    clock.finish(ctx, stage)
                 if outcome.done is not None:
                     stage_store.mark_done(ctx.con, stage.id, stage.hash, outcome.done)
                 elif outcome.not_done:
@@ -184,11 +217,11 @@ class Runner:
 
 
 def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False,
-             quiet: bool = False, wait: bool = True) -> RunResult:
+             quiet: bool = False, wait: bool = True, ray: str | None = None) -> RunResult:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     start = time.monotonic()
     runner = Runner(plan, until=until, retry_errors=retry_errors, display=Display(quiet=quiet),
-                    wait=wait)
+                    wait=wait, ray=ray)
     result = runner.run()
     not_run = f", {len(result.stages_not_run)} not run" if result.stages_not_run else ""
     runner.display.say(f"done in {time.monotonic() - start:.1f} s: "

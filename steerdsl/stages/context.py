@@ -24,6 +24,7 @@ from steerdsl.store import stages as stage_store
 if TYPE_CHECKING:
     import duckdb
 
+    from steerdsl.executors import Executor
     from steerdsl.llm.budget import Ledger
 from steerdsl.store import space as space_store
 
@@ -121,6 +122,9 @@ class RunContext:
     retry_errors: bool = False
     ledger: Ledger | None = None  # every call's cost, against the budget
     wait: bool = True  # False (--no-wait): batch jobs are submitted, not waited for
+    # Where built-in measures are computed (steerdsl.executors); None: this machine's cores.
+    executor: Executor | None = None
+    texts_measured: int = 0  # texts given to measure() so far: the runner's throughput
     state: RunState = field(init=False)
     _judge: object = field(default=None, init=False)
 
@@ -136,9 +140,10 @@ class RunContext:
         to the run's ledger), and whether stored failures are measured again."""
         from steerdsl.goals.measure import measure_texts
 
+        self.texts_measured += len(texts)
         return measure_texts(texts, self.plan.goals, con=self.con, progress=progress, ids=ids,
                              base_dir=Path(self.plan.spec_path).parent, judge=self.judge(),
-                             retry_errors=self.retry_errors)
+                             retry_errors=self.retry_errors, executor=self.executor)
 
     def judge(self):
         """The judge of `judge` goals: its requests are charged to the run's ledger and their

@@ -1,4 +1,5 @@
-"""Table `runs`: one row per `steerdsl run`, with its plan, library versions and status."""
+"""Table `runs`: one row per `steerdsl run`, with its plan, library versions, executor and
+status."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import json
 from steerdsl.store.stages import keep_current
 
 
-def start_run(con, run_id: str, plan, versions: dict[str, str], pid: int, host: str) -> None:
+def start_run(con, run_id: str, plan, versions: dict[str, str], pid: int, host: str,
+              executor: str | None = None) -> None:
     # `current` describes this spec as it is now: stages of removed or renamed interventions,
     # models and probes drop out of the views (their rows stay stored).
     keep_current(con, [s.id for s in plan.stages])
     con.execute(
         "INSERT INTO runs (run_id, plan_hash, spec_path, plan, versions, started_at, "
-        "finished_at, status, pid, host) VALUES (?, ?, ?, ?, ?, now(), NULL, 'running', ?, ?)",
+        "finished_at, status, pid, host, executor) "
+        "VALUES (?, ?, ?, ?, ?, now(), NULL, 'running', ?, ?, ?)",
         [run_id, plan.spec_hash, plan.spec_path, plan.model_dump_json(), json.dumps(versions),
-         pid, host],
+         pid, host, executor],
     )
 
 

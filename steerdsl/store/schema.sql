@@ -23,6 +23,20 @@ CREATE TABLE IF NOT EXISTS runs (
 -- 'running' as 'interrupted' (they ended without saying so: SIGKILL, a crash).
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
+-- Where the run computed built-in measures: 'local (N processes)' or 'ray ADDRESS (N actors)'.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS executor VARCHAR;
+
+-- Each stage a run ran (not skipped), with its throughput: items / seconds.
+CREATE TABLE IF NOT EXISTS stage_runs (
+    run_id VARCHAR,
+    stage VARCHAR,              -- Stage.id
+    stage_hash VARCHAR,
+    seconds DOUBLE,             -- wall time of the stage in this run
+    items BIGINT,               -- texts measured (measure, score: cached ones included) or
+                                -- model calls made (generate, judge); NULL for other kinds
+    unit VARCHAR,               -- 'texts' | 'calls'; NULL for other kinds
+    finished_at TIMESTAMP
+);
 
 -- A stage whose hash is here finished completely; it is never done again.
 CREATE TABLE IF NOT EXISTS stages_done (

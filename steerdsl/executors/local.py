@@ -1,0 +1,82 @@
+"""The local executor: a pool of forked worker processes on this machine.
+
+Workers are fed as they finish (a bounded window of jobs in flight, not a lockstep map), so
+every core stays busy to the end whatever the jobs' lengths; results come back to the caller
+in the order they finish.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from steerdsl.errors import RunError
+from steerdsl.executors import local_description
+
+# Jobs queued per worker beyond the one it runs: a worker finishing never waits for the
+# driver, and the driver never holds more than a few jobs' results.
+QUEUED_PER_WORKER = 2
+
+
+class LocalPool:
+    chunk_texts = 32  # small chunks keep every core busy to the end
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self.description = local_description(self.workers)
+
+    def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any], *,
+                      prepare: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
+        if self.workers <= 1 or len(jobs) <= 1:
+            if prepare is not None:
+                prepare()
+            for i, job in enumerate(jobs):
+                yield i, fn(job)
+            return
+        # Fork after `prepare` ran here (spaCy, the syllable dictionary loaded): every worker
+        # starts with them in memory, and no process re-imports the caller's main module
+        # (spawn and forkserver would, which breaks scripts without a __main__ guard). The
+        # workers never touch DuckDB, so forking a process with DuckDB threads is safe.
+        if prepare is not None:
+            prepare()
+        ctx = multiprocessing.get_context("fork")
+        # Objects the workers inherit stay out of their garbage collector's way: its passes
+        # would write to every inherited object, copying the parent's memory page by page.
+        gc.freeze()
+        try:
+            with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=ctx,
+                                     initializer=_quiet_worker) as pool:
+                yield from _as_finished(pool, fn, jobs, self.workers * (1 + QUEUED_PER_WORKER))
+        except BrokenProcessPool:
+            raise RunError("a measuring process died (out of memory?); rerun with "
+                           "fewer workers, or drop very long texts") from None
+        finally:
+            gc.unfreeze()
+
+    def close(self) -> None:
+        pass  # a pool lives for one map_unordered call
+
+
+def _as_finished(pool: ProcessPoolExecutor, fn, jobs: Sequence[Any],
+                 window: int) -> Iterator[tuple[int, Any]]:
+    running: dict[Future, int] = {}
+    next_job = 0
+    while next_job < len(jobs) or running:
+        while next_job < len(jobs) and len(running) < window:
+            running[pool.submit(fn, jobs[next_job])] = next_job
+            next_job += 1
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for future in sorted(finished, key=running.__getitem__):
+            yield running.pop(future), future.result()
+
+
+def _quiet_worker() -> None:
+    # A forked worker must not write to stderr: its lock may have been held by another
+    # thread of the parent (a progress bar) at fork time. Warnings are the parent's business.
+    import warnings
+
+    warnings.simplefilter("ignore")
