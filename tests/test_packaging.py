@@ -17,7 +17,7 @@ def test_wheel_ships_grammar_and_sql_and_the_installed_package_uses_them(tmp_pat
     (wheel,) = tmp_path.glob("steerdsl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"steerdsl/grammars/steer.lark", "steerdsl/store/schema.sql",
-            "steerdsl/store/views.sql"} <= names
+            "steerdsl/store/views.sql", "steerdsl/store/feedback_views.sql"} <= names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     # Import the unpacked wheel (not the repo) and compile a spec with it, from elsewhere.
