@@ -17,7 +17,8 @@ def test_wheel_ships_grammar_and_sql_and_the_installed_package_uses_them(tmp_pat
     (wheel,) = tmp_path.glob("steerdsl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"steerdsl/grammars/steer.lark", "steerdsl/store/schema.sql",
-            "steerdsl/store/views.sql", "steerdsl/starter/starter.steer",
+            "steerdsl/store/views.sql", "steerdsl/store/feedback_views.sql",
+            "steerdsl/starter/starter.steer",
             "steerdsl/starter/corpus.jsonl"} <= names
     # Pygments finds the .steer lexer through this entry point once the wheel is installed.
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]

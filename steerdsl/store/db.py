@@ -17,7 +17,8 @@ import duckdb
 from steerdsl.errors import StoreError
 from steerdsl.lang.diagnostics import printable
 
-_SQL_FILES = ("schema.sql", "views.sql")
+_VIEW_FILES = ("views.sql", "feedback_views.sql")  # in this order: the second uses the first
+_SQL_FILES = ("schema.sql", *_VIEW_FILES)
 
 # meta.format of every store steerdsl creates (or adopts): what tells a store from any other
 # DuckDB file before anything is written to it.
@@ -175,8 +176,9 @@ def is_store(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def temporary_views_sql() -> str:
-    """views.sql with every view and macro made TEMP, for read-only connections."""
-    return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1", _sql("views.sql"))
+    """The views' SQL with every view and macro made TEMP, for read-only connections."""
+    return re.sub(r"CREATE OR REPLACE (VIEW|MACRO)", r"CREATE OR REPLACE TEMP \1",
+                  "\n".join(_sql(name) for name in _VIEW_FILES))
 
 
 # --- damaged files ------------------------------------------------------------------------
