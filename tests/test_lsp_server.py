@@ -266,7 +266,8 @@ def test_hover_shows_settings_measures_and_blocks(client, folder):
     assert "local \"smollm2\"" not in (hover("models tiny", 8) or "")  # the header line
     assert hover("models tiny", 8).startswith("(model) **tiny**, line 20")
     assert hover('"texts.jsonl"', 3) is None  # inside a string
-    csv = SPEC.replace("probe small from texts {", 'probe other from csv "p.csv"\nprobe small from texts {')
+    csv = SPEC.replace("probe small from texts {",
+                       'probe other from csv "p.csv"\nprobe small from texts {')
     csv_path = opened(client, folder, "hovercsv.steer", csv)
     got = client.at("textDocument/hover", csv_path, *at(csv, "csv", 1))
     assert got["contents"]["value"] == docs.SETTINGS["probe"]["csv"]
