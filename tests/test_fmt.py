@@ -119,7 +119,21 @@ def test_crlf_and_bom_become_plain_newlines():
     assert format_source(text) == "experiment e {\n  seed 1  # s\n}\n"
 
 
+def test_a_comment_after_any_token_of_the_paper_spec_is_kept():
+    text = (ROOT / "specs" / "paper.steer").read_text(encoding="utf-8")
+    for i, t in enumerate(tokenize(text)):
+        for comment in (f" # c{i}\n", f"\n# c{i}\n"):
+            variant = text[:t.end] + comment + text[t.end:]
+            _, diags, _ = parse_text(variant, "v.steer")
+            if not diags:  # `model` + newline + `judge {`: the parser's business, not ours
+                assert_layout_only(variant)
+
+
 # --- fuzzing ---------------------------------------------------------------------------------
+
+FUZZ = settings(max_examples=150, deadline=5000, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
 
 @st.composite
 def commented(draw) -> str:
@@ -139,8 +153,7 @@ def commented(draw) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=150, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(commented())
 def test_comments_anywhere_are_kept_and_the_plan_is_the_same(text: str):
     out = assert_layout_only(text)
@@ -150,8 +163,7 @@ def test_comments_anywhere_are_kept_and_the_plan_is_the_same(text: str):
     assert _hashes(a) == _hashes(b)
 
 
-@settings(max_examples=150, deadline=5000, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@FUZZ
 @given(mutated())
 def test_mutated_specs_format_when_they_parse_and_fail_as_the_parser_does(data: bytes):
     text = data.decode("utf-8", "replace").removeprefix("\ufeff")

@@ -6,21 +6,11 @@ import os
 import subprocess
 from pathlib import Path
 
-from test_lang_cli import SPEC, STEERDSL, cli
+from test_lang_cli import STEERDSL, cli
 
-FORMATTED = '''\
-experiment cli {
-  seed 3
-  store "cli.duckdb"
-}
-
-corpus c { read "c.jsonl" }
-goals { length = char_count  normalize 0..100 }
-probe p from c { sources 1  requests 2 per source  active 1 }
-model m { litellm "openai/m"  api_base "http://127.0.0.1:9/v1" }
-intervention i { prompt direct }
-evaluate { probe p  models m  interventions i }
-'''
+GOLDEN = Path(__file__).resolve().parent / "golden" / "fmt"
+SPEC = (GOLDEN / "messy.steer").read_text(encoding="utf-8")
+FORMATTED = (GOLDEN / "messy.formatted.steer").read_text(encoding="utf-8")
 
 
 def test_fmt_rewrites_in_place_and_then_has_nothing_to_do(tmp_path: Path):
@@ -51,22 +41,22 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path):
     r = cli("fmt", "--diff", str(spec))
     assert r.returncode == 0
     assert r.stdout.startswith(f"--- a/{spec}\n+++ b/{spec}\n")
-    assert "-probe p from c { sources 1 requests 2 per source active 1 }" in r.stdout
-    assert "+probe p from c { sources 1  requests 2 per source  active 1 }" in r.stdout
+    assert "-intervention plain { prompt terse negative }" in r.stdout
+    assert "+intervention plain { prompt terse  negative }" in r.stdout
     assert spec.read_text(encoding="utf-8") == SPEC
     assert cli("fmt", "--diff", "--check", str(spec)).returncode == 1
 
 
 def test_a_syntax_error_is_reported_as_check_reports_it(tmp_path: Path):
     bad, good = tmp_path / "bad.steer", tmp_path / "good.steer"
-    bad.write_text(SPEC.replace("seed 3", "seed"), encoding="utf-8")
+    bad.write_text(SPEC.replace("seed 1", "seed"), encoding="utf-8")
     good.write_text(SPEC, encoding="utf-8")
     checked = cli("check", str(bad))
     r = cli("fmt", str(bad), str(good))
     assert r.returncode == 2
     assert checked.stderr.strip() in r.stderr
     assert "Traceback" not in r.stderr
-    assert bad.read_text(encoding="utf-8") == SPEC.replace("seed 3", "seed")
+    assert bad.read_text(encoding="utf-8") == SPEC.replace("seed 1", "seed")
     assert good.read_text(encoding="utf-8") == FORMATTED  # the others are still formatted
 
 

@@ -17,7 +17,12 @@ def test_wheel_ships_grammar_and_sql_and_the_installed_package_uses_them(tmp_pat
     (wheel,) = tmp_path.glob("steerdsl-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"steerdsl/grammars/steer.lark", "steerdsl/store/schema.sql",
-            "steerdsl/store/views.sql"} <= names
+            "steerdsl/store/views.sql", "steerdsl/starter/starter.steer",
+            "steerdsl/starter/corpus.jsonl"} <= names
+    # Pygments finds the .steer lexer through this entry point once the wheel is installed.
+    (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[pygments.lexers]\nsteer = steerdsl.highlight:SteerLexer" in text
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     # Import the unpacked wheel (not the repo) and compile a spec with it, from elsewhere.
@@ -26,6 +31,9 @@ def test_wheel_ships_grammar_and_sql_and_the_installed_package_uses_them(tmp_pat
         "import steerdsl, steerdsl.lang.grammar as g;"
         "assert steerdsl.__file__.startswith(sys.argv[1]), steerdsl.__file__;"
         "plan = steerdsl.load(sys.argv[2]).plan();"
+        # Pygments finds the lexer through the wheel's entry point (the unpacked dist-info).
+        "from pygments.lexers import get_lexer_by_name as lexer;"
+        "assert lexer('steer').__module__ == 'steerdsl.highlight', lexer('steer');"
         "print(len(plan.stages))"
     )
     out = subprocess.run([sys.executable, "-c", code, str(site), str(ROOT / "specs/paper.steer")],

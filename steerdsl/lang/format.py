@@ -145,29 +145,25 @@ def _block_lines(b: Block, indent: str, head_width: int = 0) -> list[str]:
     inner = indent + INDENT
     items = _ordered(b)
     texts = _item_texts(b)
-    column = max((_last_width(t) for it, t in zip(items, texts)
-                  if it.trailing is not None and it.block is None), default=0)
+    column = max((len(t) for it, t in zip(items, texts)
+                  if it.trailing is not None and it.block is None and "\n" not in t), default=0)
     for n, (it, text) in enumerate(zip(items, texts)):
-        group = _group(it.leading, it.blank_before, n > 0, inner)
+        # a nested block's own leading comments were inside its header (`deployment # x {`)
+        leading = it.leading + (it.block.leading if it.block is not None else [])
+        group = _group(leading, it.blank_before, n > 0, inner)
         if it.block is not None:
             group += _block_lines(it.block, inner)
             if it.trailing is not None:
                 group[-1] += f"{_SEP}{it.trailing}"
         else:
             line = inner + text
-            if it.trailing is not None:
-                pad = column if "\n" not in text else _last_width(text)
-                line = inner + text.ljust(pad) + _SEP + it.trailing if "\n" not in text \
-                    else line + _SEP + it.trailing
+            if it.trailing is not None:  # aligned, unless the item ends a multi-line string
+                line = inner + (text if "\n" in text else text.ljust(column)) + _SEP + it.trailing
             group.append(line)
         out += group
     out += _comment_lines(b.end_comments, len(out) > 1, inner)
     out.append(f"{indent}}}{trail}")
     return out
-
-
-def _last_width(text: str) -> int:
-    return len(text.rsplit("\n", 1)[-1])
 
 
 def _ordered(b: Block) -> list[Item]:
@@ -181,16 +177,18 @@ def _item_texts(b: Block) -> list[str]:
     goals = [it.goal for it in items if it.goal is not None]
     if not goals:
         return ["" if it.block is not None else _join(it.tokens, it.expr) for it in items]
-    names = max(len(_join(name)) for name, _, _ in goals)
-    measures = max((len(_join(m)) for _, m, rest in goals if rest and "\n" not in _join(m)),
-                   default=0)
+    measures = [_join(it.goal[1], it.expr) if it.goal else "" for it in items]
+    name_width = max(len(_join(name)) for name, _, _ in goals)
+    measure_width = max((len(m) for m, it in zip(measures, items)
+                         if it.goal and it.goal[2] and "\n" not in m), default=0)
     out = []
-    for it in items:
+    for it, measure in zip(items, measures):
         assert it.goal is not None
-        name, measure, rest = it.goal
-        text = f"{_join(name).ljust(names)} = {_join(measure, it.expr)}"
+        name, _, rest = it.goal
+        text = f"{_join(name).ljust(name_width)} = {measure}"
         if rest:
-            text = text.ljust(names + 3 + measures) if "\n" not in text else text
+            if "\n" not in measure:
+                text = text.ljust(name_width + 3 + measure_width)
             text += f"{_SEP}{_join(rest)}"
         out.append(text)
     return out

@@ -10,6 +10,7 @@ comment inside an item that the formatter puts on one line moves before the item
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import lark
@@ -154,44 +155,37 @@ def _ordered_settings(tree: lark.Tree, delta: int, toks: _Tokens) -> list[Token]
 
 def _place_top(doc: Document, comment_token: Token, comment: Comment,
                before: Token | None) -> None:
-    pos = comment_token.start
-    for b in doc.blocks:
-        if b.start <= pos < b.end:
-            _place_in_block(b, pos, comment, before)
-            return
-        if before is not None and before.end == b.end:
-            _trail(b, comment)
-            return
-        if b.start > pos:
-            b.leading.append(comment)
-            return
-    doc.tail.append(comment)
+    _place_among(doc.blocks, comment_token.start, comment, before, doc.tail)
 
 
 def _place_in_block(b: Block, pos: int, comment: Comment, before: Token | None) -> None:
     if b.brace is None or pos < b.brace.start:  # inside the header: before the block
         b.leading.append(comment)
-        return
-    if before is b.brace:
-        if b.head_trailing is None:
-            b.head_trailing = comment.text
-        else:
-            b.end_comments.append(comment)
-        return
-    for item in b.items:
-        if item.start <= pos < item.end:
-            if item.block is not None:
-                _place_in_block(item.block, pos, comment, before)
+    elif before is b.brace and b.head_trailing is None:
+        b.head_trailing = comment.text
+    else:
+        _place_among(b.items, pos, comment, before, b.end_comments)
+
+
+def _place_among(children: Sequence[Item | Block], pos: int, comment: Comment,
+                 before: Token | None, after_all: list[Comment]) -> None:
+    """Attach a comment to the block or item it is in, trails or precedes; else to
+    `after_all` (the end of the block or of the file)."""
+    for child in children:
+        if child.start <= pos < child.end:
+            inner = child if isinstance(child, Block) else child.block
+            if inner is not None:
+                _place_in_block(inner, pos, comment, before)
             else:
-                item.leading.append(comment)  # inside an item laid out on one line
+                child.leading.append(comment)  # inside an item laid out on one line
             return
-        if before is not None and item.start <= before.start < item.end:
-            _trail(item, comment)
+        if before is not None and child.start <= before.start < child.end:
+            _trail(child, comment)
             return
-        if item.start > pos:
-            item.leading.append(comment)
+        if child.start > pos:
+            child.leading.append(comment)
             return
-    b.end_comments.append(comment)
+    after_all.append(comment)
 
 
 def _trail(owner: Item | Block, comment: Comment) -> None:
