@@ -1,7 +1,8 @@
 """The VS Code extension's TextMate grammar (editors/vscode) knows every keyword of the
 language, and highlights every spec: the node script editors/vscode/test/check-grammar.js
-tokenizes specs/, the golden specs and the fuzzed ones with vscode-textmate (run here when
-node and the extension's node_modules are present, and by .ci/run)."""
+tokenizes specs/, the golden specs, the starter, fmt's layouts and the fuzzed ones with
+vscode-textmate (run here when node and the extension's node_modules are present, and by
+.ci/run)."""
 
 from __future__ import annotations
 

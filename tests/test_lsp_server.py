@@ -266,7 +266,8 @@ def test_hover_shows_settings_measures_and_blocks(client, folder):
     assert "local \"smollm2\"" not in (hover("models tiny", 8) or "")  # the header line
     assert hover("models tiny", 8).startswith("(model) **tiny**, line 20")
     assert hover('"texts.jsonl"', 3) is None  # inside a string
-    csv = SPEC.replace("probe small from texts {", 'probe other from csv "p.csv"\nprobe small from texts {')
+    csv = SPEC.replace("probe small from texts {",
+                       'probe other from csv "p.csv"\nprobe small from texts {')
     csv_path = opened(client, folder, "hovercsv.steer", csv)
     got = client.at("textDocument/hover", csv_path, *at(csv, "csv", 1))
     assert got["contents"]["value"] == docs.SETTINGS["probe"]["csv"]
@@ -327,3 +328,22 @@ def test_without_pygls_the_command_says_how_to_install_it(monkeypatch, capsys):
                         lambda name, *a: None if name == "pygls" else real(name, *a))
     assert cli.main(["lsp"]) == 2
     assert "pip install 'steerdsl[lsp]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("spec", ["tests/golden/errors/syntax.steer",
+                                  "tests/golden/errors/semantic.steer",
+                                  "editors/vscode/test/fuzz/one_line.steer"])
+def test_every_position_of_a_spec_answers(spec):
+    """In process: completion, hover and definition at every few characters of specs with
+    errors (and of one written on one line) answer without an exception."""
+    from steerdsl.lsp.completion import completions
+    from steerdsl.lsp.definition import find_definition
+    from steerdsl.lsp.document import Document
+    from steerdsl.lsp.hover import hover
+
+    path = Path(__file__).resolve().parent.parent / spec
+    doc = Document(path.read_text(encoding="utf-8"), str(path))
+    for offset in range(0, len(doc.text) + 1, 5):
+        completions(doc, offset)
+        hover(doc, offset)
+        find_definition(doc, offset)

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Tokenizes every spec (specs/, tests/golden/specs, test/fuzz) with the extension's TextMate
-// grammar, as VS Code does (vscode-textmate + vscode-oniguruma), and fails when:
+// Tokenizes every spec of the repository (specs/, tests/golden/specs, steerdsl/starter,
+// tests/golden/fmt, test/fuzz) with the extension's TextMate grammar, as VS Code does
+// (vscode-textmate + vscode-oniguruma), and fails when:
 //   - anything but white space is left unscoped (only `source.steer`);
 //   - a word of the language (test/keywords.json, written from steerdsl's own tables) is not
 //     scoped as a keyword (values: constant.language) outside strings and comments, unless it
@@ -23,10 +24,13 @@ const KEYWORDS = new Set([...WORDS.blocks, ...WORDS.keywords]);
 const VALUES = new Set(WORDS.values);
 
 function specs() {
+  // the examples, the golden specs, `steerdsl init`'s starter, fmt's messy and formatted
+  // layouts, and our fuzzed ones
   const dirs = [path.join(REPO, "specs"), path.join(REPO, "tests", "golden", "specs"),
+    path.join(REPO, "steerdsl", "starter"), path.join(REPO, "tests", "golden", "fmt"),
     path.join(HERE, "fuzz")];
   const files = [];
-  for (const dir of dirs) {
+  for (const dir of dirs.filter((d) => fs.existsSync(d))) {
     for (const name of fs.readdirSync(dir).sort()) {
       if (name.endsWith(".steer")) files.push(path.join(dir, name));
     }
