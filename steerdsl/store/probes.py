@@ -7,7 +7,7 @@ probe is kept in probes.info ("goals"), since probe_goals is keyed by goal name 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,15 +194,41 @@ def current_probes(con) -> dict[str, str]:
     return dict(rows)
 
 
-def requests_of(con, probe_hash: str) -> list[tuple[int, str, dict[str, float | None]]]:
+def probe_row_ids(con, probe_hash: str):
+    """The row ids of a stored probe, in order (a numpy int64 array)."""
+    import numpy as np
+
+    ids = con.execute("SELECT row_id FROM probe_rows WHERE probe_hash = ? ORDER BY row_id",
+                      [probe_hash]).fetchnumpy()["row_id"]
+    return np.asarray(ids, dtype=np.int64)
+
+
+REQUEST_CHUNK = 2000  # probe rows read at once by request_chunks
+
+
+def request_chunks(con, probe_hash: str, size: int = REQUEST_CHUNK
+                   ) -> Iterator[list[tuple[int, str, dict[str, float | None]]]]:
     """(row_id, source text, goal -> delta (None: not asked to move)) of every probe row, in
-    row order: what the generate stage asks for."""
-    rows = con.execute(
-        "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
-        "WHERE r.probe_hash = ? ORDER BY r.row_id", [probe_hash]).fetchall()
-    deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
-    for row_id, goal, delta in con.execute(
-            "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ?",
-            [probe_hash]).fetchall():
-        deltas[row_id][goal] = delta
-    return [(row_id, text, deltas[row_id]) for row_id, text in rows]
+    row order, `size` rows at a time, read when asked for: what the generate stage asks for,
+    in memory bounded at any probe size. Reads through a cursor of its own, so the caller may write to
+    `con` between chunks."""
+    cur = con.cursor()
+    try:
+        after = -1
+        while True:
+            rows = cur.execute(
+                "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
+                "WHERE r.probe_hash = ? AND r.row_id > ? ORDER BY r.row_id LIMIT ?",
+                [probe_hash, after, size]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
+            for row_id, goal, delta in cur.execute(
+                    "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ? "
+                    "AND row_id > ? AND row_id <= ?", [probe_hash, after, last]).fetchall():
+                deltas[row_id][goal] = delta
+            yield [(row_id, text, deltas[row_id]) for row_id, text in rows]
+            after = last
+    finally:
+        cur.close()

@@ -51,9 +51,9 @@ def _tuned_model(plan: Plan, key: GenerateKey, iv: FinetuneIntervention) -> Mode
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
-    from steerdsl.stages.generate.engine import GenRow, run_generate
+    from steerdsl.stages.generate.engine import run_generate
     from steerdsl.stages.generate.failures import describe_failures, describe_timeouts
-    from steerdsl.store.probes import requests_of
+    from steerdsl.stages.generate.rows import ProbeRequests
 
     if ctx.done(stage) and not ctx.retry_errors:
         return SKIPPED
@@ -63,7 +63,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         # still run: they score the answers stored, without a request to it)
         return Outcome(ran="not_run")
     probe_hash = ctx.plan.stage(ProbeKey(probe=key.probe)).hash
-    rows = [GenRow(row_id=r, text=t, deltas=d) for r, t, d in requests_of(ctx.con, probe_hash)]
+    rows = ProbeRequests(ctx.con, probe_hash)  # read in chunks as requests go out
     samples = ctx.plan.intervention(key.intervention).samples
     bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * samples)
     model = resolve_model(ctx.plan, key)
