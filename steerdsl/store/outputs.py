@@ -24,7 +24,9 @@ def _to_score(drop_truncated: bool) -> str:
 
 
 def count_answers_to_score(con, gen_hash: str, *, drop_truncated: bool) -> int:
-    return con.execute("SELECT count(*) " + _to_score(drop_truncated), [gen_hash]).fetchone()[0]
+    # fetchall: a result left unfinished would block the bulk writes (register) after it
+    return con.execute("SELECT count(*) " + _to_score(drop_truncated),
+                       [gen_hash]).fetchall()[0][0]
 
 
 def answers_to_score(con, gen_hash: str, *, drop_truncated: bool, size: int = 5000
