@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -37,48 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 
-SPEC = """
-experiment scale {{ seed 7  store "{store}" }}
-corpus seeds {{ read "{corpus}" text "text" }}
-goals {{
-  reading_difficulty = flesch_kincaid_grade  normalize 0..16
-  formality          = heylighen_dewaele     normalize 30..80
-  textual_diversity  = mtld                  normalize quantile 2.5%..97.5% of seeds
-  text_length        = token_count           normalize 5..80
-}}
-probe p from seeds {{
-  sources {sources} weighted uniform
-  requests {requests} per source
-  active 1..3
-  delta -0.7..0.7 deadzone 0.1
-}}
-model fake {{ litellm "openai/fake"  api_base "{url}"  api_key env STEERDSL_SCALE_KEY
-             concurrency 64  timeout 60 }}
-intervention direct {{ prompt direct }}
-evaluate {{ probe p  models fake  interventions direct }}
-"""
-
-WORDS = ("the a this that we you they it our their people city river report study market "
-         "school plan idea result change government research evidence analysis committee "
-         "approximately considerable substantial fundamental comprehensive nevertheless "
-         "however quickly slowly carefully said found built moved opened showed wrote "
-         "small large new old early late public private local national simple complex "
-         "morning evening winter summer family children teacher doctor engineer council").split()
-
-
-def make_corpus(path: Path, n: int, seed: int = 1) -> None:
-    """n short texts (two to four sentences of 5-14 words), varied enough that the four
-    goals spread over their ranges."""
-    rng = random.Random(seed)
-    with path.open("w", encoding="utf-8") as f:
-        for i in range(n):
-            sentences = []
-            for _ in range(rng.randint(2, 4)):
-                words = [rng.choice(WORDS) for _ in range(rng.randint(5, 14))]
-                sentences.append(" ".join(words).capitalize() + ".")
-            f.write(json.dumps({"id": i, "text": " ".join(sentences)}) + "\n")
-
+from support.scale import make_corpus, write_spec  # noqa: E402
 
 @dataclass
 class Sample:
@@ -148,9 +108,9 @@ def run_size(work: Path, source: Path, url: str, rows: int, sources: int) -> Res
     folder = work / f"rows{rows}"
     folder.mkdir()
     store = folder / "scale.duckdb"
-    spec = folder / "scale.steer"
-    spec.write_text(SPEC.format(store=store, corpus=work / "corpus.jsonl", url=url,
-                                sources=min(sources, rows), requests=requests), encoding="utf-8")
+    spec = write_spec(folder / "scale.steer", store=store, corpus=work / "corpus.jsonl",
+                      url=url, sources=min(sources, rows), requests=requests,
+                      key="STEERDSL_SCALE_KEY")
     env = {**os.environ, "PYTHONPATH": str(source), "STEERDSL_SCALE_KEY": "none",
            "HF_HUB_OFFLINE": "1"}
     sample = Sample()

@@ -1,0 +1,56 @@
+"""100k probe rows end to end (issue 15): every stage streams in chunks, so a probe of any size
+runs; the store holds every row, answer and value. Peak memory is benchmarks/scale.py's job, not
+a timed test's.
+
+The generate stage goes through provider batch mode against the loopback files + batches
+server: 100k requests one by one through litellm would take several minutes on two cores,
+batch jobs take seconds. Answers repeat the source text ("answer 0: <source>"), so scoring
+measures each distinct answer once and reads the rest from the measurement cache."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import steerdsl
+from steerdsl.stages.generate import batch as batch_stage
+from support.fake_batches import FakeBatches
+from support.scale import GOALS, make_corpus, write_spec
+
+SOURCES, REQUESTS = 1000, 100
+ROWS = SOURCES * REQUESTS
+
+
+@pytest.mark.slow
+def test_100k_probe_rows_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_stage, "POLL_S", 0.05)
+    monkeypatch.setenv("STEERDSL_SCALE_KEY", "sk-none")
+    make_corpus(tmp_path / "corpus.jsonl", 1200)
+    with FakeBatches() as server:
+        spec = write_spec(tmp_path / "scale.steer", store=tmp_path / "scale.duckdb",
+                          corpus=tmp_path / "corpus.jsonl", url=server.url, sources=SOURCES,
+                          requests=REQUESTS, key="STEERDSL_SCALE_KEY", weighted=False,
+                          batch=True)
+        result = steerdsl.load(spec).run()
+        assert result.status == "ok", result
+        assert max(server.submitted.values()) == 1 and len(server.submitted) == ROWS
+
+    con = duckdb.connect(str(tmp_path / "scale.duckdb"), read_only=True)
+    try:
+        def one(sql: str):
+            return con.execute(sql).fetchall()
+
+        assert one("SELECT count(*), count(DISTINCT text_hash) FROM probe_rows") == [
+            (ROWS, SOURCES)]
+        assert one("SELECT count(*) FROM probe_goals") == [(ROWS * len(GOALS),)]
+        assert one("SELECT status, count(*) FROM calls GROUP BY ALL") == [("ok", ROWS)]
+        assert one("SELECT goal, count(*), count(raw), count(value) FROM outputs "
+                   "GROUP BY ALL ORDER BY goal") == [(g, ROWS, ROWS, ROWS) for g in sorted(GOALS)]
+        assert one("SELECT count(*) FROM metrics") == [(ROWS,)]
+        assert one("SELECT model, intervention, count(*) FROM summary GROUP BY ALL") == [
+            ("fake", "direct", len(GOALS) + 3)]
+        assert {s for (s,) in one("SELECT stage FROM stages_done")} == {
+            "corpus:seeds", "measure:seeds", "space", "probe:p", "generate:fake/direct",
+            "score:fake/direct"}
+    finally:
+        con.close()
