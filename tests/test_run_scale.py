@@ -4,7 +4,8 @@ a timed test's.
 
 The generate stage goes through provider batch mode against the loopback files + batches
 server: 100k requests one by one through litellm would take several minutes on two cores,
-batch jobs take seconds. Answers repeat the source text ("answer 0: <source>"), so scoring
+batch jobs take seconds (a declared price: litellm's price table takes a millisecond a
+request). Answers repeat the source text ("answer 0: <source>"), so scoring
 measures each distinct answer once and reads the rest from the measurement cache."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from steerdsl.stages.generate import batch as batch_stage
 from support.fake_batches import FakeBatches
 from support.scale import GOALS, make_corpus, write_spec
 
-SOURCES, REQUESTS = 1000, 100
+SOURCES, REQUESTS = 500, 200
 ROWS = SOURCES * REQUESTS
 
 
@@ -25,12 +26,12 @@ ROWS = SOURCES * REQUESTS
 def test_100k_probe_rows_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(batch_stage, "POLL_S", 0.05)
     monkeypatch.setenv("STEERDSL_SCALE_KEY", "sk-none")
-    make_corpus(tmp_path / "corpus.jsonl", 1200)
+    make_corpus(tmp_path / "corpus.jsonl", 600)
     with FakeBatches() as server:
         spec = write_spec(tmp_path / "scale.steer", store=tmp_path / "scale.duckdb",
                           corpus=tmp_path / "corpus.jsonl", url=server.url, sources=SOURCES,
                           requests=REQUESTS, key="STEERDSL_SCALE_KEY", weighted=False,
-                          batch=True)
+                          batch=True, price="in 0.1 out 0.4")
         result = steerdsl.load(spec).run()
         assert result.status == "ok", result
         assert max(server.submitted.values()) == 1 and len(server.submitted) == ROWS

@@ -34,7 +34,7 @@ model fake {{
   api_base "{url}"
   api_key env {key}
   concurrency 64
-  timeout 60{batch}
+  timeout 60{batch}{price}
 }}
 intervention direct {{ prompt direct }}
 evaluate {{ probe p  models fake  interventions direct }}
@@ -57,11 +57,14 @@ def make_corpus(path: Path, n: int, seed: int = 1) -> None:
 
 
 def write_spec(path: Path, *, store: Path, corpus: Path, url: str, sources: int,
-               requests: int, key: str, weighted: bool = True, batch: bool = False) -> Path:
+               requests: int, key: str, weighted: bool = True, batch: bool = False,
+               price: str = "") -> Path:
     """The spec: one model (the loopback server at `url`, its key in the environment
-    variable `key`), one intervention, a probe of sources x requests rows."""
+    variable `key`; `batch on`, `price PRICE` when given), one intervention, a probe of
+    sources x requests rows."""
     path.write_text(SPEC.format(store=store, corpus=corpus, url=url, sources=sources,
                                 requests=requests, key=key,
                                 weighting="weighted uniform" if weighted else "unweighted",
-                                batch="\n  batch on" if batch else ""), encoding="utf-8")
+                                batch="\n  batch on" if batch else "",
+                                price=f"\n  price {price}" if price else ""), encoding="utf-8")
     return path
