@@ -17,7 +17,10 @@ Throughput per stage comes from the store: an entry the run recorded (stages_don
 from the run's start).
 
 --source: the steerdsl tree to run (default: this one), to compare a change with the code before
-it. --distinct-answers: each answer differs (the server appends a counter), so scoring
+it. --batch: the model in batch mode against the loopback files + batches server
+(tests/support/fake_batches.py): 100k requests in seconds where one by one through litellm they
+take minutes (a batch job's requests are held in memory, up to the provider's 50,000 a job).
+--distinct-answers: each answer differs (the server appends a counter), so scoring
 measures every answer with spaCy (slow) instead of the few hundred distinct ones.
 
 Goal (issue 15): peak RSS at 100k rows within 15% of the 1k run, and under 1 GB.
@@ -103,16 +106,18 @@ class Result:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def run_size(work: Path, source: Path, url: str, rows: int, sources: int) -> Result:
+def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch: bool
+             ) -> Result:
     requests = max(1, rows // sources)
     folder = work / f"rows{rows}"
     folder.mkdir()
     store = folder / "scale.duckdb"
     spec = write_spec(folder / "scale.steer", store=store, corpus=work / "corpus.jsonl",
                       url=url, sources=min(sources, rows), requests=requests,
-                      key="STEERDSL_SCALE_KEY")
+                      key="STEERDSL_SCALE_KEY", batch=batch,
+                      price="in 0.1 out 0.4" if batch else "")
     env = {**os.environ, "PYTHONPATH": str(source), "STEERDSL_SCALE_KEY": "none",
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", "STEERDSL_BATCH_POLL_S": "0.2"}
     sample = Sample()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
@@ -187,11 +192,12 @@ def show(results: list[Result]) -> None:
         print(f"{r.rows:,} rows: store counts {r.counts}")
 
 
-def loopback_server(distinct: bool) -> tuple[subprocess.Popen, str]:
-    args = [sys.executable, str(ROOT / "tests/support/fake_openai.py")]
+def loopback_server(distinct: bool, batch: bool) -> tuple[subprocess.Popen, str]:
+    args = [sys.executable, "-m", "support.fake_batches" if batch else "support.fake_openai"]
     if distinct:
         args.append("--distinct-answers")
-    server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
     return server, server.stdout.readline().strip()
 
 
@@ -206,10 +212,15 @@ def main() -> None:
     p.add_argument("--source", type=Path, default=ROOT, help="the steerdsl tree to run")
     p.add_argument("--distinct-answers", action="store_true",
                    help="every answer a different text (scoring measures each one)")
+    p.add_argument("--batch", action="store_true",
+                   help="the model in batch mode, against the loopback files + batches server "
+                   "(fast at 100k rows; its distinct answers are not supported)")
     p.add_argument("--keep", type=Path, help="keep the stores in this folder")
     args = p.parse_args()
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
-    server, url = loopback_server(args.distinct_answers)
+    if args.batch and args.distinct_answers:
+        p.error("--distinct-answers is for the chat-completions server, not --batch")
+    server, url = loopback_server(args.distinct_answers, args.batch)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = args.keep or Path(tmp)
@@ -217,7 +228,7 @@ def main() -> None:
             make_corpus(work / "corpus.jsonl", args.corpus)
             results = []
             for rows in sizes:
-                r = run_size(work, args.source.resolve(), url, rows, args.sources)
+                r = run_size(work, args.source.resolve(), url, rows, args.sources, args.batch)
                 print(f"{r.rows:,} rows: {r.wall_s:.1f} s, tree peak RSS "
                       f"{r.sample.peak_tree / 2**20:.0f} MB, PSS {r.sample.peak_pss / 2**20:.0f} "
                       f"MB, driver {r.sample.peak_driver / 2**20:.0f} MB", flush=True)

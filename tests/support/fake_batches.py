@@ -214,3 +214,20 @@ def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_payload(decode=True), part.get_filename() or "batch.jsonl"
     raise ValueError("no file in the upload")
+
+
+def main() -> None:
+    """Serve until killed, printing the base URL (benchmarks/scale.py --batch runs it in its
+    own process: `python -m support.fake_batches` with tests/ on the path)."""
+    server = FakeBatches().start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
