@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from support.fake_openai import default_answer
+from support.fake_openai import default_answer, serve_until_killed
 
 
 class FakeBatches:
@@ -219,14 +219,7 @@ def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
 def main() -> None:
     """Serve until killed, printing the base URL (benchmarks/scale.py --batch runs it in its
     own process: `python -m support.fake_batches` with tests/ on the path)."""
-    server = FakeBatches().start()
-    print(server.url, flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_until_killed(FakeBatches())
 
 
 if __name__ == "__main__":

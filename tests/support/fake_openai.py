@@ -451,7 +451,14 @@ def main() -> None:
     import sys
 
     default = distinct_answers() if "--distinct-answers" in sys.argv[1:] else None
-    server = FakeOpenAI(default, keep_log=False).start()
+    serve_until_killed(FakeOpenAI(default, keep_log=False))
+    sys.exit(0)
+
+
+def serve_until_killed(server) -> None:
+    """Start a loopback server, print its base URL and serve until killed (the main of a
+    server in its own process)."""
+    server.start()
     print(server.url, flush=True)
     try:
         threading.Event().wait()
@@ -459,7 +466,6 @@ def main() -> None:
         pass
     finally:
         server.stop()
-        sys.exit(0)
 
 
 if __name__ == "__main__":
