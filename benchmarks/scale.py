@@ -49,8 +49,11 @@ class Sample:
     peak_pss: int = 0  # bytes: the largest sum of PSS (shared pages split between sharers)
     peak_driver: int = 0  # bytes: the driver's VmHWM, last read
     peak_processes: int = 0
+    # (unix time, the driver's RSS): tells which stage the driver's peak was in
+    driver: list[tuple[float, int]] = field(default_factory=list)
 
     def take(self, pid: int) -> None:
+        self.driver.append((time.time(), _field(pid, "status", "VmRSS:")))
         pids = _tree(pid)
         self.peak_tree = max(self.peak_tree, sum(_field(p, "status", "VmRSS:") for p in pids))
         self.peak_pss = max(self.peak_pss, sum(_field(p, "smaps_rollup", "Pss:") for p in pids))
@@ -103,6 +106,7 @@ class Result:
     wall_s: float
     sample: Sample
     stages: list[tuple[str, float, int, str]] = field(default_factory=list)  # id, s, n, unit
+    stage_peaks: list[tuple[str, int]] = field(default_factory=list)  # id, driver's peak RSS
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -150,6 +154,13 @@ def _read_store(store: Path, result: Result) -> None:
                            "ORDER BY finished_at").fetchall()
         answers = con.execute("SELECT count(*) FROM calls WHERE status = 'ok'").fetchone()[0]
         previous = start
+        ends = [(stage, finished.timestamp())  # naive: local time, as DuckDB wrote it
+                for stage, finished, _ in done] + [("end of run", float("inf"))]
+        since = 0.0
+        for stage, end in ends:
+            peak = max((rss for t, rss in result.sample.driver if since < t <= end), default=0)
+            result.stage_peaks.append((stage, peak))
+            since = end
         for stage, finished, info_json in done:
             info = json.loads(info_json or "{}")
             kind = stage.split(":", 1)[0]
@@ -188,6 +199,9 @@ def show(results: list[Result]) -> None:
               f"PSS {r.sample.peak_pss / base.sample.peak_pss:.2f}x and driver peak "
               f"{r.sample.peak_driver / base.sample.peak_driver:.2f}x the "
               f"{base.rows:,}-row run (goal: within 1.15x, under 1 GB)")
+    for r in results:
+        print(f"{r.rows:,} rows: driver's peak RSS by stage: "
+              + ", ".join(f"{sid} {b / mb:.0f}" for sid, b in r.stage_peaks))
     for r in results:
         print(f"{r.rows:,} rows: store counts {r.counts}")
 
