@@ -55,3 +55,43 @@ def test_100k_probe_rows_end_to_end(tmp_path, monkeypatch):
             "score:fake/direct"}
     finally:
         con.close()
+
+
+def test_chunk_sizes_change_nothing_stored(tmp_path, monkeypatch):
+    """The same spec run with chunks of a few rows (probe writes, probe reads for requests,
+    texts measured, answers scored) stores exactly what one chunk stores."""
+    from support.fake_openai import FakeOpenAI
+
+    from steerdsl.stages import context, score
+    from steerdsl.store import probes
+
+    monkeypatch.setenv("STEERDSL_SCALE_KEY", "sk-none")
+    make_corpus(tmp_path / "corpus.jsonl", 40)
+    tables = {
+        "probe_rows": "SELECT row_id, text_hash, text_id, weight FROM probe_rows",
+        "probe_goals": "SELECT row_id, goal, source_raw, source, delta, target FROM probe_goals",
+        "calls": "SELECT row_id, sample, prompt, answer, status FROM calls",
+        "outputs": "SELECT row_id, sample, goal, raw, value FROM outputs",
+        "measurements": "SELECT text_hash, measure_id, raw, error FROM measurements",
+    }
+
+    def run(name: str) -> dict[str, list]:
+        with FakeOpenAI() as server:
+            spec = write_spec(tmp_path / f"{name}.steer", store=tmp_path / f"{name}.duckdb",
+                              corpus=tmp_path / "corpus.jsonl", url=server.url, sources=10,
+                              requests=3, key="STEERDSL_SCALE_KEY")
+            assert steerdsl.load(spec).run().status == "ok"
+        con = duckdb.connect(str(tmp_path / f"{name}.duckdb"), read_only=True)
+        try:
+            return {t: sorted(con.execute(sql).fetchall(), key=repr)
+                    for t, sql in tables.items()}
+        finally:
+            con.close()
+
+    whole = run("whole")
+    for module, name, size in ((probes, "WRITE_CHUNK", 7), (probes, "REQUEST_CHUNK", 4),
+                               (context, "MEASURE_CHUNK", 6), (score, "MEASURE_CHUNK", 5)):
+        monkeypatch.setattr(module, name, size)
+    chunked = run("chunked")
+    assert len(whole["probe_rows"]) == 30 and len(whole["outputs"]) == 30 * len(GOALS)
+    assert chunked == whole
