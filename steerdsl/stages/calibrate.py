@@ -23,9 +23,9 @@ CURRENT = True  # the calibration views follow the current calibrate stages
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
     from steerdsl.stages.generate import finish
-    from steerdsl.stages.generate.engine import GenRow, run_generate
+    from steerdsl.stages.generate.engine import run_generate
+    from steerdsl.stages.generate.rows import ProbeRequests
     from steerdsl.store.calibration import has_fit
-    from steerdsl.store.probes import requests_of
 
     key: CalibrateKey = stage.key
     if ctx.done(stage) and has_fit(ctx.con, stage.hash):
@@ -33,7 +33,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     if key.model in ctx.result.unreachable:
         return Outcome(ran="not_run")
     probe_hash = ctx.plan.stage(ProbeKey(probe=key.probe)).hash
-    rows = [GenRow(row_id=r, text=t, deltas=d) for r, t, d in requests_of(ctx.con, probe_hash)]
+    rows = ProbeRequests(ctx.con, probe_hash)
     iv = ctx.plan.intervention(key.intervention)
     bar = ctx.display.stage(f"calibrate {key.model}/{key.intervention}", len(rows) * iv.samples)
     model = ctx.plan.model(key.model)

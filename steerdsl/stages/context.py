@@ -61,6 +61,34 @@ class Outcome:
 
 SKIPPED = Outcome(ran="skipped")
 
+# Texts measured at once (a corpus's, a generation's answers): memory stays flat at any size.
+MEASURE_CHUNK = 5000
+SHOWN_ERRORS = 5  # measurement errors said on the console (the table has them all)
+
+
+@dataclass
+class MeasureTally:
+    """What measuring in chunks met, told once for the whole: the first errors, how many,
+    how many may be measured again, and values left unmeasured (the budget ran out)."""
+
+    errors: list = field(default_factory=list)  # the first SHOWN_ERRORS MeasureErrors
+    n_errors: int = 0
+    retryable: int = 0
+    unmeasured: int = 0
+
+    def add(self, measured) -> None:
+        self.errors.extend(measured.errors[:SHOWN_ERRORS - len(self.errors)])
+        self.n_errors += len(measured.errors)
+        self.retryable += measured.retryable
+        self.unmeasured += len(measured.unmeasured)
+
+
+def chunk_progress(progress, offset: int, size: int, total: int):
+    """measure_texts' progress(done, total) of one chunk, as progress over the whole."""
+    if progress is None:
+        return None
+    return lambda done, of: progress(offset + (done * size // of if of else size), total)
+
 
 class JobsPending(Exception):
     """Values of judged goals wait in provider batch jobs (run --no-wait): the run stops
@@ -89,9 +117,9 @@ class RunState:
         """Raw values of every goal for a corpus's texts (through the measurement cache)."""
         if name not in self._raw:
             rows = self.corpus(name)
-            measured = self._ctx.measure([r[1] for r in rows], ids=[r[0] for r in rows])
-            self._ctx.stop_if_unmeasured(measured)
-            self._raw[name] = measured.raw
+            raw, tally = self._ctx.measure_chunks([r[1] for r in rows], ids=[r[0] for r in rows])
+            self._ctx.stop_if_unmeasured(tally)
+            self._raw[name] = raw
         return self._raw[name]
 
     def keep_raw(self, name: str, raw: dict[str, np.ndarray]) -> None:
@@ -145,6 +173,24 @@ class RunContext:
                              base_dir=Path(self.plan.spec_path).parent, judge=self.judge(),
                              retry_errors=self.retry_errors, executor=self.executor)
 
+    def measure_chunks(self, texts: list[str], *, ids: list[str], progress=None
+                       ) -> tuple[dict[str, np.ndarray], MeasureTally]:
+        """`measure` over `texts` MEASURE_CHUNK at a time: the raw values of the whole (a
+        float per text and goal) and what it met. The same values as one call: a text in two
+        chunks is read from the cache the second time."""
+        tally = MeasureTally()
+        parts: dict[str, list[np.ndarray]] = {g.name: [] for g in self.plan.goals}
+        for start in range(0, len(texts), MEASURE_CHUNK):
+            chunk = texts[start:start + MEASURE_CHUNK]
+            measured = self.measure(chunk, ids=ids[start:start + MEASURE_CHUNK],
+                                    progress=chunk_progress(progress, start, len(chunk),
+                                                            len(texts)))
+            tally.add(measured)
+            for name, values in measured.raw.items():
+                parts[name].append(values)
+        raw = {name: np.concatenate(v) if v else np.zeros(0) for name, v in parts.items()}
+        return raw, tally
+
     def judge(self):
         """The judge of `judge` goals: its requests are charged to the run's ledger and their
         cost is stored (table judge_calls); those of a `batch on` model go as provider batch
@@ -165,7 +211,7 @@ class RunContext:
                                          record=record, wait=self.wait)
         return self._judge
 
-    def stop_if_unmeasured(self, measured) -> None:
+    def stop_if_unmeasured(self, measured: MeasureTally) -> None:
         """Values left unmeasured because the budget ran out, or waiting in batch jobs (run
         --no-wait): the run stops here (what was measured is stored; a later run measures the
         rest)."""
@@ -182,12 +228,12 @@ class RunContext:
                               "not finished yet; a later `steerdsl run` collects the values")
             raise JobsPending()
 
-    def say_measure_errors(self, what: str, measured) -> None:
-        for _, text_id, goal, message in measured.errors[:5]:
+    def say_measure_errors(self, what: str, measured: MeasureTally) -> None:
+        for _, text_id, goal, message in measured.errors[:SHOWN_ERRORS]:
             self.display.say(f"  {what}: {text_id}: {goal}: {message}")
-        if len(measured.errors) > 5:
-            self.display.say(f"  ... and {len(measured.errors) - 5} more measurement errors "
-                             "(see the measurements table)")
+        if measured.n_errors > SHOWN_ERRORS:
+            self.display.say(f"  ... and {measured.n_errors - SHOWN_ERRORS} more measurement "
+                             "errors (see the measurements table)")
         if measured.retryable:
             self.display.say(f"  {what}: `steerdsl run SPEC --retry-errors` measures the "
                              f"{measured.retryable} failed Python or judge values again")

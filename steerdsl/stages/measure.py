@@ -16,13 +16,14 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     rows = ctx.state.corpus(name)
     already = ctx.done(stage)
     bar = ctx.display.stage(f"measure {name}", len(rows) * len(ctx.plan.goals))
-    measured = ctx.measure([r[1] for r in rows], ids=[r[0] for r in rows], progress=bar)
-    ctx.stop_if_unmeasured(measured)
-    ctx.state.keep_raw(name, measured.raw)
-    if measured.errors:
-        bar.error(len(measured.errors))
+    raw, tally = ctx.measure_chunks([r[1] for r in rows], ids=[r[0] for r in rows],
+                                    progress=bar)
+    ctx.stop_if_unmeasured(tally)
+    ctx.state.keep_raw(name, raw)
+    if tally.n_errors:
+        bar.error(tally.n_errors)
         if not already or ctx.retry_errors:
-            ctx.say_measure_errors(f"measure {name}", measured)
+            ctx.say_measure_errors(f"measure {name}", tally)
     if already:
         return Outcome(ran="skipped")
-    return Outcome(done={"texts": len(rows), "errors": len(measured.errors)})
+    return Outcome(done={"texts": len(rows), "errors": tally.n_errors})

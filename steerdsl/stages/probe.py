@@ -37,7 +37,7 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
 
 def _draw(ctx: RunContext, stage: Stage, probe: SampledProbePlan) -> dict:
     from steerdsl.probe.draw import draw_probe
-    from steerdsl.store.probes import save_drawn_probe
+    from steerdsl.store.probes import write_drawn_probe
 
     goals = [g.name for g in ctx.plan.goals]
     rows = ctx.state.corpus(probe.corpus)
@@ -55,7 +55,7 @@ def _draw(ctx: RunContext, stage: Stage, probe: SampledProbePlan) -> dict:
                         f"measured ({by_goal}; see the measurements table)")
     drawn = draw_probe(probe, sources, unmeasured=unmeasured,
                        excluded=_excluded(ctx, probe, rows))
-    save_drawn_probe(ctx.con, stage.hash, probe, _space_hash(ctx), drawn,
+    write_drawn_probe(ctx.con, stage.hash, probe, _space_hash(ctx), drawn,
                      texts=[(r[0], r[1]) for r in rows],
                      raw={g: raw[g] for g in goals}, normalized={g: norm[g] for g in goals})
     if drawn.auc is not None:

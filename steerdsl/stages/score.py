@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from steerdsl.plan.keys import ScoreKey
 from steerdsl.plan.model import Stage, truncated_policy
-from steerdsl.stages.context import SKIPPED, Outcome, RunContext
+from steerdsl.stages.context import (
+    MEASURE_CHUNK,
+    SKIPPED,
+    MeasureTally,
+    Outcome,
+    RunContext,
+    chunk_progress,
+)
 
 KIND = "score"
 NEEDS = ("generate", "space")
@@ -18,7 +25,6 @@ CURRENT = False
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
-    from steerdsl.goals.normalize import normalize
     from steerdsl.store import call_stats, outputs, verdicts
 
     key: ScoreKey = stage.key
@@ -29,35 +35,49 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     if ctx.plan.evaluate is not None and ctx.plan.evaluate.grounding is None:
         # A judge stage records its grounding every run; without one, none holds.
         verdicts.forget_grounding(ctx.con, gen.hash)
-    todo = outputs.answers_to_score(ctx.con, gen.hash, drop_truncated=policy == "drop")
-    if not todo and ctx.done(stage):
+    drop = policy == "drop"
+    total = outputs.count_answers_to_score(ctx.con, gen.hash, drop_truncated=drop)
+    if not total and ctx.done(stage):
         return SKIPPED
     label = f"score {key.model}/{key.intervention}"
-    bar = ctx.display.stage(label, len(todo) * len(ctx.plan.goals))
+    bar = ctx.display.stage(label, total * len(ctx.plan.goals))
     failed = 0
-    if todo:
-        measured = ctx.measure([t[2] for t in todo], progress=bar,
-                               ids=[f"{gen.id}:{t[0]}:{t[1]}" for t in todo])
-        bounds = ctx.state.bounds()
-        rows = []
-        for g in ctx.plan.goals:
-            raw = measured.raw[g.name]
-            val = normalize(raw, *bounds[g.name])
-            for (row_id, sample, _), r, v in zip(todo, raw, val):
-                rows.append((gen.hash, row_id, sample, g.name, _none_if_nan(r),
-                             _none_if_nan(v)))
-        outputs.save_outputs(ctx.con, rows)
-        failed = len(measured.errors)
+    if total:
+        # Chunk by chunk: read the answers, measure them, write their values, next chunk.
+        tally = MeasureTally()
+        scored = 0
+        for todo in outputs.answers_to_score(ctx.con, gen.hash, drop_truncated=drop,
+                                             size=MEASURE_CHUNK):
+            measured = ctx.measure([t[2] for t in todo],
+                                   progress=chunk_progress(bar, scored, len(todo), total),
+                                   ids=[f"{gen.id}:{t[0]}:{t[1]}" for t in todo])
+            outputs.save_outputs(ctx.con, _rows(ctx, gen.hash, todo, measured.raw))
+            tally.add(measured)
+            scored += len(todo)
+        failed = tally.n_errors
         if failed:
             bar.error(failed)
-            ctx.say_measure_errors(label, measured)
+            ctx.say_measure_errors(label, tally)
         ctx.result.failed_measurements += failed
-        ctx.stop_if_unmeasured(measured)  # the values written stay; NULL ones are asked again
+        ctx.stop_if_unmeasured(tally)  # the values written stay; NULL ones are asked again
     if failed:  # also undoes a stage marked done by an older version with failed values
         return Outcome(not_done=True)
     if not call_stats.failed_calls(ctx.con, gen.hash) and ctx.done(gen):
         return Outcome(done={})
     return Outcome()
+
+
+def _rows(ctx: RunContext, gen_hash: str, todo: list, raw: dict) -> list[tuple]:
+    """outputs rows of measured answers: (gen_hash, row_id, sample, goal, raw, value)."""
+    from steerdsl.goals.normalize import normalize
+
+    bounds = ctx.state.bounds()
+    rows = []
+    for g in ctx.plan.goals:
+        val = normalize(raw[g.name], *bounds[g.name])
+        for (row_id, sample, _), r, v in zip(todo, raw[g.name], val):
+            rows.append((gen_hash, row_id, sample, g.name, _none_if_nan(r), _none_if_nan(v)))
+    return rows
 
 
 def _none_if_nan(x: float) -> float | None:

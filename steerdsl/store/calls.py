@@ -47,6 +47,24 @@ def ok_answers(con, gen_hash: str) -> list[tuple[int, int, str]]:
                        "AND status = 'ok' ORDER BY row_id, sample", [gen_hash]).fetchall()
 
 
+def sample_statuses(con, gen_hash: str, samples: int):
+    """What is stored of a generate stage's samples, as a numpy int8 matrix indexed
+    [row_id, sample] (rows up to the largest stored row id; samples 0..samples-1): 0 nothing,
+    OK, or ERROR. One byte per sample: the generate stage's view at any probe size."""
+    import numpy as np
+
+    got = con.execute("SELECT row_id, sample, status = 'ok' AS ok FROM calls "
+                      "WHERE gen_hash = ? AND sample < ?", [gen_hash, samples]).fetchnumpy()
+    row_id = np.asarray(got["row_id"], dtype=np.int64)
+    status = np.zeros((int(row_id.max()) + 1 if len(row_id) else 0, samples), dtype=np.int8)
+    status[row_id, np.asarray(got["sample"], dtype=np.int64)] = np.where(
+        np.asarray(got["ok"], dtype=bool), OK, ERROR)
+    return status
+
+
+OK, ERROR = 1, 2  # sample_statuses' values
+
+
 class CallWriter(BatchWriter[CallRecord]):
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
                  stored: set[tuple[int, int]] | None = None) -> None:

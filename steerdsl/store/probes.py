@@ -7,7 +7,7 @@ probe is kept in probes.info ("goals"), since probe_goals is keyed by goal name 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,66 @@ def _column(values: np.ndarray):
     return pa.array(np.asarray(values, dtype=np.float64), type=pa.float64(), from_pandas=True)
 
 
+WRITE_CHUNK = 20_000  # probe rows written at once (one transaction for the whole probe)
+
+
+@dataclass(frozen=True)
+class _RowChunk:
+    """Columns of probe rows start..start+len: per row, and per (row, goal) in goal order."""
+
+    start: int
+    text_hash: Any  # pyarrow string array
+    text_id: Any  # pyarrow string array
+    weight: np.ndarray
+    source_raw: np.ndarray  # (rows, d)
+    source: np.ndarray
+    delta: np.ndarray
+    target: np.ndarray
+
+
+def _write_probe(con, probe_hash: str, name: str, space_hash: str | None, goals: list[str],
+                 n_rows: int, texts: dict[str, str], chunks: Iterator[_RowChunk], *,
+                 auc: float | None, info: dict[str, Any]) -> None:
+    """Replace what is stored under `probe_hash` by these rows, `chunks` written one after
+    the other in one transaction of its own (so call it outside an open transaction)."""
+    import pyarrow as pa
+
+    d = len(goals)
+    goal_names = pa.array(goals, type=pa.string())
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for t in ("probes", "probe_rows", "probe_goals"):
+            con.execute(f"DELETE FROM {t} WHERE probe_hash = ?", [probe_hash])
+        con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?)",
+                    [probe_hash, name, space_hash, n_rows, auc,
+                     json.dumps({"goals": goals, **info})])
+        insert_columns(con, "texts", {"text_hash": list(texts), "text": list(texts.values())},
+                       on_conflict="ignore")
+        for c in chunks:
+            rows = len(c.weight)
+            row_id = np.arange(c.start, c.start + rows, dtype=np.int32)
+            insert_columns(con, "probe_rows", {
+                "probe_hash": pa.repeat(pa.scalar(probe_hash, pa.string()), rows),
+                "row_id": pa.array(row_id),
+                "text_hash": c.text_hash,
+                "text_id": c.text_id,
+                "weight": _column(c.weight),
+            })
+            insert_columns(con, "probe_goals", {
+                "probe_hash": pa.repeat(pa.scalar(probe_hash, pa.string()), rows * d),
+                "row_id": pa.array(np.repeat(row_id, d)),
+                "goal": goal_names.take(pa.array(np.tile(np.arange(d), rows))),
+                "source_raw": _column(c.source_raw.reshape(-1)),
+                "source": _column(c.source.reshape(-1)),
+                "delta": _column(c.delta.reshape(-1)),
+                "target": _column(c.target.reshape(-1)),
+            })
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: ProbeTable, *,
                auc: float | None = None, info: dict[str, Any] | None = None,
                weights: np.ndarray | None = None) -> None:
@@ -54,66 +114,81 @@ def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: P
         if h is None:
             h = hashes[t] = text_hash(t)
         row_hashes.append(h)
-
     raw = table.source_raw if table.source_raw is not None else np.full((rows, d), np.nan)
-    full_info = {"goals": list(table.goals), **(info or {})}
+    weights = np.full(rows, np.nan) if weights is None else np.asarray(weights)
 
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for t in ("probes", "probe_rows", "probe_goals"):
-            con.execute(f"DELETE FROM {t} WHERE probe_hash = ?", [probe_hash])
-        con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?)",
-                    [probe_hash, name, space_hash, rows, auc, json.dumps(full_info)])
-        insert_columns(con, "texts", {"text_hash": list(hashes.values()),
-                                      "text": list(hashes.keys())}, on_conflict="ignore")
-        insert_columns(con, "probe_rows", {
-            "probe_hash": pa.array([probe_hash] * rows, type=pa.string()),
-            "row_id": pa.array(np.arange(rows, dtype=np.int32)),
-            "text_hash": pa.array(row_hashes, type=pa.string()),
-            "text_id": pa.array(table.text_ids, type=pa.string()),
-            "weight": _column(np.full(rows, np.nan) if weights is None else weights),
-        })
-        insert_columns(con, "probe_goals", {
-            "probe_hash": pa.array([probe_hash] * (rows * d), type=pa.string()),
-            "row_id": pa.array(np.repeat(np.arange(rows, dtype=np.int32), d)),
-            "goal": pa.array(np.tile(np.array(table.goals, dtype=object), rows),
-                             type=pa.string()),
-            "source_raw": _column(raw.reshape(-1)),
-            "source": _column(table.source.reshape(-1)),
-            "delta": _column(table.delta.reshape(-1)),
-            "target": _column(table.target.reshape(-1)),
-        })
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    def chunks() -> Iterator[_RowChunk]:
+        for a in range(0, rows, WRITE_CHUNK):
+            b = min(rows, a + WRITE_CHUNK)
+            yield _RowChunk(a, pa.array(row_hashes[a:b], type=pa.string()),
+                            pa.array(table.text_ids[a:b], type=pa.string()), weights[a:b],
+                            raw[a:b], table.source[a:b], table.delta[a:b], table.target[a:b])
+
+    _write_probe(con, probe_hash, name, space_hash, list(table.goals), rows,
+                 {h: t for t, h in hashes.items()}, chunks(), auc=auc, info=info or {})
+
+
+def write_drawn_probe(con, probe_hash: str, plan: SampledProbePlan, space_hash: str | None,
+                      drawn: DrawnProbe, *, texts: Sequence[tuple[str, str]],
+                      raw: Mapping[str, np.ndarray], normalized: Mapping[str, np.ndarray]
+                      ) -> None:
+    """Save a drawn probe over every goal of `normalized` (in its order: the goal space).
+    `texts` are the corpus's (text_id, text) pairs and `raw` / `normalized` its per-goal values,
+    all indexed like the `sources` matrix given to draw_probe. Rows are built and written
+    WRITE_CHUNK at a time from the corpus's columns (numbers and Arrow arrays, never a Python
+    object per row), so memory depends on the corpus, not on the probe's size."""
+    import pyarrow as pa
+
+    goals = list(normalized)
+    d = len(goals)
+    idx = drawn.source_index
+    # The drawn sources, in the order they first appear in the rows.
+    sources, first = np.unique(idx, return_index=True)
+    sources = sources[np.argsort(first, kind="stable")]
+    hashes = [text_hash(texts[i][1]) for i in sources]
+    where = np.zeros(len(texts), dtype=np.int64)
+    where[sources] = np.arange(len(sources))
+    row_hash = pa.array(hashes, type=pa.string())
+    row_text_id = pa.array([texts[i][0] for i in sources], type=pa.string())
+    source = np.column_stack([normalized[g] for g in goals]).astype(np.float64)
+    source_raw = np.column_stack([raw[g] for g in goals]).astype(np.float64)
+    columns = [goals.index(g) for g in drawn.goals]
+    # Scaled so an average usable source weighs 1: an unweighted probe's rows all weigh 1.
+    scale = int(np.count_nonzero(drawn.weights))
+
+    def chunks() -> Iterator[_RowChunk]:
+        for a in range(0, len(idx), WRITE_CHUNK):
+            part = idx[a:a + WRITE_CHUNK]
+            take = pa.array(where[part])
+            delta = np.full((len(part), d), np.nan)
+            target = np.full((len(part), d), np.nan)
+            delta[:, columns] = drawn.delta[a:a + WRITE_CHUNK]
+            target[:, columns] = drawn.target[a:a + WRITE_CHUNK]
+            yield _RowChunk(a, row_hash.take(take), row_text_id.take(take),
+                            drawn.weights[part] * scale, source_raw[part], source[part], delta,
+                            target)
+
+    info = {"kind": "sample", "probe_goals": list(plan.goals), "weighting": plan.weighting,
+            "sources": plan.sources, "requests_per_source": plan.requests_per_source,
+            "seed": plan.seed}
+    _write_probe(con, probe_hash, plan.name, space_hash, goals, len(idx),
+                 {h: texts[i][1] for h, i in zip(hashes, sources)}, chunks(), auc=drawn.auc,
+                 info=info)
 
 
 def save_drawn_probe(con, probe_hash: str, plan: SampledProbePlan, space_hash: str | None,
                      drawn: DrawnProbe, *, texts: Sequence[tuple[str, str]],
                      raw: Mapping[str, np.ndarray], normalized: Mapping[str, np.ndarray]
                      ) -> ProbeTable:
-    """Save a drawn probe over every goal of `normalized` (in its order: the goal space).
-    `texts` are the corpus's (text_id, text) pairs and `raw` / `normalized` its per-goal values,
-    all indexed like the `sources` matrix given to draw_probe. Returns the rows saved."""
+    """write_drawn_probe, returning the rows saved as a table (one entry per row: for tests
+    and small probes; the probe stage writes without it)."""
+    write_drawn_probe(con, probe_hash, plan, space_hash, drawn, texts=texts, raw=raw,
+                      normalized=normalized)
     goals = list(normalized)
-    table = table_from_drawn(
-        drawn,
-        texts=[t for _, t in texts],
-        text_ids=[i for i, _ in texts],
-        goals=goals,
-        source=np.column_stack([normalized[g] for g in goals]),
-        source_raw=np.column_stack([raw[g] for g in goals]),
-    )
-    info = {"kind": "sample", "probe_goals": list(plan.goals), "weighting": plan.weighting,
-            "sources": plan.sources, "requests_per_source": plan.requests_per_source,
-            "seed": plan.seed}
-    # Scaled so an average usable source weighs 1: an unweighted probe's rows all weigh 1.
-    usable = int(np.count_nonzero(drawn.weights))
-    weights = drawn.weights[drawn.source_index] * usable
-    save_probe(con, probe_hash, plan.name, space_hash, table, auc=drawn.auc, info=info,
-               weights=weights)
-    return table
+    return table_from_drawn(drawn, texts=[t for _, t in texts], text_ids=[i for i, _ in texts],
+                            goals=goals,
+                            source=np.column_stack([normalized[g] for g in goals]),
+                            source_raw=np.column_stack([raw[g] for g in goals]))
 
 
 def save_imported_probe(con, probe_hash: str, name: str, space_hash: str | None,
@@ -194,18 +269,45 @@ def current_probes(con) -> dict[str, str]:
     return dict(rows)
 
 
-def requests_of(con, probe_hash: str) -> list[tuple[int, str, dict[str, float | None]]]:
+def probe_row_ids(con, probe_hash: str):
+    """The row ids of a stored probe, in order (a numpy int64 array)."""
+    import numpy as np
+
+    ids = con.execute("SELECT row_id FROM probe_rows WHERE probe_hash = ? ORDER BY row_id",
+                      [probe_hash]).fetchnumpy()["row_id"]
+    return np.asarray(ids, dtype=np.int64)
+
+
+REQUEST_CHUNK = 2000  # probe rows read at once by request_chunks
+
+
+def request_chunks(con, probe_hash: str, size: int | None = None
+                   ) -> Iterator[list[tuple[int, str, dict[str, float | None]]]]:
     """(row_id, source text, goal -> delta (None: not asked to move)) of every probe row, in
-    row order: what the generate stage asks for."""
-    rows = con.execute(
-        "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
-        "WHERE r.probe_hash = ? ORDER BY r.row_id", [probe_hash]).fetchall()
-    deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
-    for row_id, goal, delta in con.execute(
-            "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ?",
-            [probe_hash]).fetchall():
-        deltas[row_id][goal] = delta
-    return [(row_id, text, deltas[row_id]) for row_id, text in rows]
+    row order, `size` rows at a time, read when asked for: what the generate stage asks for,
+    in memory bounded at any probe size. Reads through a cursor of its own, so the caller may write to
+    `con` between chunks."""
+    size = size or REQUEST_CHUNK
+    cur = con.cursor()
+    try:
+        after = -1
+        while True:
+            rows = cur.execute(
+                "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
+                "WHERE r.probe_hash = ? AND r.row_id > ? ORDER BY r.row_id LIMIT ?",
+                [probe_hash, after, size]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
+            for row_id, goal, delta in cur.execute(
+                    "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ? "
+                    "AND row_id > ? AND row_id <= ?", [probe_hash, after, last]).fetchall():
+                deltas[row_id][goal] = delta
+            yield [(row_id, text, deltas[row_id]) for row_id, text in rows]
+            after = last
+    finally:
+        cur.close()
 
 
 def row_goals(con, probe_hash: str) -> dict[int, dict[str, tuple[float, float, float | None]]]:

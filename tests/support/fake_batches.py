@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from support.fake_openai import default_answer
+from support.fake_openai import default_answer, serve_until_killed
 
 
 class FakeBatches:
@@ -219,3 +219,13 @@ def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_payload(decode=True), part.get_filename() or "batch.jsonl"
     raise ValueError("no file in the upload")
+
+
+def main() -> None:
+    """Serve until killed, printing the base URL (benchmarks/scale.py --batch runs it in its
+    own process: `python -m support.fake_batches` with tests/ on the path)."""
+    serve_until_killed(FakeBatches())
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ requests per prompt and measure the time between attempts.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -117,13 +118,17 @@ class _Script:
 class FakeOpenAI:
     def __init__(self, default: Reply | Callable[[Request], Reply] | None = None,
                  port: int = 0, slots: int | None = None, timings: bool = False,
-                 max_in_flight: int | None = None, retry_after: float = 1.0) -> None:
+                 max_in_flight: int | None = None, retry_after: float = 1.0,
+                 keep_log: bool = True) -> None:
         """`port`: 0 for any free one; a given one to stand in for a server that died there.
         `slots`: how many requests are worked on at once (a reply's delay is spent holding a
         slot; the others queue, like llama.cpp's server with `--parallel 1`); None: no limit.
         `timings`: answers carry llama.cpp's `timings` (prompt_ms 5, predicted_ms = delay).
         `max_in_flight`: a server-side concurrency limit: a request arriving while that many
-        are being answered gets 429 with Retry-After `retry_after`."""
+        are being answered gets 429 with Retry-After `retry_after`.
+        `keep_log`: False keeps no request in `log` (a server of 100k requests for a
+        benchmark or a scale test), so count() and requests() see nothing."""
+        self.keep_log = keep_log
         self.max_in_flight = max_in_flight
         self.retry_after = retry_after
         self._in_flight = 0
@@ -228,7 +233,8 @@ class FakeOpenAI:
 
     def _decide(self, request: Request) -> Reply:
         with self._lock:
-            self.log.append(request)
+            if self.keep_log:
+                self.log.append(request)
             for s in self._scripts:
                 if s.replies and s.match in request.prompt:
                     return s.replies.pop(0)
@@ -423,12 +429,36 @@ def unused_port() -> int:
         return s.getsockname()[1]
 
 
+def distinct_answers() -> Callable[[Request], Reply]:
+    """A default reply whose answers all differ (a counter after the source text), so that
+    every answer is a new text to measure."""
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def reply(request: Request) -> Reply:
+        with lock:
+            k = next(counter)
+        source = source_of(request.prompt)
+        return Reply.ok(*(f"{source} Answer {k}.{i}." for i in range(request.n)))
+
+    return reply
+
+
 def main() -> None:
     """Serve until killed, printing the base URL (for benchmarks: a server in its own process
-    does not compete with the client for the GIL)."""
+    does not compete with the client for the GIL). Keeps no log of requests.
+    --distinct-answers: every answer differs (see distinct_answers)."""
     import sys
 
-    server = FakeOpenAI().start()
+    default = distinct_answers() if "--distinct-answers" in sys.argv[1:] else None
+    serve_until_killed(FakeOpenAI(default, keep_log=False))
+    sys.exit(0)
+
+
+def serve_until_killed(server) -> None:
+    """Start a loopback server, print its base URL and serve until killed (the main of a
+    server in its own process)."""
+    server.start()
     print(server.url, flush=True)
     try:
         threading.Event().wait()
@@ -436,7 +466,6 @@ def main() -> None:
         pass
     finally:
         server.stop()
-        sys.exit(0)
 
 
 if __name__ == "__main__":

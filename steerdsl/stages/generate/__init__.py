@@ -53,8 +53,8 @@ def _tuned_model(plan: Plan, key: GenerateKey, iv: FinetuneIntervention) -> Mode
 
 
 def run(ctx: RunContext, stage: Stage) -> Outcome:
-    from steerdsl.stages.generate.engine import GenRow, run_generate
-    from steerdsl.store.probes import requests_of
+    from steerdsl.stages.generate.engine import run_generate
+    from steerdsl.stages.generate.rows import ProbeRequests
 
     if ctx.done(stage) and not ctx.retry_errors:
         return SKIPPED
@@ -64,12 +64,13 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
         # still run: they score the answers stored, without a request to it)
         return Outcome(ran="not_run")
     probe_hash = ctx.plan.stage(ProbeKey(probe=key.probe)).hash
-    rows = [GenRow(row_id=r, text=t, deltas=d) for r, t, d in requests_of(ctx.con, probe_hash)]
+    rows = ProbeRequests(ctx.con, probe_hash)  # read in chunks as requests go out
     iv = ctx.plan.intervention(key.intervention)
     if isinstance(iv, PromptIntervention) and iv.calibrate is not None:
         from steerdsl.stages.generate.calibrated import calibrated_rows
 
-        rows = calibrated_rows(ctx, stage, iv, rows)
+        # A list: every row's calibrated request is recorded before any is asked.
+        rows = calibrated_rows(ctx, stage, iv, list(rows))
         if rows is None:
             return Outcome(ran="not_run")
     bar = ctx.display.stage(f"generate {key.model}/{key.intervention}", len(rows) * iv.samples)

@@ -10,7 +10,7 @@ from steerdsl.calibration.requests import asked_deltas, calibrate_row, keep_thre
 from steerdsl.plan.keys import CalibrateKey
 from steerdsl.plan.model import PromptIntervention, SampledProbePlan, Stage
 from steerdsl.stages.context import RunContext
-from steerdsl.stages.generate.engine import GenRow
+from steerdsl.stages.generate.rows import GenRow
 
 # The deadzone of a probe read from CSV (it has none of its own): the paper's.
 CSV_DEADZONE = 0.1

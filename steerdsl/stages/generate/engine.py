@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
 
 from steerdsl.errors import RunError
 from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.llm.caller import Caller
 from steerdsl.llm.keys import api_key_for
 from steerdsl.llm.pool import run_pool
-from steerdsl.store.calls import CallRecord, CallWriter, done_samples
+from steerdsl.stages.generate.rows import GenRow, Rows, row_ids
+from steerdsl.store.calls import ERROR, OK, CallRecord, CallWriter, sample_statuses
 from steerdsl.store.generations import register_generation
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.keys import ProbeKey
@@ -28,16 +32,6 @@ from steerdsl.prompts.render import row_prompt
 __all__ = ["BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
 PROGRESS_EVERY_S = 0.1
-
-
-@dataclass(frozen=True)
-class GenRow:
-    """One probe row as the generate stage needs it."""
-
-    row_id: int
-    text: str  # the source text
-    deltas: dict[str, float | None]  # per goal, as asked; None = inactive
-    keep: tuple[str, ...] = ()  # goals asked to stay unchanged (calibrated requests)
 
 
 @dataclass
@@ -114,7 +108,7 @@ class _Context:
     n_honoured: bool | None = None  # what requests for several samples showed, if any
 
 
-def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
+def run_generate(con, plan: Plan, stage: Stage, rows: Rows, *,
                  model: ModelPlan | None = None, progress: ProgressFn | None = None,
                  retry_errors: bool = False, ledger: Ledger | None = None,
                  retry_base_s: float = 0.5, register: bool = True) -> GenStats:
@@ -136,30 +130,23 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         _register_generation(con, plan, stage, model, iv, prompt_plan)
 
     stats = GenStats(stage=stage.id, total=len(rows) * iv.samples)
-    stored = done_samples(con, gen_hash)
-    work: list[_Work] = []
-    for row in rows:
-        samples = []
-        for s in range(iv.samples):
-            status = stored.get((row.row_id, s))
-            if status == "ok":
-                stats.already_ok += 1
-            elif status == "error" and not retry_errors:
-                stats.kept_errors += 1
-            else:
-                samples.append(s)
-        if samples:
-            try:
-                text = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id, row.deltas,
-                                  row.text, row.keep)
-            except ValueError as e:
-                raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
-            sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
-                                      str(row.row_id))
-            work.append(_Work(row, text, samples, sample_seed))
-    todo = sum(len(w.samples) for w in work)
-    stats.concurrency = max(1, min(model.concurrency, len(work)))
-    if not work:
+    # What is stored, one byte per (row, sample): the rows themselves (texts, prompts) are
+    # read and rendered only as requests go out.
+    stored = sample_statuses(con, gen_hash, iv.samples)
+    ids = row_ids(rows)
+    status = np.zeros((len(ids), iv.samples), dtype=np.int8)
+    known = ids < len(stored)
+    status[known] = stored[ids[known]]
+    stats.already_ok = int((status == OK).sum())
+    if retry_errors:
+        need = status != OK
+    else:
+        stats.kept_errors = int((status == ERROR).sum())
+        need = status == 0
+    todo = int(need.sum())
+    n_work = int(need.any(axis=1).sum())
+    stats.concurrency = max(1, min(model.concurrency, n_work))
+    if not n_work:
         stats.seconds = time.monotonic() - started
         if progress is not None:
             _emit(progress, stage.id, stats, 0, "")
@@ -178,12 +165,13 @@ def run_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *,
         use_n=iv.samples > 1 and llm.supports_param(model, "n")
         and capabilities.honoured(con, model, "n") is not False,
         send_seed=llm.supports_param(model, "seed"),
-        writer=CallWriter(con, gen_hash, stored={k for k, st in stored.items() if st != "ok"}),
+        writer=CallWriter(con, gen_hash, stored={(int(r), int(k)) for r, k in
+                                                 np.argwhere(stored == ERROR)}),
         stats=stats, todo=todo, progress=progress)
     ctx.caller = Caller(model, api_key, ledger=ledger, retry_base_s=retry_base_s,
                         stopped=lambda: ctx.stop)
     try:
-        asyncio.run(_generate(ctx, work))
+        asyncio.run(_generate(ctx, _work(plan, stage, rows, need), n_work))
     finally:
         stats.requests = ctx.caller.requests
         stats.timeouts = ctx.caller.timeouts
@@ -212,8 +200,26 @@ def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: In
                         plan.stage(ProbeKey(probe=stage.key.probe)).hash, settings)
 
 
-async def _generate(ctx: _Context, work: list[_Work]) -> None:
-    n_workers = max(1, min(ctx.model.concurrency, len(work)))
+def _work(plan: Plan, stage: Stage, rows: Rows, need: np.ndarray) -> Iterator[_Work]:
+    """The rows with samples to get, prompts rendered as the pool asks for the next row."""
+    key = stage.key
+    iv = plan.intervention(key.intervention)
+    prompt_plan = plan.prompt(iv.prompt)
+    for row, wanted in zip(rows, need):
+        if not wanted.any():
+            continue
+        try:
+            text = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id, row.deltas,
+                              row.text, row.keep)
+        except ValueError as e:
+            raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
+        sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
+                                  str(row.row_id))
+        yield _Work(row, text, np.flatnonzero(wanted).tolist(), sample_seed)
+
+
+async def _generate(ctx: _Context, work: Iterator[_Work], n_work: int) -> None:
+    n_workers = max(1, min(ctx.model.concurrency, n_work))
     await run_pool(work, lambda item: _answer(ctx, item), n_workers,
                    halted=lambda: ctx.caller.halted, tick=lambda: _tick(ctx),
                    tick_s=PROGRESS_EVERY_S)
