@@ -49,6 +49,9 @@ SETTINGS: dict[str, dict[str, str]] = {
         "store": "`store \"PATH\"`: the DuckDB file of results (default `runs/NAME.duckdb`), "
                  "relative to the spec's folder.",
         "budget": "`budget X`: spending limit in US dollars, > 0.",
+        "executor": "`executor ray \"ADDRESS\"`: measure and score on a Ray cluster (`auto`, "
+                    "`HOST:PORT` or `ray://HOST:PORT`); `run --ray` overrides it. Part of no "
+                    "hash.",
     },
     "corpus": {
         "read": "`read \"PATH|GLOB\" [text \"COL\"] [label \"COL\"]`: texts from files (.csv, "
@@ -141,6 +144,12 @@ SETTINGS: dict[str, dict[str, str]] = {
         "sample": "`sample N`: N answers per request (best-of-N; default 1).",
         "select": "`select nearest|first`: which sample is kept (default nearest).",
         **SAMPLING,
+        "feedback": "`feedback N rounds [template \"\"\"...{feedback}...\"\"\"]`: closed-loop "
+                    "feedback: measure each answer and, when a goal misses its target, say so "
+                    "in the same conversation and ask for a revision, at most N (1 to 10) "
+                    "times.",
+        "calibrate": "`calibrate on PROBE`: calibrated requests: fit on PROBE how far the model "
+                     "moves each goal when asked, then ask for what lands on the target.",
         "finetune": "`finetune grpo`: makes the intervention a fine-tune (GRPO with LoRA).",
         "on": "`on PROBE`: the fine-tune's training probe (a sampled probe, not the evaluated "
               "one).",
@@ -202,7 +211,7 @@ VALUES = frozenset({
 })
 CONNECTIVES = frozenset({
     "words", "sentences", "per", "source", "in", "out", "env", "up", "down", "above", "below",
-    "template",
+    "template", "rounds", "ray",
 })
 VALUE_WORDS = VALUES | CONNECTIVES
 
