@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 import steerdsl
-from steerdsl.stages.generate import batch as batch_stage
+from steerdsl.stages import batch_jobs
 from support.fake_batches import FakeBatches
 from support.scale import GOALS, make_corpus, write_spec
 
@@ -24,7 +24,7 @@ ROWS = SOURCES * REQUESTS
 
 @pytest.mark.slow
 def test_100k_probe_rows_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch_stage, "POLL_S", 0.05)
+    monkeypatch.setattr(batch_jobs, "POLL_S", 0.05)
     monkeypatch.setenv("STEERDSL_SCALE_KEY", "sk-none")
     make_corpus(tmp_path / "corpus.jsonl", 600)
     with FakeBatches() as server:

@@ -49,10 +49,17 @@ WITH long AS (
 stats AS (
     SELECT model, intervention, round, metric, count(value) AS n,
            quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
-           avg(value) AS mean, stddev_pop(value) AS std, min(value) AS min, max(value) AS max
+           fsum(value) / count(value) AS mean, min(value) AS min, max(value) AS max
     FROM long
+    GROUP BY ALL
+),
+spread AS (
+    -- two passes of compensated sums: avg and stddev_pop add in the order a parallel
+    -- aggregation meets the values, which changes their last bits from run to run
+    SELECT model, intervention, round, metric, sqrt(fsum(steer_square(l.value - s.mean)) / any_value(s.n)) AS std
+    FROM long l JOIN stats s USING (model, intervention, round, metric)
     GROUP BY ALL
 )
 SELECT model, intervention, round, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
        qs[3] - qs[1] AS iqr, mean, std, min, max
-FROM stats;
+FROM stats LEFT JOIN spread USING (model, intervention, round, metric);

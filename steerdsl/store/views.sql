@@ -210,10 +210,14 @@ binned_terms AS (
     FROM goal_terms
 ),
 projections AS (
+    -- Sums over a row's goals are compensated (fsum: Kahan-Babuska): a parallel aggregation
+    -- meets the goals in any order, and plain floating-point sums in another order differ in
+    -- their last bits from run to run; compensated ones give the correctly rounded sum.
     -- first pass: the dot products the rejections need, a.r / (||r||^2 + eps) and the like
     SELECT gen_id, row_id, sample, round,
-           sum(a * r) AS ar, sum(r * r) AS rr, sum(ab * q) AS bq, sum(q * q) AS qq,
-           sum(ab * r) AS br
+           fsum(a * r) AS ar, fsum(r * r) AS rr,
+           fsum(ab * q) AS bq, fsum(q * q) AS qq,
+           fsum(ab * r) AS br
     FROM binned_terms
     GROUP BY ALL
 ),
@@ -223,15 +227,15 @@ dots AS (
     -- small values of an a nearly parallel to r that METHOD.md's worked cases check
     SELECT t.gen_id, t.row_id, t.sample, t.round, count(*) AS n_scored,
            count(*) FILTER (WHERE t.active) AS n_active, bool_or(t.missing) AS missing,
-           sum(t.a * t.a) AS aa, sum(t.m * t.m) AS mm, sum(t.ab * t.ab) AS bb,
-           sum(t.mb * t.mb) AS nn,
+           fsum(t.a * t.a) AS aa, fsum(t.m * t.m) AS mm,
+           fsum(t.ab * t.ab) AS bb, fsum(t.mb * t.mb) AS nn,
            any_value(d.ar) AS ar, any_value(d.rr) AS rr, any_value(d.bq) AS bq,
            any_value(d.qq) AS qq,
-           sqrt(sum(steer_square(t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
+           sqrt(fsum(steer_square(t.a - d.ar / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
                AS rej_raw,
-           sqrt(sum(steer_square(t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q)))
+           sqrt(fsum(steer_square(t.ab - d.bq / (d.qq + CAST(1e-8 AS DOUBLE)) * t.q)))
                AS rej_bin,
-           sqrt(sum(steer_square(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
+           sqrt(fsum(steer_square(t.ab - d.br / (d.rr + CAST(1e-8 AS DOUBLE)) * t.r)))
                AS rej_paper
     FROM binned_terms t
     JOIN projections d USING (gen_id, row_id, sample, round)
@@ -317,13 +321,20 @@ WITH long AS (
 stats AS (
     SELECT model, intervention, metric, count(value) AS n,
            quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
-           avg(value) AS mean, stddev_pop(value) AS std, min(value) AS min, max(value) AS max
+           fsum(value) / count(value) AS mean, min(value) AS min, max(value) AS max
     FROM long
+    GROUP BY ALL
+),
+spread AS (
+    -- two passes of compensated sums: avg and stddev_pop add in the order a parallel
+    -- aggregation meets the values, which changes their last bits from run to run
+    SELECT model, intervention, metric, sqrt(fsum(steer_square(l.value - s.mean)) / any_value(s.n)) AS std
+    FROM long l JOIN stats s USING (model, intervention, metric)
     GROUP BY ALL
 )
 SELECT model, intervention, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
        qs[3] - qs[1] AS iqr, mean, std, min, max
-FROM stats;
+FROM stats LEFT JOIN spread USING (model, intervention, metric);
 
 -- The headline figures: over selected answers that are grounded (all selected answers of a
 -- generation without a judge).
