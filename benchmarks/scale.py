@@ -19,7 +19,7 @@ from the run's start).
 --source: the steerdsl tree to run (default: this one), to compare a change with the code before
 it. --batch: the model in batch mode against the loopback files + batches server
 (tests/support/fake_batches.py): 100k requests in seconds where one by one through litellm they
-take minutes (a batch job's requests are held in memory, up to the provider's 50,000 a job).
+take minutes (a job's request file and its result files go through temporary files).
 --distinct-answers: each answer differs (the server appends a counter), so scoring
 measures every answer with spaCy (slow) instead of the few hundred distinct ones.
 

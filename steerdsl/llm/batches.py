@@ -10,8 +10,10 @@ OpenAI-compatible server (`api_base`).
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from steerdsl.llm.completion import CallFailed, classify, scrub
 from steerdsl.llm.litellm_loader import litellm_module
@@ -73,7 +75,9 @@ class BatchClient:
         except Exception as e:
             raise classify(e, self.api_key) from None
 
-    def upload(self, data: bytes) -> str:
+    def upload(self, data: bytes | IO[bytes]) -> str:
+        """The file id of an uploaded request file (bytes, or a binary file read from its
+        start)."""
         return self._call("create_file", file=("steerdsl-batch.jsonl", data),
                           purpose="batch").id
 
@@ -108,9 +112,28 @@ class BatchClient:
                         output_file_id=b.output_file_id, error_file_id=b.error_file_id,
                         errors=scrub(message, self.api_key) if message else None)
 
-    def results(self, file_id: str) -> list[Result]:
-        content = self._call("file_content", file_id=file_id).content
-        return [parse_result(json.loads(line)) for line in content.splitlines() if line.strip()]
+    def results(self, file_id: str) -> Iterator[Result]:
+        """An output or error file's results, read one line at a time: its content is
+        written to a temporary file here (the call and its errors happen now, for the
+        retries), never parsed all at once."""
+        response = self._call("file_content", file_id=file_id)
+        f = tempfile.TemporaryFile()
+        try:
+            chunks = getattr(response, "iter_bytes", None)
+            for chunk in chunks() if callable(chunks) else (response.content,):
+                f.write(chunk)
+        except Exception as e:
+            f.close()
+            raise classify(e, self.api_key) from None
+        f.seek(0)
+        return _results(f)
+
+
+def _results(f: IO[bytes]) -> Iterator[Result]:
+    with f:
+        for line in f:
+            if line.strip():
+                yield parse_result(json.loads(line))
 
 
 def request_line(custom_id: str, model_id: str, prompt: str, params: dict[str, Any]) -> bytes:
@@ -119,13 +142,47 @@ def request_line(custom_id: str, model_id: str, prompt: str, params: dict[str, A
                         "body": body}) + "\n").encode()
 
 
+def _fits(requests: int, size: int, line: bytes, max_requests: int, max_bytes: int) -> bool:
+    """Whether `line` may join a job of `requests` lines and `size` bytes (a job's first line
+    always does)."""
+    return not requests or (requests < max_requests and size + len(line) <= max_bytes)
+
+
+class JobFile:
+    """One job's request file, written line by line to a temporary file (in memory while
+    small), within the provider's limits."""
+
+    def __init__(self) -> None:
+        self.max_requests = MAX_REQUESTS  # read now: tests lower them
+        self.max_bytes = MAX_BYTES
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        self.requests = 0
+        self.size = 0
+
+    def fits(self, line: bytes) -> bool:
+        return _fits(self.requests, self.size, line, self.max_requests, self.max_bytes)
+
+    def add(self, line: bytes) -> None:
+        self.file.write(line)
+        self.requests += 1
+        self.size += len(line)
+
+    def rewound(self) -> IO[bytes]:
+        self.file.seek(0)
+        return self.file
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def split_jobs(lines: list[bytes], max_requests: int = MAX_REQUESTS,
                max_bytes: int = MAX_BYTES) -> list[list[int]]:
-    """Indices of `lines` grouped into jobs within the provider's limits, in order."""
+    """Indices of `lines` grouped into jobs within the provider's limits, in order (the rule
+    JobFile applies as the lines are written)."""
     jobs: list[list[int]] = []
     size = 0
     for i, line in enumerate(lines):
-        if not jobs or len(jobs[-1]) >= max_requests or size + len(line) > max_bytes:
+        if not jobs or not _fits(len(jobs[-1]), size, line, max_requests, max_bytes):
             jobs.append([])
             size = 0
         jobs[-1].append(i)
@@ -195,14 +252,14 @@ def batch_cost(model: ModelPlan, model_id: str, prompt_tokens: int | None,
     return (p + c) * BATCH_DISCOUNT
 
 
-def estimate_cost(model: ModelPlan, model_id: str, prompts: list[str],
+def estimate_cost(model: ModelPlan, model_id: str, prompt_chars: int, requests: int,
                   max_tokens: int | None) -> float:
     """What a job will cost at most, roughly: its prompts' tokens (estimated from their
-    length) and max_tokens per answer when set; 0 when the price is unknown."""
-    prompt_tokens = sum(len(p) for p in prompts) // CHARS_PER_TOKEN
-    completion_tokens = (max_tokens or 0) * len(prompts)
+    length in characters) and max_tokens per answer when set; 0 when the price is unknown."""
+    prompt_tokens = prompt_chars // CHARS_PER_TOKEN
+    completion_tokens = (max_tokens or 0) * requests
     return batch_cost(model, model_id, prompt_tokens, completion_tokens) or 0.0
 
 
-__all__ = ["BatchClient", "CallFailed", "JobState", "Result", "answers", "batch_cost",
+__all__ = ["BatchClient", "CallFailed", "JobFile", "JobState", "Result", "answers", "batch_cost",
            "estimate_cost", "parse_result", "request_line", "split_jobs"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -111,24 +111,36 @@ class BatchJobs:
         """Items of requests in jobs whose results are not stored yet: never sent again."""
         return store.pending_items(self.con, self.owner)
 
-    def submit(self, requests: list[Request], max_tokens: int | None) -> None:
-        """Submit `requests` as jobs; each job's budget is checked before its upload."""
-        if not requests:
-            return
+    def submit(self, requests: Iterable[Request], max_tokens: int | None) -> None:
+        """Submit `requests` (read once, as they come) as jobs: each job's file is written
+        line by line and, when full, its budget checked before its upload; only the custom
+        ids of the job being written are kept in memory."""
         sent = store.sent_counts(self.con, self.owner)
-        stored, lines = [], []
-        for r in requests:
-            k = sent.get(r.item, 0)
-            custom_id = r.base_id + (f"-{k}" if k else "")
-            stored.append(StoredRequest(custom_id, r.item, r.row))
-            lines.append(api.request_line(custom_id, self.client.model_id, r.prompt, r.params))
-        for job in api.split_jobs(lines):
-            self._check_budget([requests[i].prompt for i in job], max_tokens)
-            file_id = self._ask("upload", b"".join(lines[i] for i in job))
-            store.add_upload(self.con, self.owner, file_id, self.client.provider,
-                             [stored[i] for i in job])
-            self._create(file_id)
-            self.counts.requests += len(job)
+        job, stored, chars = api.JobFile(), [], 0
+        try:
+            for r in requests:
+                k = sent.get(r.item, 0)
+                custom_id = r.base_id + (f"-{k}" if k else "")
+                line = api.request_line(custom_id, self.client.model_id, r.prompt, r.params)
+                if not job.fits(line):
+                    self._submit_job(job, stored, chars, max_tokens)
+                    job.close()
+                    job, stored, chars = api.JobFile(), [], 0
+                job.add(line)
+                stored.append(StoredRequest(custom_id, r.item, r.row))
+                chars += len(r.prompt)
+            if stored:
+                self._submit_job(job, stored, chars, max_tokens)
+        finally:
+            job.close()
+
+    def _submit_job(self, job: api.JobFile, stored: list[StoredRequest], chars: int,
+                    max_tokens: int | None) -> None:
+        self._check_budget(chars, len(stored), max_tokens)
+        file_id = self._ask("upload", job.rewound())
+        store.add_upload(self.con, self.owner, file_id, self.client.provider, stored)
+        self._create(file_id)
+        self.counts.requests += len(stored)
 
     def poll(self, wait: bool) -> int:
         """Collect every finished job; with `wait`, until none is left. The jobs still open."""
@@ -159,31 +171,44 @@ class BatchJobs:
         store.set_job_id(self.con, file_id, job_id, status)
         self.counts.jobs[file_id] = status
 
-    def _check_budget(self, prompts: list[str], max_tokens: int | None) -> None:
+    def _check_budget(self, prompt_chars: int, requests: int, max_tokens: int | None) -> None:
         ledger = self.ledger
         if ledger is None or ledger.limit is None:
             return
-        estimate = api.estimate_cost(self.model, self.client.model_id, prompts, max_tokens)
+        estimate = api.estimate_cost(self.model, self.client.model_id, prompt_chars, requests,
+                                     max_tokens)
         if ledger.exhausted or ledger.spent + self.reserved + estimate > ledger.limit:
             raise BatchOverBudget(ledger.spent + self.reserved, ledger.limit, estimate,
-                                  len(prompts))
+                                  requests)
         self.reserved += estimate  # the jobs submitted before it count until collected
 
     def _collect(self, job: store.BatchJob, state: api.JobState) -> None:
         """Hand a finished job's outcomes to the handler (again, harmlessly, after a kill
         during the previous collection: handlers replace rows), then mark it finished."""
         requests = store.job_requests(self.con, self.owner, job.file_id)
-        results: dict[str, api.Result] = {}
+        # the output file, then the error file, one line at a time; a custom id that is in
+        # both is handed over once, with its error-file outcome, as before
+        in_errors: set[str] = set()
+        if state.error_file_id and state.output_file_id:
+            in_errors = {r.custom_id for r in self._ask("results", state.error_file_id)
+                         if r.custom_id in requests}
         for file_id in (state.output_file_id, state.error_file_id):
-            if file_id:
-                results.update((r.custom_id, r) for r in self._ask("results", file_id))
+            if not file_id:
+                continue
+            for result in self._ask("results", file_id):
+                item = requests.pop(result.custom_id, None)
+                if item is None:
+                    continue
+                if file_id == state.output_file_id and result.custom_id in in_errors:
+                    requests[result.custom_id] = item  # its error-file line decides
+                    continue
+                self._hand_over(item, result)
         expired = state.status == "expired"
         why = "expired: not run within the provider's batch window" if expired \
             else f"batch {state.status}" + (f": {state.errors}" if state.errors else "")
-        for custom_id, item in requests.items():
-            result = results.get(custom_id) or api.Result(custom_id, None, why,
-                                                          "expired" if expired else "retry")
-            self._hand_over(item, result)
+        for custom_id, item in requests.items():  # the requests neither file answers
+            self._hand_over(item, api.Result(custom_id, None, why,
+                                             "expired" if expired else "retry"))
         self.handler.flush()
         store.finish_job(self.con, job.file_id)
 

@@ -10,6 +10,7 @@ into `calls` like streamed answers; failed and expired requests become error row
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,24 +121,27 @@ def run_batch_generate(con, plan: Plan, stage: Stage, rows: list[GenRow], *, mod
     pending = jobs.pending()
     params = sampling_params(model, iv.sampling)
     send_seed = supports_param(model, "seed")
-    todo: list[Request] = []
-    for row in rows:
-        seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name, str(row.row_id))
-        for s in range(iv.samples):
-            status = stored.get((row.row_id, s))
-            if status == "ok":
-                stats.already_ok += 1
-            elif _item(row.row_id, s) in pending:
-                continue
-            elif status == "error" and not retry_errors:
-                stats.kept_errors += 1
-            else:
-                p = dict(params)
-                if send_seed:  # sample s gets seed + s, as in the streamed path
-                    p["seed"] = (seed + s) % 2**31
-                todo.append(Request(_item(row.row_id, s), f"r{row.row_id}-s{s}",
-                                    prompts[row.row_id], p, row=(row.row_id, s)))
-    jobs.submit(todo, params.get("max_tokens"))
+
+    def todo() -> Iterator[Request]:  # read as the jobs' files are written
+        for row in rows:
+            seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
+                               str(row.row_id))
+            for s in range(iv.samples):
+                status = stored.get((row.row_id, s))
+                if status == "ok":
+                    stats.already_ok += 1
+                elif _item(row.row_id, s) in pending:
+                    continue
+                elif status == "error" and not retry_errors:
+                    stats.kept_errors += 1
+                else:
+                    p = dict(params)
+                    if send_seed:  # sample s gets seed + s, as in the streamed path
+                        p["seed"] = (seed + s) % 2**31
+                    yield Request(_item(row.row_id, s), f"r{row.row_id}-s{s}",
+                                  prompts[row.row_id], p, row=(row.row_id, s))
+
+    jobs.submit(todo(), params.get("max_tokens"))
     stats.requests = jobs.counts.requests
     stats.jobs_open = jobs.poll(wait)
     stats.jobs = jobs.counts.jobs
