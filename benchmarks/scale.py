@@ -110,10 +110,10 @@ class Result:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch: bool
-             ) -> Result:
+def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch: bool,
+             cpus: int | None = None, label: str = "") -> Result:
     requests = max(1, rows // sources)
-    folder = work / f"rows{rows}"
+    folder = work / f"rows{rows}{label}"
     folder.mkdir()
     store = folder / "scale.duckdb"
     spec = write_spec(folder / "scale.steer", store=store, corpus=work / "corpus.jsonl",
@@ -124,9 +124,11 @@ def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch:
            "HF_HUB_OFFLINE": "1", "STEERDSL_BATCH_POLL_S": "0.2"}
     sample = Sample()
     started = time.perf_counter()
+    # The run measures on as many processes as it may use cores (its CPU affinity).
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, range(cpus)))
     proc = subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
                             cwd=folder, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=pin)
     while proc.poll() is None:
         sample.take(proc.pid)
         time.sleep(0.1)
@@ -206,6 +208,15 @@ def show(results: list[Result]) -> None:
         print(f"{r.rows:,} rows: store counts {r.counts}")
 
 
+def compare_cores(one: Result, every: Result) -> None:
+    """Each stage's throughput on one core and on all of this process's cores, side by side."""
+    print(f"{every.rows:,} rows, throughput on 1 core -> {len(os.sched_getaffinity(0))} cores:")
+    for (sid, s1, n1, unit), (_, s2, n2, _) in zip(one.stages, every.stages):
+        if n1 and n2 and s1 > 0 and s2 > 0:
+            print(f"  {sid:<28} {n1 / s1:9,.1f} -> {n2 / s2:9,.1f} {unit}/s  "
+                  f"x{(n2 / s2) / (n1 / s1):.2f}")
+
+
 def loopback_server(distinct: bool, batch: bool) -> tuple[subprocess.Popen, str]:
     args = [sys.executable, "-m", "support.fake_batches" if batch else "support.fake_openai"]
     if distinct:
@@ -230,6 +241,9 @@ def main() -> None:
                    help="the model in batch mode, against the loopback files + batches server "
                    "(fast at 100k rows; its distinct answers are not supported)")
     p.add_argument("--keep", type=Path, help="keep the stores in this folder")
+    p.add_argument("--cores", action="store_true",
+                   help="each size also on one core (CPU affinity: one measuring process), "
+                   "to compare the stages' throughput on one core and on all of them")
     args = p.parse_args()
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
     if args.batch and args.distinct_answers:
@@ -247,6 +261,10 @@ def main() -> None:
                       f"{r.sample.peak_tree / 2**20:.0f} MB, PSS {r.sample.peak_pss / 2**20:.0f} "
                       f"MB, driver {r.sample.peak_driver / 2**20:.0f} MB", flush=True)
                 results.append(r)
+                if args.cores:
+                    one = run_size(work, args.source.resolve(), url, rows, args.sources,
+                                   args.batch, cpus=1, label="-1core")
+                    compare_cores(one, r)
             show(results)
     finally:
         server.terminate()
