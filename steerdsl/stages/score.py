@@ -51,7 +51,8 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
             measured = ctx.measure([t[2] for t in todo],
                                    progress=chunk_progress(bar, scored, len(todo), total),
                                    ids=[f"{gen.id}:{t[0]}:{t[1]}" for t in todo])
-            outputs.save_outputs(ctx.con, _rows(ctx, gen.hash, todo, measured.raw))
+            outputs.save_outputs(ctx.con, gen.hash, [t[0] for t in todo], [t[1] for t in todo],
+                                 _values(ctx, measured.raw))
             tally.add(measured)
             scored += len(todo)
         failed = tally.n_errors
@@ -67,18 +68,10 @@ def run(ctx: RunContext, stage: Stage) -> Outcome:
     return Outcome()
 
 
-def _rows(ctx: RunContext, gen_hash: str, todo: list, raw: dict) -> list[tuple]:
-    """outputs rows of measured answers: (gen_hash, row_id, sample, goal, raw, value)."""
+def _values(ctx: RunContext, raw: dict) -> dict:
+    """Per goal, the answers' raw and normalized values (outputs.save_outputs)."""
     from steerdsl.goals.normalize import normalize
 
     bounds = ctx.state.bounds()
-    rows = []
-    for g in ctx.plan.goals:
-        val = normalize(raw[g.name], *bounds[g.name])
-        for (row_id, sample, _), r, v in zip(todo, raw[g.name], val):
-            rows.append((gen_hash, row_id, sample, g.name, _none_if_nan(r), _none_if_nan(v)))
-    return rows
-
-
-def _none_if_nan(x: float) -> float | None:
-    return None if x != x else float(x)
+    return {g.name: (raw[g.name], normalize(raw[g.name], *bounds[g.name]))
+            for g in ctx.plan.goals}
