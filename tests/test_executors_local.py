@@ -33,8 +33,48 @@ def test_the_pool_runs_each_job_once_and_yields_as_jobs_finish():
 def test_one_worker_runs_in_this_process_in_order():
     called = []
     got = list(LocalPool(1).map_unordered(_slow_square, [(3, 0.0), (4, 0.0)],
-                                          prepare=lambda: called.append(1)))
+                                          prepare=lambda: bool(called.append(1))))
     assert got == [(0, 9), (1, 16)] and called == [1]
+
+
+def _pid(job: int) -> int:
+    import os
+
+    time.sleep(0.05)  # so both workers get jobs
+    return os.getpid()
+
+
+def _pids(pool: LocalPool, prepare=None) -> set[int]:
+    return {pid for _, pid in pool.map_unordered(_pid, list(range(8)), prepare=prepare)}
+
+
+def test_the_pool_outlives_a_map_until_released():
+    import os
+
+    pool = LocalPool(2)
+    try:
+        first = _pids(pool)
+        assert len(first) == 2 and os.getpid() not in first
+        assert _pids(pool) == first  # the same workers: forked once for a stage's chunks
+        stopped = pool.map_unordered(_pid, list(range(8)))
+        next(stopped)
+        stopped.close()  # a caller that stops early leaves the pool usable
+        assert _pids(pool) == first
+        pool.release()  # between stages
+        assert _pids(pool).isdisjoint(first)
+    finally:
+        pool.close()
+
+
+def test_the_pool_forks_anew_when_prepare_loads_something():
+    # workers forked before a load would each load their own copy
+    pool = LocalPool(2)
+    try:
+        first = _pids(pool, prepare=lambda: False)
+        assert _pids(pool, prepare=lambda: False) == first
+        assert _pids(pool, prepare=lambda: True).isdisjoint(first)
+    finally:
+        pool.close()
 
 
 def test_chunks_cover_every_text_once_with_identical_values():

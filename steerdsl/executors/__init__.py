@@ -20,9 +20,15 @@ class Executor(Protocol):
     chunk_texts: int  # the most texts the caller puts in one job
 
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any], *,
-                      prepare: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
+                      prepare: Callable[[], bool | None] | None = None
+                      ) -> Iterator[tuple[int, Any]]:
         """fn(job) for every job, yielding (index of the job, result) as each finishes.
-        `prepare` is run once per worker process before its first job (loading spaCy)."""
+        `prepare` is run in every worker process before its first job (loading spaCy); it
+        returns True when it loaded something the process did not have."""
+        ...
+
+    def release(self) -> None:
+        """Between stages: free what only measuring needs (a local pool's processes)."""
         ...
 
     def close(self) -> None: ...

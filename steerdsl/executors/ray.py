@@ -45,7 +45,8 @@ class _Worker:
     def pid(self) -> int:
         return os.getpid()
 
-    def run(self, fn: Callable[[Any], Any], job: Any, prepare: Callable[[], None] | None):
+    def run(self, fn: Callable[[Any], Any], job: Any,
+            prepare: Callable[[], bool | None] | None):
         if prepare is not None:
             prepare()
         return fn(job)
@@ -75,7 +76,8 @@ class RayExecutor:
         return self._ray.get([a.pid.remote() for a in self.actors])
 
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Sequence[Any], *,
-                      prepare: Callable[[], None] | None = None) -> Iterator[tuple[int, Any]]:
+                      prepare: Callable[[], bool | None] | None = None
+                      ) -> Iterator[tuple[int, Any]]:
         ray = self._ray
         from ray.exceptions import ObjectLostError, RayActorError
 
@@ -113,6 +115,9 @@ class RayExecutor:
         except Exception:  # already gone
             pass
         self.actors[slot] = self._remote.remote()
+
+    def release(self) -> None:
+        pass  # the actors (other machines' processes, spaCy loaded) serve the whole run
 
     def close(self) -> None:
         for actor in self.actors:

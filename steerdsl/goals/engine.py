@@ -105,6 +105,9 @@ def compute_builtins(texts: Sequence[str], names: Sequence[str]) -> BuiltinBatch
     return BuiltinBatch(names, values, errors)
 
 
+IN_PROCESS = LocalPool(1)  # a few texts: a pool would cost more than it saves
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -134,11 +137,11 @@ def compute_groups(
     `workers` processes of this machine (default: all cores) when the input is large enough,
     else in this process."""
     all_texts = [t for texts, _ in groups for t in texts]
-    if executor is None:
-        workers = default_workers() if workers is None else workers
-        if not use_pool(all_texts, workers):
-            workers = 1
-        executor = LocalPool(workers)
+    own = executor is None  # a pool made for this call, ended with it
+    if own:
+        executor = LocalPool(default_workers() if workers is None else workers)
+    if isinstance(executor, LocalPool) and not use_pool(all_texts, executor.workers):
+        executor = IN_PROCESS
     # In this process alone, chunks as large as nlp.pipe likes. Across workers, the same
     # whole number of chunks for each (at least 4, so all stay busy to the end and finish
     # together), none above the executor's chunk size (batching nlp.pipe well enough).
@@ -154,14 +157,31 @@ def compute_groups(
             where.append((g, start))
             jobs.append((list(texts[start:start + size]), tuple(names)))
     names = frozenset(name for _, job_names in jobs for name in job_names)
-    for i, batch in executor.map_unordered(_run_job, jobs, prepare=partial(_preload, names)):
-        g, start = where[i]
-        yield g, start, batch
+    try:
+        for i, batch in executor.map_unordered(_run_job, jobs,
+                                               prepare=partial(_preload, names)):
+            g, start = where[i]
+            yield g, start, batch
+    finally:
+        if own:
+            executor.close()
 
 
-def _preload(names: frozenset[str]) -> None:
-    """Load what measuring `names` needs (both loads happen once per process)."""
+_LOADED: set[str] = set()  # what _preload loaded in this process
+
+
+def _preload(names: frozenset[str]) -> bool:
+    """Load what measuring `names` needs, once per process; True when this call loaded
+    something."""
+    wanted = set()
     if names & set(SPACY_MEASURES):
-        load_nlp()
+        wanted.add("spacy")
     if names & set(TEXTSTAT_MEASURES):
+        wanted.add("syllables")
+    new = wanted - _LOADED
+    if "spacy" in new:
+        load_nlp()
+    if "syllables" in new:
         TEXTSTAT_MEASURES["syllable_count"]("Loading the dictionary.")
+    _LOADED.update(new)
+    return bool(new)

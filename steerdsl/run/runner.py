@@ -15,6 +15,7 @@ import time
 import uuid
 
 from steerdsl.errors import RunError
+from steerdsl.executors import Executor
 from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.plan.keys import STAGE_KINDS
 from steerdsl.plan.model import Plan
@@ -52,8 +53,7 @@ class Runner:
         try:
             con = open_store(self.plan.experiment.store)
         except BaseException:
-            if executor is not None:
-                executor.close()
+            executor.close()
             raise
         try:
             ctx = RunContext(plan=self.plan, con=con, result=self.result, display=self.display,
@@ -84,24 +84,19 @@ class Runner:
             return self.result
         finally:
             con.close()
-            if executor is not None:
-                executor.close()
+            executor.close()
 
-    def _connect(self):
-        """The Ray executor when the run asks for one (importing Ray only then)."""
+    def _connect(self) -> Executor:
+        """Where built-in measures are computed: the Ray cluster when the run asks for one
+        (importing Ray only then), else a pool of this machine's cores."""
         if self.ray is None:
-            return None
+            from steerdsl.executors.local import LocalPool
+            from steerdsl.goals.engine import default_workers
+
+            return LocalPool(default_workers())
         from steerdsl.executors.ray import RayExecutor
 
         return RayExecutor(self.ray)
-
-    def executor_description(self, ctx: RunContext) -> str:
-        if ctx.executor is not None:
-            return ctx.executor.description
-        from steerdsl.executors import local_description
-        from steerdsl.goals.engine import default_workers
-
-        return local_description(default_workers())
 
     def _start_run(self, ctx: RunContext) -> None:
         import socket
@@ -111,7 +106,7 @@ class Runner:
 
         # Before anything is written: a store holding another spec's results is refused.
         claim(ctx.con, self.plan.experiment.store, spec_owner(self.plan))
-        executor = self.executor_description(ctx)
+        executor = ctx.executor.description
         runs.start_run(ctx.con, self.result.run_id, self.plan, versions.runtime_versions(),
                        os.getpid(), socket.gethostname(), executor)
         self.display.say(f"measuring on {executor}")
@@ -185,7 +180,11 @@ class Runner:
                 if module.CURRENT:
                     stage_store.set_current(ctx.con, stage.id, stage.hash)
                 clock = StageClock(ctx)
-                outcome = module.run(ctx, stage)
+                try:
+                    outcome = module.run(ctx, stage)
+                finally:
+                    if ctx.executor is not None:  # a local pool's workers live for one stage
+                        ctx.executor.release()
                 if outcome.ran == "run":
                     clock.finish(ctx, stage)
                 if outcome.done is not None:
