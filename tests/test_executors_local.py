@@ -77,6 +77,19 @@ def test_the_pool_forks_anew_when_prepare_loads_something():
         pool.close()
 
 
+@pytest.mark.parametrize("workers", [2, 3, 8, 64])
+@pytest.mark.parametrize("texts", [200, 5000, 100_000])
+def test_every_worker_gets_several_jobs_of_at_most_the_chunk_size(workers, texts):
+    from steerdsl.goals.engine import chunk_size
+
+    size = chunk_size(texts, workers, LocalPool.chunk_texts)
+    jobs = -(-texts // size)
+    assert size <= LocalPool.chunk_texts
+    # several jobs a worker (4 asked for; rounding the size up can leave fewer), so all
+    # stay busy to the end
+    assert jobs >= 2 * workers
+
+
 def test_chunks_cover_every_text_once_with_identical_values():
     texts = [f"Sentence {i}, with a few words. And another one here." for i in range(300)]
     names = ("flesch_kincaid_grade", "token_count")

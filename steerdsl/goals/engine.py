@@ -121,6 +121,16 @@ def use_pool(texts: Sequence[str], workers: int) -> bool:
     return len(texts) >= PARALLEL_MIN_TEXTS or sum(map(len, texts)) >= PARALLEL_MIN_CHARS
 
 
+def chunk_size(n_texts: int, workers: int, most: int) -> int:
+    """Texts per job. In this process alone, as many as nlp.pipe likes. Across workers, the
+    same whole number of jobs for each (at least 4, so all stay busy to the end and finish
+    together), none above `most` (the executor's chunk size, batching nlp.pipe well enough)."""
+    if workers <= 1:
+        return 4 * PIPE_BATCH
+    per_worker = max(4, -(-n_texts // (workers * most)))
+    return max(1, -(-n_texts // (workers * per_worker)))
+
+
 def _run_job(job: tuple[list[str], tuple[str, ...]]) -> BuiltinBatch:
     texts, names = job
     return compute_builtins(texts, names)
@@ -142,14 +152,7 @@ def compute_groups(
         executor = LocalPool(default_workers() if workers is None else workers)
     if isinstance(executor, LocalPool) and not use_pool(all_texts, executor.workers):
         executor = IN_PROCESS
-    # In this process alone, chunks as large as nlp.pipe likes. Across workers, the same
-    # whole number of chunks for each (at least 4, so all stay busy to the end and finish
-    # together), none above the executor's chunk size (batching nlp.pipe well enough).
-    size = 4 * PIPE_BATCH
-    if executor.workers > 1:
-        n, w = len(all_texts), executor.workers
-        per_worker = max(4, -(-n // (w * executor.chunk_texts)))
-        size = max(1, -(-n // (w * per_worker)))
+    size = chunk_size(len(all_texts), executor.workers, executor.chunk_texts)
     where: list[tuple[int, int]] = []
     jobs: list[tuple[list[str], tuple[str, ...]]] = []
     for g, (texts, names) in enumerate(groups):
