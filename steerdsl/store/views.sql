@@ -301,8 +301,27 @@ JOIN gens g USING (gen_id)
 LEFT JOIN answer_verdicts v ON v.gen_hash = g.gen_hash AND v.row_id = s.row_id
                            AND v.sample = s.sample;
 
--- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
--- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
+-- The statistics of the summaries, an aggregate: steer_statistics(value) is the struct
+-- {n, median, q1, q3, iqr, mean, std, min, max} of a group's values, NULLs left out of n.
+-- Quantiles are linear (numpy's default percentile), std is ddof 0. The mean and std are
+-- compensated sums (fsum), the std's over the values' deviations from the mean (two passes):
+-- avg and stddev_pop add in the order a parallel aggregation meets the values, which changes
+-- their last bits from run to run. steer_statistics_of takes the group's list of values,
+-- their quartiles and their mean (a macro's way of naming them once).
+CREATE OR REPLACE MACRO steer_statistics_of(xs, qs, mean) AS {
+    'n': CAST(list_count(xs) AS BIGINT),
+    'median': qs[2], 'q1': qs[1], 'q3': qs[3], 'iqr': qs[3] - qs[1],
+    'mean': mean,
+    'std': sqrt(list_aggregate([steer_square(x - mean) FOR x IN xs], 'fsum')
+                / list_count(xs)),
+    'min': list_min(xs), 'max': list_max(xs)
+};
+
+CREATE OR REPLACE MACRO steer_statistics(value) AS steer_statistics_of(
+    list(value), quantile_cont(value, [0.25, 0.5, 0.75]), fsum(value) / count(value)
+);
+
+-- Per (model, intervention, metric), over the selected (best-of-N) answers: steer_statistics.
 -- grounded_only: a grounded generation's answers count only when grounded (judged, and kept).
 CREATE OR REPLACE MACRO steer_summary(grounded_only) AS TABLE
 WITH long AS (
@@ -319,22 +338,11 @@ WITH long AS (
     INTO NAME metric VALUE value
 ),
 stats AS (
-    SELECT model, intervention, metric, count(value) AS n,
-           quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
-           fsum(value) / count(value) AS mean, min(value) AS min, max(value) AS max
+    SELECT model, intervention, metric, steer_statistics(value) AS s
     FROM long
     GROUP BY ALL
-),
-spread AS (
-    -- two passes of compensated sums: avg and stddev_pop add in the order a parallel
-    -- aggregation meets the values, which changes their last bits from run to run
-    SELECT model, intervention, metric, sqrt(fsum(steer_square(l.value - s.mean)) / any_value(s.n)) AS std
-    FROM long l JOIN stats s USING (model, intervention, metric)
-    GROUP BY ALL
 )
-SELECT model, intervention, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
-       qs[3] - qs[1] AS iqr, mean, std, min, max
-FROM stats LEFT JOIN spread USING (model, intervention, metric);
+SELECT model, intervention, metric, unnest(s) FROM stats;
 
 -- The headline figures: over selected answers that are grounded (all selected answers of a
 -- generation without a judge).
