@@ -1,6 +1,6 @@
 -- The views of closed-loop feedback by round (docs/sql.md), over `feedback_values` and the
--- macros `steer_scores` and `steer_statistics` of views.sql (applied after it, like it on
--- every writable open: everything here is CREATE OR REPLACE). A public interface: add
+-- macros `steer_answer_metrics` and `steer_statistics` of views.sql (applied after it, like
+-- it on every writable open: everything here is CREATE OR REPLACE). A public interface: add
 -- columns, never rename.
 
 -- Closed-loop feedback by round: one row per (answer, round r = 0..N) of the current feedback
@@ -19,16 +19,10 @@ answer_rounds AS (
                           AND f.sample = v.sample AND f.round = v.answer_round
 )
 SELECT g.model, g.intervention, g.probe, g.gen_hash, d.row_id, d.sample, d.round,
-       a.answer_round, d.n_active,
-       CASE WHEN NOT d.incomplete THEN d.se END AS steering_error,
-       CASE WHEN NOT d.incomplete THEN d.mis END AS miscalibration,
-       CASE WHEN NOT d.incomplete THEN d.orth END AS orthogonality,
-       CASE WHEN NOT d.incomplete THEN d.se_raw END AS steering_error_raw,
-       CASE WHEN NOT d.incomplete THEN d.mis_raw END AS miscalibration_raw,
-       CASE WHEN NOT d.incomplete THEN d.orth_raw END AS orthogonality_raw,
-       CASE WHEN NOT d.incomplete THEN d.orth_paper END AS orthogonality_paper,
+       a.answer_round, d.n_active, d.steering_error, d.miscalibration, d.orthogonality,
+       d.steering_error_raw, d.miscalibration_raw, d.orthogonality_raw, d.orthogonality_paper,
        a.truncated
-FROM steer_scores(true) d
+FROM steer_answer_metrics(true) d
 JOIN gens g ON g.gen_id = d.gen_id
 JOIN answer_rounds a ON a.gen_hash = g.gen_hash AND a.row_id = d.row_id
                     AND a.sample = d.sample AND a.round = d.round

@@ -252,7 +252,19 @@ FROM dots d
 JOIN gens g ON g.gen_id = d.gen_id
 JOIN probe_sizes s ON s.probe_hash = g.probe_hash;
 
--- One row per scored answer (METHOD.md section 4): steer_scores of `outputs`, with what
+-- steer_scores under the metrics views' column names: an incomplete answer's metrics NULL.
+CREATE OR REPLACE MACRO steer_answer_metrics(by_round) AS TABLE
+SELECT gen_id, row_id, sample, round, n_active, incomplete,
+       CASE WHEN NOT incomplete THEN se END AS steering_error,
+       CASE WHEN NOT incomplete THEN mis END AS miscalibration,
+       CASE WHEN NOT incomplete THEN orth END AS orthogonality,
+       CASE WHEN NOT incomplete THEN se_raw END AS steering_error_raw,
+       CASE WHEN NOT incomplete THEN mis_raw END AS miscalibration_raw,
+       CASE WHEN NOT incomplete THEN orth_raw END AS orthogonality_raw,
+       CASE WHEN NOT incomplete THEN orth_paper END AS orthogonality_paper
+FROM steer_scores(by_round);
+
+-- One row per scored answer (METHOD.md section 4): steer_answer_metrics of `outputs`, with what
 -- counts (failed and dropped truncated answers do not), best-of-N picks and groundedness.
 CREATE OR REPLACE VIEW metrics AS
 WITH gens AS (
@@ -260,8 +272,10 @@ WITH gens AS (
 ),
 scored AS (
     SELECT d.gen_id, d.row_id, d.sample, d.n_active, coalesce(f.truncated, false) AS truncated,
-           d.incomplete, d.se, d.mis, d.orth, d.se_raw, d.mis_raw, d.orth_raw, d.orth_paper
-    FROM steer_scores(false) d
+           d.incomplete, d.steering_error, d.miscalibration, d.orthogonality,
+           d.steering_error_raw, d.miscalibration_raw, d.orthogonality_raw,
+           d.orthogonality_paper
+    FROM steer_answer_metrics(false) d
     JOIN gens g ON g.gen_id = d.gen_id
     LEFT JOIN flagged_calls f ON f.gen_hash = g.gen_hash AND f.row_id = d.row_id
                              AND f.sample = d.sample
@@ -274,7 +288,7 @@ picks AS (
     -- ties to the lowest sample; a `select first` intervention keeps its first sample
     SELECT s.gen_id, s.row_id,
            arg_min(s.sample, {'first': CASE WHEN g.select_first THEN s.sample ELSE 0 END,
-                              'error': CASE WHEN NOT s.incomplete THEN s.se_raw
+                              'error': CASE WHEN NOT s.incomplete THEN s.steering_error_raw
                                             ELSE CAST('infinity' AS DOUBLE) END,
                               'sample': s.sample}) AS best
     FROM scored s
@@ -284,13 +298,8 @@ picks AS (
     GROUP BY ALL
 )
 SELECT g.model, g.intervention, g.probe, g.gen_hash, s.row_id, s.sample, s.n_active,
-       CASE WHEN NOT s.incomplete THEN s.se END AS steering_error,
-       CASE WHEN NOT s.incomplete THEN s.mis END AS miscalibration,
-       CASE WHEN NOT s.incomplete THEN s.orth END AS orthogonality,
-       CASE WHEN NOT s.incomplete THEN s.se_raw END AS steering_error_raw,
-       CASE WHEN NOT s.incomplete THEN s.mis_raw END AS miscalibration_raw,
-       CASE WHEN NOT s.incomplete THEN s.orth_raw END AS orthogonality_raw,
-       CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
+       s.steering_error, s.miscalibration, s.orthogonality, s.steering_error_raw,
+       s.miscalibration_raw, s.orthogonality_raw, s.orthogonality_paper,
        s.sample = p.best AS selected, s.truncated,
        -- only the answers the judge is asked about (candidates); NULL until judged
        CASE WHEN v.gen_hash IS NOT NULL AND (v.candidates = 'all' OR s.sample = p.best)
