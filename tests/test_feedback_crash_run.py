@@ -5,17 +5,14 @@ in the last half second, not yet written), and the store ends as an uninterrupte
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import steerdsl
 from steerdsl.run.runner import run_plan
-from steerdsl.store.db import open_store
 from support import feedback_rewriter
+from support.crash import kill_9_when, steerdsl_run, stored_rows
 from support.fake_openai import FakeOpenAI, Reply, Request
 from support.feedback_specs import conversation_key, round_of, write_spec
 
@@ -30,12 +27,8 @@ def slow_revisions(request: Request) -> Reply:
 
 
 def rounds(store) -> list[tuple]:
-    con = open_store(store)  # replays the WAL a killed writer left
-    try:
-        return con.execute("SELECT row_id, sample, round, status, prompt, answer "
-                           "FROM feedback_rounds ORDER BY ALL").fetchall()
-    finally:
-        con.close()
+    return stored_rows(store, "SELECT row_id, sample, round, status, prompt, answer "
+                              "FROM feedback_rounds ORDER BY ALL")
 
 
 def stored_keys(store) -> set[tuple[str, int]]:
@@ -48,14 +41,8 @@ def stored_keys(store) -> set[tuple[str, int]]:
 def run_and_kill(spec, server, wait_s: float) -> None:
     """Start `steerdsl run`; kill -9 it `wait_s` after its first revision request."""
     seen = server.count()
-    proc = subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    while not any(round_of(r.body) > 0 for r in server.requests()[seen:]):
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.01)
-    time.sleep(wait_s)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_9_when(steerdsl_run(spec),
+                lambda: any(round_of(r.body) > 0 for r in server.requests()[seen:]), wait_s)
 
 
 def test_kill_9_between_and_during_rounds_then_resume(tmp_path):

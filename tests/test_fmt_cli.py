@@ -71,3 +71,10 @@ def test_stdin_to_stdout(tmp_path: Path):
                        env={**os.environ, "NO_COLOR": "1"}, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout == FORMATTED
+
+
+def test_the_shipped_specs_are_formatted():
+    """specs/ is kept formatted (.ci/run checks it too): `steerdsl fmt specs` after a change."""
+    specs = Path(__file__).resolve().parents[1] / "specs"
+    r = cli("fmt", "--check", str(specs))
+    assert r.returncode == 0, r.stderr

@@ -3,7 +3,6 @@ files and batches API, against a loopback OpenAI-format batch server (real HTTP)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -13,54 +12,26 @@ from steerdsl.llm.batches import split_jobs
 from steerdsl.stages import batch_jobs
 from steerdsl.store.db import open_store
 from support.batch_specs import kill_9_while_polling, rerun
+from support.crash import stored_rows
 from support.fake_batches import FakeBatches
+from support.note_specs import notes_spec
 
 ROWS = 16  # 4 sources x 4 requests
-
-SPEC = """
-experiment b {{
-  seed 3
-  store "{store}"{budget}
-}}
-corpus c {{ read "corpus.jsonl" text "text" }}
-goals {{
-  length = char_count normalize 0..400
-}}
-probe p from c {{
-  sources 4 unweighted
-  requests 4 per source
-  active 1
-  delta -0.7..0.7 deadzone 0.1
-}}
-model fake {{
-  litellm "openai/fake"
-  api_base "{url}"
-  retries 1{batch}{price}
-}}
-intervention direct {{ prompt direct negative }}
-evaluate {{ probe p  models fake  interventions direct }}
-"""
 
 
 def write_spec(folder: Path, url: str, store: str = "b.duckdb", batch: bool = True,
                budget: str = "", price: str = "") -> Path:
-    with open(folder / "corpus.jsonl", "w") as f:
-        for i in range(4):
-            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
-    spec = folder / f"{store}.steer"
-    spec.write_text(SPEC.format(store=store, url=url, batch="\n  batch on" if batch else "",
-                                budget=f"\n  budget {budget}" if budget else "",
-                                price=f"\n  price {price}" if price else ""))
-    return spec
+    return notes_spec(
+        folder, f"{store}.steer", experiment="b", store=store, url=url, sources=4, requests=4,
+        budget=budget, probe=("delta -0.7..0.7 deadzone 0.1",),
+        model=("retries 1", *(["batch on"] if batch else []),
+               *([f"price {price}"] if price else [])),
+        interventions={"direct": "prompt direct negative"}, evaluate="direct")
 
 
 def calls(store: Path) -> list[tuple]:
-    con = open_store(store)
-    try:
-        return con.execute("SELECT row_id, sample, status, error_kind, answer, cost FROM calls "
-                           "ORDER BY row_id, sample").fetchall()
-    finally:
-        con.close()
+    return stored_rows(store, "SELECT row_id, sample, status, error_kind, answer, cost "
+                              "FROM calls ORDER BY row_id, sample")
 
 
 @pytest.fixture(autouse=True)

@@ -5,17 +5,12 @@ is ever requested again, and each kill loses only answers from about the last se
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import steerdsl
 from steerdsl.run.runner import run_plan
-from steerdsl.store.db import open_store
+from support.crash import kill_9_when, steerdsl_run, stored_rows
 from support.fake_openai import FakeOpenAI, Reply
 
 DELAY = 0.04  # server time per answer; with concurrency 4: at most 100 answers/s
@@ -58,18 +53,9 @@ def write_spec(folder: Path, store: str, url: str) -> Path:
     return spec
 
 
-def steerdsl_run(spec: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def calls(store: Path) -> list[tuple]:
-    con = open_store(store)  # replays the WAL a killed writer left
-    try:
-        return con.execute("SELECT row_id, sample, status, prompt, raw_answer, answer, "
-                           "answer_hash FROM calls ORDER BY row_id, sample").fetchall()
-    finally:
-        con.close()
+    return stored_rows(store, "SELECT row_id, sample, status, prompt, raw_answer, answer, "
+                              "answer_hash FROM calls ORDER BY row_id, sample")
 
 
 def test_kill_9_steerdsl_run_then_resume(tmp_path):
@@ -87,14 +73,8 @@ def test_kill_9_steerdsl_run_then_resume(tmp_path):
         stored: Counter[str] = Counter()
         for kill_after_s in (0.3, 2.5):  # after the run's first model request
             seen = server.count()
-            proc = steerdsl_run(spec)
-            while server.count() == seen:
-                assert proc.poll() is None, proc.communicate()
-                time.sleep(0.005)
-            time.sleep(kill_after_s)
-            os.kill(proc.pid, signal.SIGKILL)
-            killed_at = time.monotonic()
-            proc.wait()
+            killed_at = kill_9_when(steerdsl_run(spec), lambda: server.count() > seen,
+                                    kill_after_s)
             log = server.requests()[seen:]
             # Stored answers are never requested again: per prompt, at most the rows missing.
             sent = Counter(r.prompt for r in log)
@@ -116,7 +96,5 @@ def test_kill_9_steerdsl_run_then_resume(tmp_path):
         sent = Counter(r.prompt for r in server.requests()[seen:])
         assert sent == rows_per_prompt - stored  # exactly the rows still missing
         assert calls(tmp_path / "crash.duckdb") == reference
-        con = open_store(tmp_path / "crash.duckdb")
-        n_out = con.execute("SELECT count(*) FROM outputs").fetchone()[0]
-        con.close()
-        assert n_out == ROWS  # scored after the resume
+        n_out = stored_rows(tmp_path / "crash.duckdb", "SELECT count(*) FROM outputs")
+        assert n_out == [(ROWS,)]  # scored after the resume

@@ -3,8 +3,9 @@
 Blocks stay in the order written; the items of a block go in the canonical order of
 steerdsl.lang.setting_order (goals, reads, rewards and other repeated items keep their order
 among themselves, so the plan is the same); two-space indentation; one space around `=`;
-goals aligned at `=` and at their normalization. A block written on one line stays on one line
-while it fits and holds no comment; a run of such blocks of one kind is aligned at `{`.
+goals aligned at `=` and at their normalization, a prompt's phrases at `up` and `down`. A
+block written on one line stays on one line while it fits and holds no comment; a run of such
+blocks of one kind is aligned at `{`.
 Formatting changes only layout and item order, never a token, so the plan hash is the same
 (tests/test_fmt.py holds it to that on every spec it knows).
 """
@@ -144,7 +145,7 @@ def _block_lines(b: Block, indent: str, head_width: int = 0) -> list[str]:
     out = [opening]
     inner = indent + INDENT
     items = _ordered(b)
-    texts = _item_texts(b)
+    texts = _aligned_phrases(items, _item_texts(b))
     column = max((len(t) for it, t in zip(items, texts)
                   if it.trailing is not None and it.block is None and "\n" not in t), default=0)
     for n, (it, text) in enumerate(zip(items, texts)):
@@ -191,6 +192,24 @@ def _item_texts(b: Block) -> list[str]:
                 text = text.ljust(name_width + 3 + measure_width)
             text += f"{_SEP}{_join(rest)}"
         out.append(text)
+    return out
+
+
+def _aligned_phrases(items: list[Item], texts: list[str]) -> list[str]:
+    """A block's `phrase GOAL up "..." down "..."` items laid out on lines: aligned at `up`
+    and at `down`, as a table of goals (a phrase holding a multi-line string is left alone)."""
+    rows = [n for n, (it, text) in enumerate(zip(items, texts))
+            if it.block is None and it.key == "phrase" and len(it.tokens) == 6
+            and "\n" not in text]
+    if len(rows) < 2:
+        return texts
+    parts = {n: (_join(items[n].tokens[:2]), _join(items[n].tokens[2:4]),
+                 _join(items[n].tokens[4:])) for n in rows}
+    goal_width = max(len(goal) for goal, _, _ in parts.values())
+    up_width = max(len(up) for _, up, _ in parts.values())
+    out = list(texts)
+    for n, (goal, up, down) in parts.items():
+        out[n] = f"{goal.ljust(goal_width)} {up.ljust(up_width)}{_SEP}{down}"
     return out
 
 

@@ -10,27 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from steerdsl.store.answer_record import AnswerRecord
 from steerdsl.store.bulk import BatchWriter, insert_columns, transaction
 from steerdsl.texts import text_hash
 
 @dataclass
-class CallRecord:
-    row_id: int
-    sample: int
-    prompt: str
-    status: str  # 'ok' | 'error'
-    raw_answer: str | None = None
-    answer: str | None = None
-    error: str | None = None
-    error_kind: str | None = None  # steerdsl.llm.completion.CallFailed kind of `error`
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost: float | None = None
-    latency_s: float | None = None
+class CallRecord(AnswerRecord):
+    """A `calls` row: a probe request's answer (or failure), and where and when it came."""
     server_s: float | None = None  # time the server says it spent, when it says
-    attempts: int = 1
     finished_at: datetime | None = None
-    finish_reason: str | None = None  # 'length': the answer was cut off
     deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 

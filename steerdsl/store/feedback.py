@@ -7,27 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from steerdsl.store.answer_record import AnswerRecord
 from steerdsl.store.bulk import BatchWriter, insert_columns, insert_rows, transaction
 from steerdsl.texts import text_hash
 
 
-@dataclass
-class RoundRecord:
-    row_id: int
-    sample: int
-    round: int
-    prompt: str
-    status: str  # 'ok' | 'error'
-    raw_answer: str | None = None
-    answer: str | None = None
-    error: str | None = None
-    error_kind: str | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost: float | None = None
-    latency_s: float | None = None
-    attempts: int = 1
-    finish_reason: str | None = None
+@dataclass(kw_only=True)
+class RoundRecord(AnswerRecord):
+    """A round of a feedback conversation: its request's answer (or failure)."""
+    round: int  # 0: the first answer; r: the r-th revision
 
 
 _COLUMNS = ("row_id", "sample", "round", "prompt", "raw_answer", "answer", "status", "error",

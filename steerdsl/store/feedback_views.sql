@@ -1,6 +1,7 @@
 -- The views of closed-loop feedback by round (docs/sql.md), over `feedback_values` and the
--- metrics macro `steer_scores` of views.sql (applied after it, like it on every writable open:
--- everything here is CREATE OR REPLACE). A public interface: add columns, never rename.
+-- macros `steer_answer_metrics` and `steer_statistics` of views.sql (applied after it, like
+-- it on every writable open: everything here is CREATE OR REPLACE). A public interface: add
+-- columns, never rename.
 
 -- Closed-loop feedback by round: one row per (answer, round r = 0..N) of the current feedback
 -- generations, the metrics of the answer in force after r rounds (answer_round: the round it
@@ -18,23 +19,17 @@ answer_rounds AS (
                           AND f.sample = v.sample AND f.round = v.answer_round
 )
 SELECT g.model, g.intervention, g.probe, g.gen_hash, d.row_id, d.sample, d.round,
-       a.answer_round, d.n_active,
-       CASE WHEN NOT d.incomplete THEN d.se END AS steering_error,
-       CASE WHEN NOT d.incomplete THEN d.mis END AS miscalibration,
-       CASE WHEN NOT d.incomplete THEN d.orth END AS orthogonality,
-       CASE WHEN NOT d.incomplete THEN d.se_raw END AS steering_error_raw,
-       CASE WHEN NOT d.incomplete THEN d.mis_raw END AS miscalibration_raw,
-       CASE WHEN NOT d.incomplete THEN d.orth_raw END AS orthogonality_raw,
-       CASE WHEN NOT d.incomplete THEN d.orth_paper END AS orthogonality_paper,
+       a.answer_round, d.n_active, d.steering_error, d.miscalibration, d.orthogonality,
+       d.steering_error_raw, d.miscalibration_raw, d.orthogonality_raw, d.orthogonality_paper,
        a.truncated
-FROM steer_scores(true) d
+FROM steer_answer_metrics(true) d
 JOIN gens g ON g.gen_id = d.gen_id
 JOIN answer_rounds a ON a.gen_hash = g.gen_hash AND a.row_id = d.row_id
                     AND a.sample = d.sample AND a.round = d.round
 WHERE NOT (a.truncated AND g.truncated_policy = 'drop');
 
 -- Per (model, intervention, round, metric) of the feedback generations: the statistics of
--- `summary` (linear quantiles, std ddof 0) over feedback_metrics, round by round.
+-- `summary` (macro steer_statistics) over feedback_metrics, round by round.
 CREATE OR REPLACE VIEW feedback_summary AS
 WITH long AS (
     UNPIVOT (
@@ -47,19 +42,8 @@ WITH long AS (
     INTO NAME metric VALUE value
 ),
 stats AS (
-    SELECT model, intervention, round, metric, count(value) AS n,
-           quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
-           fsum(value) / count(value) AS mean, min(value) AS min, max(value) AS max
+    SELECT model, intervention, round, metric, steer_statistics(value) AS s
     FROM long
     GROUP BY ALL
-),
-spread AS (
-    -- two passes of compensated sums: avg and stddev_pop add in the order a parallel
-    -- aggregation meets the values, which changes their last bits from run to run
-    SELECT model, intervention, round, metric, sqrt(fsum(steer_square(l.value - s.mean)) / any_value(s.n)) AS std
-    FROM long l JOIN stats s USING (model, intervention, round, metric)
-    GROUP BY ALL
 )
-SELECT model, intervention, round, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
-       qs[3] - qs[1] AS iqr, mean, std, min, max
-FROM stats LEFT JOIN spread USING (model, intervention, round, metric);
+SELECT model, intervention, round, metric, unnest(s) FROM stats;

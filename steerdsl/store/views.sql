@@ -252,7 +252,19 @@ FROM dots d
 JOIN gens g ON g.gen_id = d.gen_id
 JOIN probe_sizes s ON s.probe_hash = g.probe_hash;
 
--- One row per scored answer (METHOD.md section 4): steer_scores of `outputs`, with what
+-- steer_scores under the metrics views' column names: an incomplete answer's metrics NULL.
+CREATE OR REPLACE MACRO steer_answer_metrics(by_round) AS TABLE
+SELECT gen_id, row_id, sample, round, n_active, incomplete,
+       CASE WHEN NOT incomplete THEN se END AS steering_error,
+       CASE WHEN NOT incomplete THEN mis END AS miscalibration,
+       CASE WHEN NOT incomplete THEN orth END AS orthogonality,
+       CASE WHEN NOT incomplete THEN se_raw END AS steering_error_raw,
+       CASE WHEN NOT incomplete THEN mis_raw END AS miscalibration_raw,
+       CASE WHEN NOT incomplete THEN orth_raw END AS orthogonality_raw,
+       CASE WHEN NOT incomplete THEN orth_paper END AS orthogonality_paper
+FROM steer_scores(by_round);
+
+-- One row per scored answer (METHOD.md section 4): steer_answer_metrics of `outputs`, with what
 -- counts (failed and dropped truncated answers do not), best-of-N picks and groundedness.
 CREATE OR REPLACE VIEW metrics AS
 WITH gens AS (
@@ -260,8 +272,10 @@ WITH gens AS (
 ),
 scored AS (
     SELECT d.gen_id, d.row_id, d.sample, d.n_active, coalesce(f.truncated, false) AS truncated,
-           d.incomplete, d.se, d.mis, d.orth, d.se_raw, d.mis_raw, d.orth_raw, d.orth_paper
-    FROM steer_scores(false) d
+           d.incomplete, d.steering_error, d.miscalibration, d.orthogonality,
+           d.steering_error_raw, d.miscalibration_raw, d.orthogonality_raw,
+           d.orthogonality_paper
+    FROM steer_answer_metrics(false) d
     JOIN gens g ON g.gen_id = d.gen_id
     LEFT JOIN flagged_calls f ON f.gen_hash = g.gen_hash AND f.row_id = d.row_id
                              AND f.sample = d.sample
@@ -274,7 +288,7 @@ picks AS (
     -- ties to the lowest sample; a `select first` intervention keeps its first sample
     SELECT s.gen_id, s.row_id,
            arg_min(s.sample, {'first': CASE WHEN g.select_first THEN s.sample ELSE 0 END,
-                              'error': CASE WHEN NOT s.incomplete THEN s.se_raw
+                              'error': CASE WHEN NOT s.incomplete THEN s.steering_error_raw
                                             ELSE CAST('infinity' AS DOUBLE) END,
                               'sample': s.sample}) AS best
     FROM scored s
@@ -284,13 +298,8 @@ picks AS (
     GROUP BY ALL
 )
 SELECT g.model, g.intervention, g.probe, g.gen_hash, s.row_id, s.sample, s.n_active,
-       CASE WHEN NOT s.incomplete THEN s.se END AS steering_error,
-       CASE WHEN NOT s.incomplete THEN s.mis END AS miscalibration,
-       CASE WHEN NOT s.incomplete THEN s.orth END AS orthogonality,
-       CASE WHEN NOT s.incomplete THEN s.se_raw END AS steering_error_raw,
-       CASE WHEN NOT s.incomplete THEN s.mis_raw END AS miscalibration_raw,
-       CASE WHEN NOT s.incomplete THEN s.orth_raw END AS orthogonality_raw,
-       CASE WHEN NOT s.incomplete THEN s.orth_paper END AS orthogonality_paper,
+       s.steering_error, s.miscalibration, s.orthogonality, s.steering_error_raw,
+       s.miscalibration_raw, s.orthogonality_raw, s.orthogonality_paper,
        s.sample = p.best AS selected, s.truncated,
        -- only the answers the judge is asked about (candidates); NULL until judged
        CASE WHEN v.gen_hash IS NOT NULL AND (v.candidates = 'all' OR s.sample = p.best)
@@ -301,8 +310,27 @@ JOIN gens g USING (gen_id)
 LEFT JOIN answer_verdicts v ON v.gen_hash = g.gen_hash AND v.row_id = s.row_id
                            AND v.sample = s.sample;
 
--- Per (model, intervention, metric), over the selected (best-of-N) answers; NULL metric values
--- are left out of n. Quantiles are linear (numpy's default percentile), std is ddof 0.
+-- The statistics of the summaries, an aggregate: steer_statistics(value) is the struct
+-- {n, median, q1, q3, iqr, mean, std, min, max} of a group's values, NULLs left out of n.
+-- Quantiles are linear (numpy's default percentile), std is ddof 0. The mean and std are
+-- compensated sums (fsum), the std's over the values' deviations from the mean (two passes):
+-- avg and stddev_pop add in the order a parallel aggregation meets the values, which changes
+-- their last bits from run to run. steer_statistics_of takes the group's list of values,
+-- their quartiles and their mean (a macro's way of naming them once).
+CREATE OR REPLACE MACRO steer_statistics_of(xs, qs, mean) AS {
+    'n': CAST(list_count(xs) AS BIGINT),
+    'median': qs[2], 'q1': qs[1], 'q3': qs[3], 'iqr': qs[3] - qs[1],
+    'mean': mean,
+    'std': sqrt(list_aggregate([steer_square(x - mean) FOR x IN xs], 'fsum')
+                / list_count(xs)),
+    'min': list_min(xs), 'max': list_max(xs)
+};
+
+CREATE OR REPLACE MACRO steer_statistics(value) AS steer_statistics_of(
+    list(value), quantile_cont(value, [0.25, 0.5, 0.75]), fsum(value) / count(value)
+);
+
+-- Per (model, intervention, metric), over the selected (best-of-N) answers: steer_statistics.
 -- grounded_only: a grounded generation's answers count only when grounded (judged, and kept).
 CREATE OR REPLACE MACRO steer_summary(grounded_only) AS TABLE
 WITH long AS (
@@ -319,22 +347,11 @@ WITH long AS (
     INTO NAME metric VALUE value
 ),
 stats AS (
-    SELECT model, intervention, metric, count(value) AS n,
-           quantile_cont(value, [0.25, 0.5, 0.75]) AS qs,
-           fsum(value) / count(value) AS mean, min(value) AS min, max(value) AS max
+    SELECT model, intervention, metric, steer_statistics(value) AS s
     FROM long
     GROUP BY ALL
-),
-spread AS (
-    -- two passes of compensated sums: avg and stddev_pop add in the order a parallel
-    -- aggregation meets the values, which changes their last bits from run to run
-    SELECT model, intervention, metric, sqrt(fsum(steer_square(l.value - s.mean)) / any_value(s.n)) AS std
-    FROM long l JOIN stats s USING (model, intervention, metric)
-    GROUP BY ALL
 )
-SELECT model, intervention, metric, n, qs[2] AS median, qs[1] AS q1, qs[3] AS q3,
-       qs[3] - qs[1] AS iqr, mean, std, min, max
-FROM stats LEFT JOIN spread USING (model, intervention, metric);
+SELECT model, intervention, metric, unnest(s) FROM stats;
 
 -- The headline figures: over selected answers that are grounded (all selected answers of a
 -- generation without a judge).

@@ -6,59 +6,32 @@ Run as a script, it runs such a plan: `python judge_plans.py SPEC [ORDER]` (the 
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import steerdsl
 from steerdsl.plan.graph import build_stages
 from steerdsl.plan.model import JudgePlan, ModelPlan, Plan
+from support.note_specs import notes_spec
 
 MARK = "SAME CONTENT?"  # in every judge prompt, in no rewrite prompt
 TEMPLATE = (MARK + ' Could these two versions describe the same content? Reply with JSON '
             '{"answer": "Yes"|"No", "rationale": "..."}.\n\nVersion A: {version_a}\n\n'
             'Version B: {version_b}')
 
-SPEC = """
-experiment judged {{
-  seed 3
-  store "{store}"{budget}
-}}
-corpus c {{ read "corpus.jsonl" text "text" }}
-goals {{
-  length = char_count normalize 0..400
-}}
-probe p from c {{
-  sources {rows} unweighted
-  requests 1 per source
-  active 1
-}}
-model fake {{
-  litellm "openai/fake"
-  api_base "{url}"
-  concurrency {concurrency}
-  retries 1
-  price in 100 out 100
-}}
-intervention direct {{ prompt direct {samples} }}
-intervention neg {{ prompt direct negative {samples} }}
-evaluate {{ probe p  models fake  interventions {interventions} }}
-"""
-
 
 def write_spec(folder: Path, url: str, *, rows: int = 6, store: str = "judged.duckdb",
                concurrency: int = 4, interventions: str = "direct", samples: int = 1,
                budget: float | None = None) -> Path:
     """Source texts "Note 0. ...", "Note 1. ...": unique, so each probe row has its own."""
-    with open(folder / "corpus.jsonl", "w", encoding="utf-8") as f:
-        for i in range(rows):
-            f.write(json.dumps({"text": f"Note {i}. The committee met on a rainy day."}) + "\n")
-    spec = folder / "judged.steer"
-    spec.write_text(SPEC.format(
-        store=store, url=url, rows=rows, concurrency=concurrency, interventions=interventions,
-        samples=f"sample {samples} temperature 1.0" if samples > 1 else "",
-        budget=f"\n  budget {budget}" if budget is not None else ""), encoding="utf-8")
-    return spec
+    sampled = f" sample {samples} temperature 1.0" if samples > 1 else ""
+    return notes_spec(
+        folder, "judged.steer", experiment="judged", store=store, url=url, sources=rows,
+        budget="" if budget is None else str(budget),
+        model=(f"concurrency {concurrency}", "retries 1", "price in 100 out 100"),
+        interventions={"direct": f"prompt direct{sampled}",
+                       "neg": f"prompt direct negative{sampled}"},
+        evaluate=interventions)
 
 
 def with_judge(plan: Plan, *, model: str = "fake", order: str = "random",

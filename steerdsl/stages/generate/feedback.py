@@ -248,7 +248,7 @@ async def _revise(loop: _Loop, turn: _Turn) -> None:
         return  # budget or a dead server: the round stays missing, for a later run
     row_id, sample = turn.key
     if out.error is not None:
-        loop.writer.add(RoundRecord(row_id, sample, turn.round, turn.prompt, "error",
+        loop.writer.add(RoundRecord(row_id, sample, turn.prompt, "error", round=turn.round,
                                     error=out.error, error_kind=out.error_kind,
                                     latency_s=out.latency_s, attempts=out.attempts))
         loop.stats.errors += 1
@@ -257,7 +257,7 @@ async def _revise(loop: _Loop, turn: _Turn) -> None:
         c = out.completion
         raw = out.contents[0]
         loop.writer.add(RoundRecord(
-            row_id, sample, turn.round, turn.prompt, "ok", raw_answer=raw,
+            row_id, sample, turn.prompt, "ok", round=turn.round, raw_answer=raw,
             answer=clean_answer(raw, loop.prompt_plan), prompt_tokens=c.prompt_tokens,
             completion_tokens=c.completion_tokens, cost=c.cost,
             latency_s=time.monotonic() - started, attempts=out.attempts,
