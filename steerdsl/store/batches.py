@@ -122,6 +122,19 @@ def pending_items(con, owner: Owner) -> set[str]:
     return {r[0] for r in rows}
 
 
+def pending_rows(con, owner: Owner):
+    """(row_id, sample) of the generate requests in the owner's jobs whose results are not
+    stored yet, as two numpy int64 arrays: pending_items of a generate stage, one number each."""
+    import numpy as np
+
+    got = con.execute(
+        "SELECT r.row_id, r.sample FROM batch_requests r JOIN batch_jobs j ON j.file_id = r.file_id "
+        f"WHERE r.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL "
+        "AND r.row_id IS NOT NULL", [owner.key, owner.kind]).fetchnumpy()
+    return (np.asarray(got["row_id"], dtype=np.int64),
+            np.asarray(got["sample"], dtype=np.int64))
+
+
 def sent_counts(con, owner: Owner) -> dict[str, int]:
     """item -> how many batch requests were made for it (resends make more)."""
     rows = con.execute(f"SELECT {_ITEM}, count(*) FROM batch_requests r WHERE r.gen_hash = ? "

@@ -34,13 +34,6 @@ class CallRecord:
     deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 
-def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
-    """(row_id, sample) -> status of the rows already stored for a generate stage."""
-    rows = con.execute("SELECT row_id, sample, status FROM calls WHERE gen_hash = ?",
-                       [gen_hash]).fetchall()
-    return {(r, s): st for r, s, st in rows}
-
-
 def ok_answers(con, gen_hash: str) -> list[tuple[int, int, str]]:
     """(row_id, sample, cleaned answer) of a stage's ok calls, in (row, sample) order."""
     return con.execute("SELECT row_id, sample, answer FROM calls WHERE gen_hash = ? "
@@ -67,12 +60,15 @@ OK, ERROR = 1, 2  # sample_statuses' values
 
 class CallWriter(BatchWriter[CallRecord]):
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
-                 stored: set[tuple[int, int]] | None = None) -> None:
+                 stored: set[tuple[int, int]] | None = None, replace: bool = False) -> None:
         """`stored`: (row_id, sample) keys already in `calls` that this writer may rewrite (the
-        error rows being retried)."""
+        error rows being retried). `replace`: any key written may be stored already (a batch
+        job's results, collected again after a kill): the store is asked, per batch, instead
+        of holding a key per stored row."""
         super().__init__(con, flush_rows, flush_s)
         self.gen_hash = gen_hash
         self.stored = stored or set()
+        self.replace = replace
 
     def add(self, record: CallRecord) -> None:
         if record.finished_at is None:
@@ -110,7 +106,9 @@ class CallWriter(BatchWriter[CallRecord]):
         # rows are never requested again. A plain INSERT is 3x faster than INSERT OR REPLACE.
         replaced = [(r.row_id, r.sample) for r in batch if (r.row_id, r.sample) in self.stored]
         with transaction(con):
-            if replaced:
+            if self.replace:
+                _delete_keys(con, self.gen_hash, columns["row_id"], columns["sample"])
+            elif replaced:
                 con.executemany("DELETE FROM calls WHERE gen_hash = ? AND row_id = ? "
                                 "AND sample = ?", [(self.gen_hash, *k) for k in replaced])
             insert_columns(con, "calls", columns)
@@ -118,3 +116,15 @@ class CallWriter(BatchWriter[CallRecord]):
                                           "text": list(answers.values())}, on_conflict="ignore")
         self.stored.difference_update(replaced)
 
+
+
+def _delete_keys(con, gen_hash: str, row_id, sample) -> None:
+    """Delete a stage's calls rows stored under the keys (row_id[i], sample[i])."""
+    import pyarrow as pa
+
+    con.register("_steerdsl_call_keys", pa.table({"row_id": row_id, "sample": sample}))
+    try:
+        con.execute("DELETE FROM calls USING _steerdsl_call_keys k WHERE calls.gen_hash = ? "
+                    "AND calls.row_id = k.row_id AND calls.sample = k.sample", [gen_hash])
+    finally:
+        con.unregister("_steerdsl_call_keys")
