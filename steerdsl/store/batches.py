@@ -128,7 +128,8 @@ def pending_rows(con, owner: Owner):
     import numpy as np
 
     got = con.execute(
-        "SELECT r.row_id, r.sample FROM batch_requests r JOIN batch_jobs j ON j.file_id = r.file_id "
+        "SELECT r.row_id, r.sample FROM batch_requests r "
+        "JOIN batch_jobs j ON j.file_id = r.file_id "
         f"WHERE r.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL "
         "AND r.row_id IS NOT NULL", [owner.key, owner.kind]).fetchnumpy()
     return (np.asarray(got["row_id"], dtype=np.int64),

@@ -284,9 +284,9 @@ REQUEST_CHUNK = 2000  # probe rows read at once by request_chunks
 def request_chunks(con, probe_hash: str, size: int | None = None
                    ) -> Iterator[list[tuple[int, str, dict[str, float | None]]]]:
     """(row_id, source text, goal -> delta (None: not asked to move)) of every probe row, in
-    row order, `size` rows at a time, read when asked for: what the generate stage asks for,
-    in memory bounded at any probe size. Reads through a cursor of its own, so the caller may write to
-    `con` between chunks."""
+    row order, `size` rows at a time, read when asked for: what the generate stage asks
+    for, in memory bounded at any probe size. Reads through a cursor of its own, so the
+    caller may write to `con` between chunks."""
     size = size or REQUEST_CHUNK
     cur = con.cursor()
     try:
