@@ -10,7 +10,7 @@ import steerdsl
 from steerdsl.llm import batches as api
 from steerdsl.stages import batch_jobs
 from steerdsl.stages.generate import batch
-from steerdsl.store.calls import CallRecord, CallWriter
+from steerdsl.store.calls import CallRecord, CallWriter, StoredSamples, sample_statuses
 from steerdsl.store.db import open_store
 from support.fake_batches import FakeBatches
 from support.fake_openai import FakeOpenAI
@@ -48,13 +48,13 @@ def test_batch_prompts_equal_the_one_by_one_prompts(tmp_path):
     assert by_batch == one
 
 
-def test_a_replacing_writer_replaces_stored_rows_and_adds_the_others(tmp_path):
+def test_a_writer_given_the_stored_samples_replaces_them_and_what_it_wrote(tmp_path):
     con = open_store(tmp_path / "s.duckdb")
     writer = CallWriter(con, "g")
     writer.add(CallRecord(row_id=0, sample=0, prompt="p0", status="error", error="x"))
     writer.add(CallRecord(row_id=1, sample=0, prompt="p1", status="ok", answer="a"))
     writer.flush()
-    writer = CallWriter(con, "g", replace=True)
+    writer = CallWriter(con, "g", stored=StoredSamples(sample_statuses(con, "g", 1), 3))
     writer.add(CallRecord(row_id=0, sample=0, prompt="p0", status="ok", answer="b"))
     writer.add(CallRecord(row_id=2, sample=0, prompt="p2", status="ok", answer="c"))
     writer.flush()
@@ -63,3 +63,19 @@ def test_a_replacing_writer_replaces_stored_rows_and_adds_the_others(tmp_path):
     got = con.execute("SELECT row_id, status, answer FROM calls ORDER BY row_id").fetchall()
     con.close()
     assert got == [(0, "ok", "b"), (1, "ok", "a"), (2, "ok", "d")]
+
+
+def test_many_replaced_rows_are_deleted_by_one_statement(tmp_path):
+    con = open_store(tmp_path / "s.duckdb")
+    writer = CallWriter(con, "g")
+    for i in range(50):
+        writer.add(CallRecord(row_id=i, sample=0, prompt="p", status="error", error="x"))
+    writer.flush()
+    writer = CallWriter(con, "g", stored={(i, 0) for i in range(50)})
+    for i in range(50):
+        writer.add(CallRecord(row_id=i, sample=0, prompt="p", status="ok", answer=f"a{i}"))
+    writer.flush()
+    got = con.execute("SELECT count(*), count(*) FILTER (WHERE status = 'ok') "
+                      "FROM calls").fetchone()
+    con.close()
+    assert got == (50, 50) and writer.stored == set()

@@ -25,9 +25,10 @@ from steerdsl.prompts.clean import clean_answer
 from steerdsl.prompts.render import row_prompt
 from steerdsl.stages.batch_jobs import Answer, BatchJobs, Request
 from steerdsl.stages.generate.engine import GenStats, _emit, _register_generation
-from steerdsl.stages.generate.rows import GenRow, ProbeRequests, Rows
+from steerdsl.stages.generate.rows import GenRow, ProbeRequests, Rows, row_ids
 from steerdsl.store.batches import Owner, pending_rows
-from steerdsl.store.calls import ERROR, OK, CallRecord, CallWriter, sample_statuses
+from steerdsl.store.calls import (ERROR, OK, CallRecord, CallWriter, StoredSamples,
+                                  sample_statuses)
 from steerdsl.store.probes import request_rows
 
 
@@ -89,6 +90,8 @@ class _Calls:
     prompt_plan: Any
     stats: BatchStats
     progress: Any
+    stored: StoredSamples  # replaced when written again: an error resent; a job collected
+    # again after a kill during its collection
     buffer: list[CallRecord] = field(default_factory=list)
     writer: CallWriter | None = None
     reported_errors: int = 0
@@ -102,9 +105,8 @@ class _Calls:
         batch, self.buffer = self.buffer, []
         if not batch:
             return
-        if self.writer is None:  # a stored row is replaced (an error resent; a job collected
-            # again after a kill during its collection)
-            self.writer = CallWriter(self.con, self.gen_hash, replace=True)
+        if self.writer is None:
+            self.writer = CallWriter(self.con, self.gen_hash, stored=self.stored)
         prompts = self.prompts.of({r.row_id for r in batch})
         for record in batch:
             record.prompt = prompts.get(record.row_id, "")
@@ -156,13 +158,16 @@ def run_batch_generate(con, plan: Plan, stage: Stage, rows: Rows, *, model: Mode
     prompt_plan = plan.prompt(iv.prompt)
     _register_generation(con, plan, stage, model, iv, prompt_plan)
     stats = BatchStats(stage=stage.id, total=len(rows) * iv.samples)
-    prompts = _Prompts(con, plan, stage, rows)
-    calls = _Calls(con, stage.hash, stage.id, prompts, prompt_plan, stats, progress)
-    jobs = BatchJobs(con, Owner("generate", stage.hash), f"stage {stage.id}", model, calls,
-                     ledger=ledger, report=calls.report)
-
+    owner = Owner("generate", stage.hash)
     # What is stored, and what is in a job still open, one byte per (row, sample)
-    status = _statuses(con, stage.hash, iv.samples, jobs.owner)
+    stored = sample_statuses(con, stage.hash, iv.samples)
+    status = _with_pending(stored, pending_rows(con, owner))
+    ids = row_ids(rows)
+    prompts = _Prompts(con, plan, stage, rows)
+    calls = _Calls(con, stage.hash, stage.id, prompts, prompt_plan, stats, progress,
+                   StoredSamples(stored, int(ids.max()) + 1 if len(ids) else 0))
+    jobs = BatchJobs(con, owner, f"stage {stage.id}", model, calls, ledger=ledger,
+                     report=calls.report)
     nothing = np.zeros(iv.samples, dtype=np.int8)
     params = sampling_params(model, iv.sampling)
     send_seed = supports_param(model, "seed")
@@ -171,14 +176,14 @@ def run_batch_generate(con, plan: Plan, stage: Stage, rows: Rows, *, model: Mode
         for row in rows:
             seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
                                str(row.row_id))
-            stored = status[row.row_id] if row.row_id < len(status) else nothing
+            got = status[row.row_id] if row.row_id < len(status) else nothing
             prompt = None
             for s in range(iv.samples):
-                if stored[s] == OK:
+                if got[s] == OK:
                     stats.already_ok += 1
-                elif stored[s] == PENDING:
+                elif got[s] == PENDING:
                     continue
-                elif stored[s] == ERROR and not retry_errors:
+                elif got[s] == ERROR and not retry_errors:
                     stats.kept_errors += 1
                 else:
                     p = dict(params)
@@ -197,20 +202,19 @@ def run_batch_generate(con, plan: Plan, stage: Stage, rows: Rows, *, model: Mode
     return stats
 
 
-PENDING = 3  # a _statuses value beside calls' OK and ERROR: in a job not collected yet
+PENDING = 3  # beside sample_statuses' OK and ERROR: in a job not collected yet
 
 
-def _statuses(con, gen_hash: str, samples: int, owner: Owner) -> np.ndarray:
-    """[row_id, sample] -> 0 (nothing), OK, ERROR (stored in calls) or PENDING (requested in a
-    job whose results are not stored yet: never sent again)."""
-    stored = sample_statuses(con, gen_hash, samples)
-    row_id, sample = pending_rows(con, owner)
+def _with_pending(stored: np.ndarray, pending: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """`stored` (sample_statuses) with PENDING where a request is in a job whose results are
+    not stored yet (never sent again), unless stored as OK (a collection cut short)."""
+    samples = stored.shape[1]
+    row_id, sample = pending
     keep = sample < samples
     row_id, sample = row_id[keep], sample[keep]
-    if len(row_id) and row_id.max() >= len(stored):
-        grown = np.zeros((int(row_id.max()) + 1, samples), dtype=np.int8)
-        grown[:len(stored)] = stored
-        stored = grown
-    open_ = stored[row_id, sample] != OK  # stored as ok (a collection cut short): ok
-    stored[row_id[open_], sample[open_]] = PENDING
-    return stored
+    rows = max(len(stored), int(row_id.max()) + 1 if len(row_id) else 0)
+    status = np.zeros((rows, samples), dtype=np.int8)
+    status[:len(stored)] = stored
+    open_ = status[row_id, sample] != OK
+    status[row_id[open_], sample[open_]] = PENDING
+    return status
