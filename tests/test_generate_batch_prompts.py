@@ -79,3 +79,22 @@ def test_many_replaced_rows_are_deleted_by_one_statement(tmp_path):
                       "FROM calls").fetchone()
     con.close()
     assert got == (50, 50) and writer.stored == set()
+
+
+def test_a_job_collected_again_after_a_kill_during_its_collection_replaces_its_rows(tmp_path):
+    store = tmp_path / "b.duckdb"
+    with FakeBatches() as server:
+        spec = write_spec(tmp_path, server.url)
+        assert steerdsl.load(spec).run().status == "ok"
+        before = prompts(store)
+        # As a kill after some of the first job's results were written, before it was marked
+        # finished: its results are stored and it is still open.
+        con = open_store(store)
+        con.execute("UPDATE batch_jobs SET finished_at = NULL WHERE file_id = "
+                    "(SELECT min(file_id) FROM batch_jobs)")
+        con.execute("DELETE FROM stages_done WHERE stage LIKE 'generate:%'")
+        con.close()
+        jobs = len(server.batches)
+        assert steerdsl.load(spec).run().status == "ok"
+        assert len(server.batches) == jobs  # nothing submitted again
+    assert prompts(store) == before
