@@ -122,10 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         if "duckdb" in sys.modules:  # a damaged store, where no command expected one
-            from steerdsl.store.db import StoreDamaged, damage
+            from steerdsl.store.db import StoreDamaged, damage, out_of_memory
 
             if (detail := damage(e)) is not None:
                 e = StoreDamaged(None, detail)
+            e = out_of_memory(e) or e
         if isinstance(e, SpecError):
             print(e.render(), file=sys.stderr)
             return 2

@@ -26,7 +26,7 @@ from steerdsl.llm.completion import CallFailed
 from steerdsl.llm.keys import api_key_for
 from steerdsl.plan.model import ModelPlan
 from steerdsl.store import batches as store
-from steerdsl.store.batches import Owner, StoredRequest
+from steerdsl.store.batches import JobRequests, Owner
 from steerdsl.words import count
 
 POLL_S = float(os.environ.get("STEERDSL_BATCH_POLL_S", "30"))  # seconds between polls
@@ -116,7 +116,7 @@ class BatchJobs:
         line by line and, when full, its budget checked before its upload; only the custom
         ids of the job being written are kept in memory."""
         sent = store.sent_counts(self.con, self.owner)
-        job, stored, chars = api.JobFile(), [], 0
+        job, stored, chars = api.JobFile(), JobRequests(), 0
         try:
             for r in requests:
                 k = sent.get(r.item, 0)
@@ -125,16 +125,16 @@ class BatchJobs:
                 if not job.fits(line):
                     self._submit_job(job, stored, chars, max_tokens)
                     job.close()
-                    job, stored, chars = api.JobFile(), [], 0
+                    job, stored, chars = api.JobFile(), JobRequests(), 0
                 job.add(line)
-                stored.append(StoredRequest(custom_id, r.item, r.row))
+                stored.add(custom_id, r.item, r.row)
                 chars += len(r.prompt)
             if stored:
                 self._submit_job(job, stored, chars, max_tokens)
         finally:
             job.close()
 
-    def _submit_job(self, job: api.JobFile, stored: list[StoredRequest], chars: int,
+    def _submit_job(self, job: api.JobFile, stored: JobRequests, chars: int,
                     max_tokens: int | None) -> None:
         self._check_budget(chars, len(stored), max_tokens)
         file_id = self._ask("upload", job.rewound())

@@ -47,37 +47,76 @@ class Owner:
     key: str
 
 
-@dataclass(frozen=True)
-class StoredRequest:
-    """A request as stored: its custom id, what it answers, and for a generate request its
-    probe row and sample (else None)."""
+class JobRequests:
+    """One job's requests as stored: custom id, item, and a generate request's probe row and
+    sample (else None). Kept as Arrow columns built CHUNK requests at a time, a few bytes a
+    request rather than Python objects (a job holds up to 50,000)."""
 
-    custom_id: str
-    item: str
-    row: tuple[int, int] | None = None
+    CHUNK = 5000
+
+    def __init__(self) -> None:
+        self.sealed: list = []  # pyarrow RecordBatches
+        self.columns: dict[str, list] = {k: [] for k in ("custom_id", "item", "row_id",
+                                                         "sample")}
+        self.count = 0
+
+    def add(self, custom_id: str, item: str, row: tuple[int, int] | None = None) -> None:
+        c = self.columns
+        c["custom_id"].append(custom_id)
+        c["item"].append(item)
+        c["row_id"].append(row[0] if row else None)
+        c["sample"].append(row[1] if row else None)
+        self.count += 1
+        if len(c["item"]) >= self.CHUNK:
+            self._seal()
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _seal(self) -> None:
+        import pyarrow as pa
+
+        c = self.columns
+        if c["item"]:
+            self.sealed.append(pa.record_batch({
+                "custom_id": pa.array(c["custom_id"], pa.string()),
+                "item": pa.array(c["item"], pa.string()),
+                "row_id": pa.array(c["row_id"], pa.int32()),
+                "sample": pa.array(c["sample"], pa.int32())}))
+            for v in c.values():
+                v.clear()
+
+    def table(self):
+        """The requests as one Arrow table (custom_id, item, row_id, sample)."""
+        import pyarrow as pa
+
+        self._seal()
+        schema = pa.schema([("custom_id", pa.string()), ("item", pa.string()),
+                            ("row_id", pa.int32()), ("sample", pa.int32())])
+        return pa.Table.from_batches(self.sealed, schema=schema)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def add_upload(con, owner: Owner, file_id: str, provider: str,
-               requests: list[StoredRequest]) -> None:
+def add_upload(con, owner: Owner, file_id: str, provider: str, requests: JobRequests) -> None:
     """An uploaded request file and its requests, in one transaction."""
     import pyarrow as pa
 
     n = len(requests)
+    t = requests.table()
     with transaction(con):
         con.execute("INSERT INTO batch_jobs (gen_hash, kind, file_id, provider, status, "
                     "requests) VALUES (?, ?, ?, ?, ?, ?)",
                     [owner.key, owner.kind, file_id, provider, UPLOADED, n])
         insert_columns(con, "batch_requests", {
             "gen_hash": pa.array([owner.key] * n, pa.string()),
-            "custom_id": pa.array([r.custom_id for r in requests], pa.string()),
+            "custom_id": t.column("custom_id"),
             "file_id": pa.array([file_id] * n, pa.string()),
-            "row_id": pa.array([r.row[0] if r.row else None for r in requests], pa.int32()),
-            "sample": pa.array([r.row[1] if r.row else None for r in requests], pa.int32()),
-            "item": pa.array([r.item for r in requests], pa.string())})
+            "row_id": t.column("row_id"),
+            "sample": t.column("sample"),
+            "item": t.column("item")})
 
 
 def set_job_id(con, file_id: str, job_id: str, status: str) -> None:
@@ -120,6 +159,20 @@ def pending_items(con, owner: Owner) -> set[str]:
         f"WHERE r.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL",
         [owner.key, owner.kind]).fetchall()
     return {r[0] for r in rows}
+
+
+def pending_rows(con, owner: Owner):
+    """(row_id, sample) of the generate requests in the owner's jobs whose results are not
+    stored yet, as two numpy int64 arrays: pending_items of a generate stage, one number each."""
+    import numpy as np
+
+    got = con.execute(
+        "SELECT r.row_id, r.sample FROM batch_requests r "
+        "JOIN batch_jobs j ON j.file_id = r.file_id "
+        f"WHERE r.gen_hash = ? AND {_KIND} = ? AND j.finished_at IS NULL "
+        "AND r.row_id IS NOT NULL", [owner.key, owner.kind]).fetchnumpy()
+    return (np.asarray(got["row_id"], dtype=np.int64),
+            np.asarray(got["sample"], dtype=np.int64))
 
 
 def sent_counts(con, owner: Owner) -> dict[str, int]:

@@ -22,13 +22,6 @@ class CallRecord(AnswerRecord):
     deployment: str | None = None  # api_base of the deployment that answered (deployments)
 
 
-def done_samples(con, gen_hash: str) -> dict[tuple[int, int], str]:
-    """(row_id, sample) -> status of the rows already stored for a generate stage."""
-    rows = con.execute("SELECT row_id, sample, status FROM calls WHERE gen_hash = ?",
-                       [gen_hash]).fetchall()
-    return {(r, s): st for r, s, st in rows}
-
-
 def ok_answers(con, gen_hash: str) -> list[tuple[int, int, str]]:
     """(row_id, sample, cleaned answer) of a stage's ok calls, in (row, sample) order."""
     return con.execute("SELECT row_id, sample, answer FROM calls WHERE gen_hash = ? "
@@ -53,14 +46,38 @@ def sample_statuses(con, gen_hash: str, samples: int):
 OK, ERROR = 1, 2  # sample_statuses' values
 
 
+class StoredSamples:
+    """The (row_id, sample) keys of a stage's stored calls rows, one byte each (a
+    sample_statuses matrix): what a CallWriter must replace, at any probe size. Keys the
+    writer writes become stored too."""
+
+    def __init__(self, status, rows: int) -> None:
+        """`rows`: keys of row ids below it may be written (the probe's rows)."""
+        import numpy as np
+
+        self.status = np.zeros((max(rows, len(status)), status.shape[1]), dtype=np.int8)
+        self.status[:len(status)] = status
+
+    def __contains__(self, key: tuple[int, int]) -> bool:
+        row_id, sample = key
+        return (row_id < len(self.status) and sample < self.status.shape[1]
+                and bool(self.status[row_id, sample]))
+
+    def written(self, keys: list[tuple[int, int]]) -> None:
+        for row_id, sample in keys:
+            if row_id < len(self.status) and sample < self.status.shape[1]:
+                self.status[row_id, sample] = OK
+
+
 class CallWriter(BatchWriter[CallRecord]):
     def __init__(self, con, gen_hash: str, flush_rows: int = 1000, flush_s: float = 0.5,
-                 stored: set[tuple[int, int]] | None = None) -> None:
-        """`stored`: (row_id, sample) keys already in `calls` that this writer may rewrite (the
-        error rows being retried)."""
+                 stored: set[tuple[int, int]] | StoredSamples | None = None) -> None:
+        """`stored`: (row_id, sample) keys already in `calls` that this writer may rewrite: the
+        error rows being retried (a set), or every stored key (StoredSamples: a batch job's
+        results, when it is collected again after a kill, or an error resent)."""
         super().__init__(con, flush_rows, flush_s)
         self.gen_hash = gen_hash
-        self.stored = stored or set()
+        self.stored = set() if stored is None else stored
 
     def add(self, record: CallRecord) -> None:
         if record.finished_at is None:
@@ -96,13 +113,37 @@ class CallWriter(BatchWriter[CallRecord]):
         con = self.con
         # Error rows requested again (retry_errors) are replaced by their new outcome; 'ok'
         # rows are never requested again. A plain INSERT is 3x faster than INSERT OR REPLACE.
-        replaced = [(r.row_id, r.sample) for r in batch if (r.row_id, r.sample) in self.stored]
+        keys = [(r.row_id, r.sample) for r in batch]
+        replaced = [k for k in keys if k in self.stored]
         with transaction(con):
-            if replaced:
+            if len(replaced) > _DELETE_ONE_BY_ONE:
+                _delete_keys(con, self.gen_hash, replaced)
+            elif replaced:
                 con.executemany("DELETE FROM calls WHERE gen_hash = ? AND row_id = ? "
                                 "AND sample = ?", [(self.gen_hash, *k) for k in replaced])
             insert_columns(con, "calls", columns)
             insert_columns(con, "texts", {"text_hash": list(answers),
                                           "text": list(answers.values())}, on_conflict="ignore")
-        self.stored.difference_update(replaced)
+        if isinstance(self.stored, StoredSamples):
+            self.stored.written(keys)
+        else:
+            self.stored.difference_update(replaced)
 
+
+# Up to this many rows replaced in a batch are deleted one statement each (milliseconds);
+# more, by one statement joining their keys (a scan of the stage's calls rows).
+_DELETE_ONE_BY_ONE = 20
+
+
+def _delete_keys(con, gen_hash: str, keys: list[tuple[int, int]]) -> None:
+    """Delete a stage's calls rows stored under the (row_id, sample) keys."""
+    import pyarrow as pa
+
+    con.register("_steerdsl_call_keys", pa.table({
+        "row_id": pa.array([k[0] for k in keys], pa.int32()),
+        "sample": pa.array([k[1] for k in keys], pa.int32())}))
+    try:
+        con.execute("DELETE FROM calls USING _steerdsl_call_keys k WHERE calls.gen_hash = ? "
+                    "AND calls.row_id = k.row_id AND calls.sample = k.sample", [gen_hash])
+    finally:
+        con.unregister("_steerdsl_call_keys")

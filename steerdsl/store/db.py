@@ -31,6 +31,10 @@ _DAMAGE = ("Corrupt database file", "Could not read enough bytes",
            "not a valid DuckDB database file")
 _DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB file
 
+# DuckDB's memory_limit for a writer (docs/running.md, "Memory"), overridden by the variable
+MEMORY_LIMIT = "128MB"
+MEMORY_VARIABLE = "STEERDSL_DUCKDB_MEMORY"
+
 
 class StoreDamaged(StoreError):
     """The store file is damaged (truncated, overwritten): nothing can be trusted to read."""
@@ -70,6 +74,7 @@ def open_store(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
     con = _connect(path, read_only)
     if not read_only:
         try:
+            _limit_memory(con)
             _prepare(con, path)
         except BaseException:
             con.close()
@@ -103,6 +108,34 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         if (detail := damage(e)) is not None:
             raise StoreDamaged(path, detail) from None
         raise StoreError(f"cannot open the store {path}: {_first_line(message)}") from None
+
+
+def memory_limit() -> str:
+    """A writer's DuckDB memory_limit: the variable's value, else MEMORY_LIMIT."""
+    return os.environ.get(MEMORY_VARIABLE, "").strip() or MEMORY_LIMIT
+
+
+def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Bound a writer's DuckDB memory: its buffer pool otherwise keeps the blocks it wrote (up
+    to 80% of RAM), so a run's memory grew with its `calls`. Bigger queries spill to the
+    store's temporary folder (DuckDB's default: the store's path + .tmp)."""
+    limit = memory_limit()
+    try:
+        con.execute(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error as e:
+        raise StoreError(f"{MEMORY_VARIABLE}={limit!r} is not a memory size (e.g. 512MB or "
+                         f"2GB): {_first_line(str(e))}") from None
+
+
+def out_of_memory(e: BaseException) -> StoreError | None:
+    """What to say when DuckDB ran out of its memory_limit (a query it could not spill):
+    how to give it more. None for any other error."""
+    if not isinstance(e, duckdb.OutOfMemoryException):
+        return None
+    return StoreError(f"DuckDB ran out of memory ({_first_line(str(e))}); a run gives it "
+                      f"{memory_limit()} ({MEMORY_VARIABLE}): set it higher (e.g. "
+                      f"{MEMORY_VARIABLE}=1GB) and rerun the same command; what is stored is "
+                      "kept")
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, path: Path) -> None:

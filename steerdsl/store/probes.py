@@ -7,7 +7,7 @@ probe is kept in probes.info ("goals"), since probe_goals is keyed by goal name 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -284,9 +284,9 @@ REQUEST_CHUNK = 2000  # probe rows read at once by request_chunks
 def request_chunks(con, probe_hash: str, size: int | None = None
                    ) -> Iterator[list[tuple[int, str, dict[str, float | None]]]]:
     """(row_id, source text, goal -> delta (None: not asked to move)) of every probe row, in
-    row order, `size` rows at a time, read when asked for: what the generate stage asks for,
-    in memory bounded at any probe size. Reads through a cursor of its own, so the caller may write to
-    `con` between chunks."""
+    row order, `size` rows at a time, read when asked for: what the generate stage asks
+    for, in memory bounded at any probe size. Reads through a cursor of its own, so the
+    caller may write to `con` between chunks."""
     size = size or REQUEST_CHUNK
     cur = con.cursor()
     try:
@@ -299,15 +299,37 @@ def request_chunks(con, probe_hash: str, size: int | None = None
             if not rows:
                 return
             last = rows[-1][0]
-            deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
-            for row_id, goal, delta in cur.execute(
-                    "SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ? "
-                    "AND row_id > ? AND row_id <= ?", [probe_hash, after, last]).fetchall():
-                deltas[row_id][goal] = delta
-            yield [(row_id, text, deltas[row_id]) for row_id, text in rows]
+            yield _with_deltas(cur, probe_hash, rows, "row_id > ? AND row_id <= ?",
+                               [after, last])
             after = last
     finally:
         cur.close()
+
+
+def request_rows(con, probe_hash: str, row_ids: Iterable[int]
+                 ) -> list[tuple[int, str, dict[str, float | None]]]:
+    """What request_chunks gives, for the probe rows of `row_ids` only, in row order: the rows
+    of a batch job's results, read by id when the results are written."""
+    ids = sorted({int(i) for i in row_ids})
+    if not ids:
+        return []
+    rows = con.execute(
+        "SELECT r.row_id, t.text FROM probe_rows r JOIN texts t USING (text_hash) "
+        "WHERE r.probe_hash = ? AND r.row_id IN (SELECT unnest(?::INTEGER[])) "
+        "ORDER BY r.row_id", [probe_hash, ids]).fetchall()
+    return _with_deltas(con, probe_hash, rows, "row_id IN (SELECT unnest(?::INTEGER[]))",
+                        [ids])
+
+
+def _with_deltas(cur, probe_hash: str, rows: list[tuple[int, str]], where: str, params: list
+                 ) -> list[tuple[int, str, dict[str, float | None]]]:
+    """`rows` (row_id, text) with each row's goal -> delta, read from probe_goals `where`."""
+    deltas: dict[int, dict[str, float | None]] = {r[0]: {} for r in rows}
+    for row_id, goal, delta in cur.execute(
+            f"SELECT row_id, goal, delta FROM probe_goals WHERE probe_hash = ? AND {where}",
+            [probe_hash, *params]).fetchall():
+        deltas[row_id][goal] = delta
+    return [(row_id, text, deltas[row_id]) for row_id, text in rows]
 
 
 def row_goals(con, probe_hash: str) -> dict[int, dict[str, tuple[float, float, float | None]]]:
