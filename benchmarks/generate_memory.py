@@ -84,13 +84,15 @@ def main() -> None:
                               stdout=subprocess.PIPE, text=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
     try:
-        work = Path(tempfile.mkdtemp(prefix="generate_memory"))
-        make_corpus(work / "corpus.jsonl", 1500)
-        spec = write_spec(work / "s.steer", store=work / "s.duckdb", corpus=work / "corpus.jsonl",
-                          url=server.stdout.readline().strip(), sources=1000,
-                          requests=max(1, args.rows // 1000), key="STEERDSL_SCALE_KEY")
-        os.environ.update(STEERDSL_SCALE_KEY="none", HF_HUB_OFFLINE="1")
-        _run(spec, args, libc)
+        with tempfile.TemporaryDirectory(prefix="generate_memory") as tmp:
+            work = Path(tmp)
+            make_corpus(work / "corpus.jsonl", 1500)
+            spec = write_spec(work / "s.steer", store=work / "s.duckdb",
+                              corpus=work / "corpus.jsonl",
+                              url=server.stdout.readline().strip(), sources=1000,
+                              requests=max(1, args.rows // 1000), key="STEERDSL_SCALE_KEY")
+            os.environ.update(STEERDSL_SCALE_KEY="none", HF_HUB_OFFLINE="1")
+            _run(spec, args, libc)
     finally:
         server.terminate()
         server.wait(timeout=10)
