@@ -40,3 +40,21 @@ def test_out_of_memory_says_how_to_give_more():
     error = out_of_memory(e.value)
     assert error is not None and "STEERDSL_DUCKDB_MEMORY=1GB" in str(error)
     assert out_of_memory(ValueError("x")) is None
+
+
+def test_a_read_that_runs_out_is_tried_again_with_room_and_the_limit_set_back(monkeypatch):
+    # the end-of-run summary of a very large run: the writer's limit bounds its writes, not
+    # one last read
+    monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
+    con = duckdb.connect()
+    db._limit_memory(con)
+    bounded = limit(con)
+    tries = []
+
+    def read():
+        tries.append(limit(con))
+        return con.execute("SELECT len(list(range)) FROM range(10000000)").fetchone()[0]
+
+    assert db.with_room(con, read) == 10_000_000
+    assert len(tries) == 2 and tries[0] == bounded and tries[1] != bounded
+    assert limit(con) == bounded

@@ -194,10 +194,11 @@ class Runner:
                 {"run": self.result.stages_run, "skipped": self.result.stages_skipped,
                  "not_run": self.result.stages_not_run}[outcome.ran].append(stage.id)
         if self._wanted("score") and self.plan.stages_of("score"):
+            from steerdsl.store.db import with_room
             from steerdsl.store.summary import unscored_answers
 
             # Answers without scores, whatever the cause, make the run incomplete.
-            self.result.unscored = unscored_answers(ctx.con)
+            self.result.unscored = with_room(ctx.con, lambda: unscored_answers(ctx.con))
 
     def _outcome(self) -> str:
         """A run that leaves any answer unasked, failed or without scores is not 'ok'."""
@@ -210,9 +211,10 @@ class Runner:
     def _summary(self, ctx: RunContext) -> str:
         if not self._wanted("score") or not self.plan.stages_of("score"):
             return ""
+        from steerdsl.store.db import with_room
         from steerdsl.store.summary import format_summary
 
-        return format_summary(ctx.con)
+        return with_room(ctx.con, lambda: format_summary(ctx.con))
 
 
 def run_plan(plan: Plan, *, until: str | None = None, retry_errors: bool = False,

@@ -7,10 +7,11 @@ import os
 import re
 import shlex
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
@@ -34,6 +35,8 @@ _DUCKDB_MAGIC = b"DUCK"  # at byte 8 of every DuckDB file
 # DuckDB's memory_limit for a writer (docs/running.md, "Memory"), overridden by the variable
 MEMORY_LIMIT = "128MB"
 MEMORY_VARIABLE = "STEERDSL_DUCKDB_MEMORY"
+
+T = TypeVar("T")
 
 
 class StoreDamaged(StoreError):
@@ -125,6 +128,20 @@ def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
     except duckdb.Error as e:
         raise StoreError(f"{MEMORY_VARIABLE}={limit!r} is not a memory size (e.g. 512MB or "
                          f"2GB): {_first_line(str(e))}") from None
+
+
+def with_room(con: duckdb.DuckDBPyConnection, read: Callable[[], T]) -> T:
+    """read(), tried again with DuckDB's default memory_limit when it ran out of a writer's:
+    the limit keeps what a run's writes hold bounded, and one read at the end of a very large
+    run (its summary) may need more than it for a moment. The writer's limit is set back."""
+    try:
+        return read()
+    except duckdb.OutOfMemoryException:
+        con.execute("RESET memory_limit")
+        try:
+            return read()
+        finally:
+            _limit_memory(con)
 
 
 def out_of_memory(e: BaseException) -> StoreError | None:
