@@ -12,9 +12,9 @@ process tree (the driver and its measuring workers) is sampled every 0.1 s. Prin
 wall time, peak RSS of the tree (the sum of its processes' RSS: forked workers share pages, so
 this overcounts them), the driver's own peak (VmHWM), and each stage's seconds and throughput.
 
-Throughput per stage comes from the store: an entry the run recorded (stages_done.info
-"seconds"), else the time between a stage's finished_at and the one before it (the first stage
-from the run's start).
+Throughput per stage comes from the store: the run's own clock of the stage (table stage_runs),
+else an entry the run recorded (stages_done.info "seconds"), else the time between a stage's
+finished_at and the one before it (the first stage from the run's start).
 
 --source: the steerdsl tree to run (default: this one), to compare a change with the code before
 it. --batch: the model in batch mode against the loopback files + batches server
@@ -163,10 +163,13 @@ def _read_store(store: Path, result: Result) -> None:
             peak = max((rss for t, rss in result.sample.driver if since < t <= end), default=0)
             result.stage_peaks.append((stage, peak))
             since = end
+        # the run's own clock of each stage (table stage_runs) where it kept one
+        clocked = dict(con.execute("SELECT stage, seconds FROM stage_runs").fetchall())
         for stage, finished, info_json in done:
             info = json.loads(info_json or "{}")
             kind = stage.split(":", 1)[0]
-            seconds = info.get("seconds") or (finished - previous).total_seconds()
+            seconds = (clocked.get(stage) or info.get("seconds")
+                       or (finished - previous).total_seconds())
             previous = finished
             key, unit = UNITS.get(kind, (None, "items"))
             n = answers if kind == "score" else int(info.get(key) or 0) if key else 0
