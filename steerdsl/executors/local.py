@@ -65,6 +65,8 @@ class LocalPool:
         # Objects the workers inherit stay out of their garbage collector's way: its passes
         # would write to every inherited object, copying the parent's memory page by page.
         # (A fork-context pool starts all its workers at its first job.)
+        gc.collect()
+        _return_free_memory()
         gc.freeze()
         try:
             pool.submit(int).result()
@@ -95,6 +97,18 @@ def _as_finished(pool: ProcessPoolExecutor, fn, jobs: Sequence[Any], window: int
         finished, _ = wait(running, return_when=FIRST_COMPLETED)
         for future in sorted(finished, key=running.__getitem__):
             yield running.pop(future), future.result()
+
+
+def _return_free_memory() -> None:
+    """Give the free pages of the heap back to the system before forking (glibc's
+    malloc_trim): a worker allocating where the driver freed memory (after a generate stage:
+    many scattered free chunks) then gets fresh pages instead of copying the driver's."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _quiet_worker() -> None:
