@@ -65,7 +65,6 @@ class LocalPool:
         # Objects the workers inherit stay out of their garbage collector's way: its passes
         # would write to every inherited object, copying the parent's memory page by page.
         # (A fork-context pool starts all its workers at its first job.)
-        gc.collect()
         _return_free_memory()
         gc.freeze()
         try:
