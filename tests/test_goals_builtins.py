@@ -3,7 +3,10 @@ real spaCy pipeline, on texts whose tags were read off and counted by hand."""
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -85,6 +88,40 @@ def test_pipeline_keeps_the_parser():
     nlp = load_nlp()
     assert "parser" in nlp.pipe_names and "tagger" in nlp.pipe_names
     assert not set(EXCLUDED) & set(nlp.pipe_names)
+
+
+# Every built-in measure of a few texts, and what the process had imported, as JSON.
+_MEASURE_IN_A_FRESH_PROCESS = """
+import json, sys
+if sys.argv[1] == "torch first":
+    import torch
+from steerdsl.goals.builtins import IMPLEMENTED
+from steerdsl.goals.engine import compute_builtins
+texts = [%r, "Hey!! lol, that's sooo cool :) wanna come?", "Yes."]
+batch = compute_builtins(texts, sorted(IMPLEMENTED))
+torch_then = "torch" in sys.modules
+import torch  # importable afterwards: a local model or training needs it
+print(json.dumps({"values": batch.values.tolist(), "errors": batch.errors,
+                  "torch_when_measuring": torch_then}))
+""" % FOX
+
+
+def test_spacy_is_loaded_without_torch_and_measures_the_same():
+    """load_nlp keeps torch out of the process (2 s and about 180 MB, also in every forked
+    measuring process); a process that imported torch first gets the same values, bit for bit."""
+    pytest.importorskip("torch")  # the train extra: without it there is nothing to keep out
+
+    def measured(how: str) -> dict:
+        out = subprocess.run([sys.executable, "-c", _MEASURE_IN_A_FRESH_PROCESS, how],
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    without, first = measured("spacy alone"), measured("torch first")
+    assert without["torch_when_measuring"] is False
+    assert first["torch_when_measuring"] is True
+    assert without["errors"] == first["errors"] == []
+    assert without["values"] == first["values"]
+    assert len(without["values"][0]) == len(IMPLEMENTED)
 
 
 def test_fox_text_paper_four():

@@ -12,9 +12,9 @@ from functools import lru_cache
 
 @lru_cache(maxsize=1)
 def _sentencizer():
-    import spacy  # heavy: only when a corpus asks for chunking
+    from steerdsl.goals.nlp import import_spacy  # heavy: only when a corpus asks for chunking
 
-    nlp = spacy.blank("en")
+    nlp = import_spacy().blank("en")
     nlp.add_pipe("sentencizer")
     return nlp
 
