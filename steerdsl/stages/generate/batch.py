@@ -16,16 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from steerdsl.errors import RunError
 from steerdsl.llm.budget import Ledger
 from steerdsl.llm.completion import sampling_params, supports_param
 from steerdsl.plan.hashing import derive_seed
 from steerdsl.plan.model import ModelPlan, Plan, Stage
 from steerdsl.prompts.clean import clean_answer
-from steerdsl.prompts.render import row_prompt
 from steerdsl.stages.batch_jobs import Answer, BatchJobs, Request
 from steerdsl.stages.generate.engine import GenStats, _emit, _register_generation
-from steerdsl.stages.generate.rows import GenRow, ProbeRequests, Rows, row_ids
+from steerdsl.stages.generate.rows import GenRow, ProbeRequests, RowPrompts, Rows, row_ids
 from steerdsl.store.batches import Owner, pending_rows
 from steerdsl.store.calls import (ERROR, OK, CallRecord, CallWriter, StoredSamples,
                                   sample_statuses)
@@ -51,19 +49,9 @@ class _Prompts:
 
     def __init__(self, con, plan: Plan, stage: Stage, rows: Rows) -> None:
         self.con = con
-        self.plan = plan
-        self.stage = stage
-        self.iv = plan.intervention(stage.key.intervention)
-        self.prompt_plan = plan.prompt(self.iv.prompt)
+        self.render = RowPrompts(plan, stage)
         self.rows = rows
         self.by_id: dict[int, GenRow] | None = None  # a list of rows (tests), by id
-
-    def render(self, row: GenRow) -> str:
-        try:
-            return row_prompt(self.plan.experiment.seed, self.prompt_plan, self.iv, row.row_id,
-                              row.deltas, row.text, row.keep)
-        except ValueError as e:
-            raise RunError(f"stage {self.stage.id}, probe row {row.row_id}: {e}") from None
 
     def of(self, row_ids: set[int]) -> dict[int, str]:
         """row_id -> prompt of the rows of `row_ids` that the stage's probe has."""

@@ -15,19 +15,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-from steerdsl.errors import RunError
 from steerdsl.llm.budget import BudgetExceeded, Ledger
 from steerdsl.llm.caller import Caller
 from steerdsl.llm.keys import api_key_for
 from steerdsl.llm.pool import run_pool
-from steerdsl.stages.generate.rows import GenRow, Rows, row_ids
+from steerdsl.stages.generate.rows import GenRow, RowPrompts, Rows, row_ids
 from steerdsl.store.calls import ERROR, OK, CallRecord, CallWriter, sample_statuses
 from steerdsl.store.generations import register_generation
 from steerdsl.plan.hashing import canonical_json, derive_seed
 from steerdsl.plan.keys import ProbeKey
 from steerdsl.plan.model import InterventionPlan, ModelPlan, Plan, PromptPlan, Stage
 from steerdsl.prompts.clean import clean_answer
-from steerdsl.prompts.render import row_prompt
 
 __all__ = ["BudgetExceeded", "GenProgress", "GenRow", "GenStats", "run_generate"]
 
@@ -203,19 +201,13 @@ def _register_generation(con, plan: Plan, stage: Stage, model: ModelPlan, iv: In
 def _work(plan: Plan, stage: Stage, rows: Rows, need: np.ndarray) -> Iterator[_Work]:
     """The rows with samples to get, prompts rendered as the pool asks for the next row."""
     key = stage.key
-    iv = plan.intervention(key.intervention)
-    prompt_plan = plan.prompt(iv.prompt)
+    prompt = RowPrompts(plan, stage)
     for row, wanted in zip(rows, need):
         if not wanted.any():
             continue
-        try:
-            text = row_prompt(plan.experiment.seed, prompt_plan, iv, row.row_id, row.deltas,
-                              row.text, row.keep)
-        except ValueError as e:
-            raise RunError(f"stage {stage.id}, probe row {row.row_id}: {e}") from None
-        sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, iv.name,
+        sample_seed = derive_seed(plan.experiment.seed, "sample", key.model, key.intervention,
                                   str(row.row_id))
-        yield _Work(row, text, np.flatnonzero(wanted).tolist(), sample_seed)
+        yield _Work(row, prompt(row), np.flatnonzero(wanted).tolist(), sample_seed)
 
 
 async def _generate(ctx: _Context, work: Iterator[_Work], n_work: int) -> None:

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from steerdsl.errors import RunError
+from steerdsl.plan.model import Plan, Stage
+from steerdsl.prompts.render import row_prompt
+
 
 @dataclass(frozen=True)
 class GenRow:
@@ -17,6 +21,25 @@ class GenRow:
     text: str  # the source text
     deltas: dict[str, float | None]  # per goal; None = inactive
     keep: tuple[str, ...] = ()  # goals asked to stay unchanged (calibrated requests)
+
+
+class RowPrompts:
+    """A generate stage's prompt of each probe row (steerdsl.prompts.render), rendered when
+    asked for, so none is kept per row; a row its template cannot fill stops the run, naming
+    the stage and the row."""
+
+    def __init__(self, plan: Plan, stage: Stage) -> None:
+        self.seed = plan.experiment.seed
+        self.stage_id = stage.id
+        self.intervention = plan.intervention(stage.key.intervention)
+        self.prompt = plan.prompt(self.intervention.prompt)
+
+    def __call__(self, row: GenRow) -> str:
+        try:
+            return row_prompt(self.seed, self.prompt, self.intervention, row.row_id, row.deltas,
+                              row.text, row.keep)
+        except ValueError as e:
+            raise RunError(f"stage {self.stage_id}, probe row {row.row_id}: {e}") from None
 
 
 class ProbeRequests:
