@@ -105,7 +105,8 @@ class Result:
     rows: int
     wall_s: float
     sample: Sample
-    stages: list[tuple[str, float, int, str]] = field(default_factory=list)  # id, s, n, unit
+    # id, seconds, items, unit, CPU seconds of the run and its measuring processes (or None)
+    stages: list[tuple[str, float, int, str, float | None]] = field(default_factory=list)
     stage_peaks: list[tuple[str, int]] = field(default_factory=list)  # id, driver's peak RSS
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -164,16 +165,17 @@ def _read_store(store: Path, result: Result) -> None:
             result.stage_peaks.append((stage, peak))
             since = end
         # the run's own clock of each stage (table stage_runs) where it kept one
-        clocked = dict(con.execute("SELECT stage, seconds FROM stage_runs").fetchall())
+        clocked = {stage: (seconds, cpu) for stage, seconds, cpu in con.execute(
+            "SELECT stage, seconds, cpu_seconds FROM stage_runs").fetchall()}
         for stage, finished, info_json in done:
             info = json.loads(info_json or "{}")
             kind = stage.split(":", 1)[0]
-            seconds = (clocked.get(stage) or info.get("seconds")
-                       or (finished - previous).total_seconds())
+            seconds, cpu = clocked.get(stage, (None, None))
+            seconds = seconds or info.get("seconds") or (finished - previous).total_seconds()
             previous = finished
             key, unit = UNITS.get(kind, (None, "items"))
             n = answers if kind == "score" else int(info.get(key) or 0) if key else 0
-            result.stages.append((stage, seconds, n, unit))
+            result.stages.append((stage, seconds, n, unit, cpu))
         for name, sql in COUNTS.items():
             result.counts[name] = con.execute(sql).fetchone()[0]
     finally:
@@ -195,7 +197,7 @@ def show(results: list[Result]) -> None:
           "per stage (s, rate); memory in MB")
     for r in results:
         stages = "  ".join(f"{sid} {s:.1f}s" + (f" {n / s:,.0f} {u}/s" if n and s > 0 else "")
-                           for sid, s, n, u in r.stages)
+                           for sid, s, n, u, _ in r.stages)
         print(f"{r.rows:>8,} {r.wall_s:>8.1f} {r.sample.peak_tree / mb:>8.0f} "
               f"{r.sample.peak_pss / mb:>8.0f} {r.sample.peak_driver / mb:>7.0f}  {stages}")
     base = results[0]
@@ -212,12 +214,18 @@ def show(results: list[Result]) -> None:
 
 
 def compare_cores(one: Result, every: Result) -> None:
-    """Each stage's throughput on one core and on all of this process's cores, side by side."""
-    print(f"{every.rows:,} rows, throughput on 1 core -> {len(os.sched_getaffinity(0))} cores:")
-    for (sid, s1, n1, unit), (_, s2, n2, _) in zip(one.stages, every.stages):
+    """Each stage's throughput on one core and on all of this process's cores, side by side,
+    with what explains the ratio: the cores the stage kept busy, and the CPU time per item
+    (the same work costs more CPU when both cores run: caches and memory bandwidth are shared,
+    and on a virtual machine, with other tenants)."""
+    print(f"{every.rows:,} rows, throughput on 1 core -> {len(os.sched_getaffinity(0))} cores "
+          "(cores busy; CPU ms per item):")
+    for (sid, s1, n1, unit, c1), (_, s2, n2, _, c2) in zip(one.stages, every.stages):
         if n1 and n2 and s1 > 0 and s2 > 0:
+            cpu = (f"  busy {c1 / s1:.2f} -> {c2 / s2:.2f}; CPU {1000 * c1 / n1:.2f} -> "
+                   f"{1000 * c2 / n2:.2f} ms" if c1 and c2 else "")
             print(f"  {sid:<28} {n1 / s1:9,.1f} -> {n2 / s2:9,.1f} {unit}/s  "
-                  f"x{(n2 / s2) / (n1 / s1):.2f}")
+                  f"x{(n2 / s2) / (n1 / s1):.2f}{cpu}")
 
 
 def loopback_server(distinct: bool, batch: bool) -> tuple[subprocess.Popen, str]:

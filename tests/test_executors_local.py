@@ -4,6 +4,7 @@ unreachable cluster is a clear message, and runs record their executor and throu
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -147,16 +148,30 @@ def test_a_run_records_its_executor_and_throughput(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "measuring on local (" in err
     assert "  measure:c: 3 texts in " in err and " texts/s" in err
+    assert re.search(r"measure:c: .* texts/s, \d+\.\d of \d+ cores busy\n", err)
     con = open_store(plan.experiment.store, read_only=True)
     try:
         executor, = con.execute("SELECT executor FROM runs").fetchone()
         ran = con.execute("SELECT stage, items, unit FROM stage_runs ORDER BY stage").fetchall()
+        cpu = con.execute("SELECT cpu_seconds FROM stage_runs WHERE stage = 'measure:c'"
+                          ).fetchone()[0]
     finally:
         con.close()
     assert executor.startswith("local (")
     assert ran == [("corpus:c", None, None), ("measure:c", 3, "texts")]
+    assert cpu > 0  # measuring loads spaCy: seconds of CPU
     with pytest.raises(UsageError):  # the address is checked before anything runs
         run_plan(plan, ray="no address")
+
+
+def test_a_stage_counts_the_cpu_of_the_processes_it_started():
+    """The measuring processes' CPU time is the stage's: they are ended before it is read."""
+    from steerdsl.run.throughput import cpu_seconds
+
+    before = cpu_seconds()
+    subprocess.run([sys.executable, "-c", "import time\nwhile time.process_time() < 0.5: pass"],
+                   check=True)
+    assert cpu_seconds() - before >= 0.5
 
 
 def _spec(folder):

@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS stage_runs (
     unit VARCHAR,               -- 'texts' | 'calls'; NULL for other kinds
     finished_at TIMESTAMP
 );
+-- CPU seconds this machine spent on the stage: the run's process and the measuring processes it
+-- started (not a Ray cluster's); cpu_seconds / seconds is the number of cores kept busy.
+-- NULL in runs of older versions.
+ALTER TABLE stage_runs ADD COLUMN IF NOT EXISTS cpu_seconds DOUBLE;
 
 -- A stage whose hash is here finished completely; it is never done again.
 CREATE TABLE IF NOT EXISTS stages_done (

@@ -8,11 +8,11 @@ from datetime import datetime
 
 
 def record_stage_run(con, run_id: str, stage: str, stage_hash: str, seconds: float,
-                     items: int | None, unit: str | None) -> None:
+                     items: int | None, unit: str | None, cpu_seconds: float) -> None:
     con.execute(
-        "INSERT INTO stage_runs (run_id, stage, stage_hash, seconds, items, unit, finished_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, now())",
-        [run_id, stage, stage_hash, seconds, items, unit])
+        "INSERT INTO stage_runs (run_id, stage, stage_hash, seconds, items, unit, cpu_seconds, "
+        "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+        [run_id, stage, stage_hash, seconds, items, unit, cpu_seconds])
 
 
 def calls_since(con, gen_hash: str, since: datetime) -> int:
