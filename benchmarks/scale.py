@@ -22,6 +22,12 @@ it. --batch: the model in batch mode against the loopback files + batches server
 take minutes (a job's request file and its result files go through temporary files).
 --distinct-answers: each answer differs (the server appends a counter), so scoring
 measures every answer with spaCy (slow) instead of the few hundred distinct ones.
+--cores: each size run a second time pinned to one core (CPU affinity: one measuring process);
+per stage, the throughput on 1 core and on all, the cores the stage kept busy (its CPU seconds,
+stage_runs.cpu_seconds, over its wall time), the CPU time per item, and the share of the
+machine's CPU the hypervisor gave to other guests during each run (/proc/stat's steal). A ratio
+below the cores busy is the same work costing more CPU on all cores (shared caches and memory
+bandwidth, or a contended host): compare runs with little steal.
 
 Goal (issue 15): peak RSS at 100k rows within 15% of the 1k run, and under 1 GB.
 """
@@ -109,10 +115,11 @@ class Result:
     stages: list[tuple[str, float, int, str, float | None]] = field(default_factory=list)
     stage_peaks: list[tuple[str, int]] = field(default_factory=list)  # id, driver's peak RSS
     counts: dict[str, int] = field(default_factory=dict)
+    steal: float = 0.0  # share of the machine's CPU time the hypervisor gave to other guests
 
 
 def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch: bool,
-             cpus: int | None = None, label: str = "") -> Result:
+             cpus: int | None = None, label: str = "", every: float = 0.1) -> Result:
     requests = max(1, rows // sources)
     folder = work / f"rows{rows}{label}"
     folder.mkdir()
@@ -124,6 +131,7 @@ def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch:
     env = {**os.environ, "PYTHONPATH": str(source), "STEERDSL_SCALE_KEY": "none",
            "HF_HUB_OFFLINE": "1", "STEERDSL_BATCH_POLL_S": "0.2"}
     sample = Sample()
+    cpu_before = _cpu_ticks()
     started = time.perf_counter()
     # The run measures on as many processes as it may use cores (its CPU affinity).
     pin = None if cpus is None else (lambda: os.sched_setaffinity(0, range(cpus)))
@@ -132,14 +140,26 @@ def run_size(work: Path, source: Path, url: str, rows: int, sources: int, batch:
                             stderr=subprocess.STDOUT, text=True, preexec_fn=pin)
     while proc.poll() is None:
         sample.take(proc.pid)
-        time.sleep(0.1)
+        time.sleep(every)
     wall = time.perf_counter() - started
     out = proc.stdout.read()
     if proc.returncode != 0:
         raise SystemExit(f"steerdsl run failed at {rows} rows (exit {proc.returncode}):\n{out}")
-    result = Result(rows=sources * requests, wall_s=wall, sample=sample)
+    result = Result(rows=sources * requests, wall_s=wall, sample=sample,
+                    steal=_steal(cpu_before, _cpu_ticks()))
     _read_store(store, result)
     return result
+
+
+def _cpu_ticks() -> list[int]:
+    """The machine's CPU time by kind (/proc/stat: user nice system idle iowait irq softirq
+    steal ...), in clock ticks."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+
+
+def _steal(before: list[int], after: list[int]) -> float:
+    spent = [b - a for a, b in zip(before, after)]
+    return spent[7] / sum(spent[:8]) if len(spent) > 7 and sum(spent[:8]) else 0.0
 
 
 UNITS = {"corpus": ("texts", "texts"), "measure": ("texts", "texts"),
@@ -219,7 +239,8 @@ def compare_cores(one: Result, every: Result) -> None:
     (the same work costs more CPU when both cores run: caches and memory bandwidth are shared,
     and on a virtual machine, with other tenants)."""
     print(f"{every.rows:,} rows, throughput on 1 core -> {len(os.sched_getaffinity(0))} cores "
-          "(cores busy; CPU ms per item):")
+          f"(cores busy; CPU ms per item); CPU stolen by the hypervisor {one.steal:.0%} -> "
+          f"{every.steal:.0%}:")
     for (sid, s1, n1, unit, c1), (_, s2, n2, _, c2) in zip(one.stages, every.stages):
         if n1 and n2 and s1 > 0 and s2 > 0:
             cpu = (f"  busy {c1 / s1:.2f} -> {c2 / s2:.2f}; CPU {1000 * c1 / n1:.2f} -> "
@@ -257,6 +278,13 @@ def main() -> None:
                    "to compare the stages' throughput on one core and on all of them")
     args = p.parse_args()
     sizes = [1000, 10000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    # Sampling memory costs CPU (smaps_rollup walks a process's page tables: about 15 ms a
+    # sample, 15% of a core at 10 a second), taken from the run on all cores and not from the
+    # pinned one: comparing them, sample once a second.
+    every = 1.0 if args.cores else 0.1
+    if args.cores:
+        print("--cores: memory sampled once a second (its peaks may be missed: measure memory "
+              "without --cores)")
     if args.batch and args.distinct_answers:
         p.error("--distinct-answers is for the chat-completions server, not --batch")
     server, url = loopback_server(args.distinct_answers, args.batch)
@@ -267,14 +295,15 @@ def main() -> None:
             make_corpus(work / "corpus.jsonl", args.corpus)
             results = []
             for rows in sizes:
-                r = run_size(work, args.source.resolve(), url, rows, args.sources, args.batch)
+                r = run_size(work, args.source.resolve(), url, rows, args.sources, args.batch,
+                             every=every)
                 print(f"{r.rows:,} rows: {r.wall_s:.1f} s, tree peak RSS "
                       f"{r.sample.peak_tree / 2**20:.0f} MB, PSS {r.sample.peak_pss / 2**20:.0f} "
                       f"MB, driver {r.sample.peak_driver / 2**20:.0f} MB", flush=True)
                 results.append(r)
                 if args.cores:
                     one = run_size(work, args.source.resolve(), url, rows, args.sources,
-                                   args.batch, cpus=1, label="-1core")
+                                   args.batch, cpus=1, label="-1core", every=every)
                     compare_cores(one, r)
             show(results)
     finally:
