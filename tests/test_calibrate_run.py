@@ -7,11 +7,8 @@ requests, then rerun, asks for no stored answer again."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -20,6 +17,7 @@ import steerdsl
 from steerdsl.run.runner import run_plan
 from steerdsl.store.db import open_store
 from support import rewriter
+from support.crash import kill_9_when, steerdsl_run, stored_rows
 from support.calibration_specs import write_spec
 from support.fake_openai import FakeOpenAI
 
@@ -117,19 +115,10 @@ def test_kill_9_during_the_calibration_then_rerun_asks_nothing_twice(reference, 
 
     with FakeOpenAI(default=slow) as server:
         spec = write_spec(tmp_path, server.url)
-        proc = subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while server.count() < 20:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        con = open_store(tmp_path / "cal.duckdb")
-        try:
-            stored = Counter(p for (p,) in con.execute("SELECT prompt FROM calls").fetchall())
-            fits = con.execute("SELECT count(*) FROM calibration_fits").fetchone()[0]
-        finally:
-            con.close()
+        kill_9_when(steerdsl_run(spec), lambda: server.count() >= 20)
+        store = tmp_path / "cal.duckdb"
+        stored = Counter(p for (p,) in stored_rows(store, "SELECT prompt FROM calls"))
+        [(fits,)] = stored_rows(store, "SELECT count(*) FROM calibration_fits")
         assert 0 < sum(stored.values()) < 120 and fits == 0  # killed amid the calibration
         seen = server.count()
         done = subprocess.run([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],

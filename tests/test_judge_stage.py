@@ -8,10 +8,8 @@ the budget honoured, the key never stored."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pytest
 from steerdsl.grounding.identity import judge_identity
 from steerdsl.run.runner import run_plan
 from steerdsl.store.db import open_store
+from support.crash import kill_9_when
 from support.fake_openai import FakeOpenAI, Reply
 from steerdsl.grounding.prompt import render_judge_prompt
 from support.judge_plans import MARK, TEMPLATE, judged_plan, write_spec
@@ -217,13 +216,7 @@ def test_kill_9_during_the_judge_stage_then_rerun_asks_no_verdict_twice(tmp_path
 
         proc = subprocess.Popen([sys.executable, str(script), str(spec)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        while server.count(MARK) < 10:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.005)
-        time.sleep(0.8)
-        os.kill(proc.pid, signal.SIGKILL)
-        killed_at = time.monotonic()
-        proc.wait()
+        killed_at = kill_9_when(proc, lambda: server.count(MARK) >= 10, wait_s=0.8)
         asked = server.requests(MARK)
         con = open_store(db)  # replays the WAL the killed writer left
         n_stored = con.execute("SELECT count(*) FROM verdicts").fetchone()[0]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
+
+from support import crash
 
 # The experiment, corpus, goals and probe; each test adds its models, judge and evaluate.
 HEAD = ('experiment {name} {{ seed 5  store "{name}.duckdb"{budget} }}\n'
@@ -41,23 +40,14 @@ def write_spec(folder: Path, name: str, body: str, *, texts: int = 4, sources: i
 
 def steerdsl_run(spec: Path) -> subprocess.Popen:
     """`steerdsl run SPEC -q` in its own process, polling batch jobs every 0.05 s."""
-    env = {**os.environ, "STEERDSL_BATCH_POLL_S": "0.05"}
-    return subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return crash.steerdsl_run(spec, env={**os.environ, "STEERDSL_BATCH_POLL_S": "0.05"})
 
 
 def kill_9_while_polling(spec: Path, server, polls: int = 3) -> None:
     """Run `spec` and kill -9 it once the batch server saw `polls` more retrieves (a job is
     submitted and polled while in progress)."""
-    proc = steerdsl_run(spec)
     until = server.retrieves + polls
-    deadline = time.monotonic() + 120
-    while server.retrieves < until:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    crash.kill_9_when(steerdsl_run(spec), lambda: server.retrieves >= until, deadline_s=120)
 
 
 def rerun(spec: Path) -> None:

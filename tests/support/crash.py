@@ -14,17 +14,21 @@ from pathlib import Path
 from steerdsl.store.db import open_store
 
 
-def steerdsl_run(spec: Path) -> subprocess.Popen:
-    """`steerdsl run SPEC -q` in its own process."""
+def steerdsl_run(spec: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`steerdsl run SPEC -q` in its own process (with `env`: that environment)."""
     return subprocess.Popen([sys.executable, "-m", "steerdsl.cli", "run", str(spec), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def kill_9_when(proc: subprocess.Popen, ready: Callable[[], bool], wait_s: float) -> float:
+def kill_9_when(proc: subprocess.Popen, ready: Callable[[], bool], wait_s: float = 0.0,
+                deadline_s: float = 300.0) -> float:
     """kill -9 `proc` `wait_s` seconds after `ready()` first holds (the process must still be
-    running until then); returns time.monotonic() of the kill."""
+    running until then, and `ready` hold within `deadline_s`); returns time.monotonic() of
+    the kill."""
+    deadline = time.monotonic() + deadline_s
     while not ready():
         assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the moment to kill the run never came"
         time.sleep(0.005)
     time.sleep(wait_s)
     os.kill(proc.pid, signal.SIGKILL)
