@@ -43,8 +43,13 @@ def insert_columns(con: duckdb.DuckDBPyConnection, table: str, data: dict[str, S
     con.register(name, arrow)
     try:
         con.execute(f"{verb[on_conflict]} INTO {table} ({cols}) SELECT {cols} FROM {name}")
-    finally:
-        con.unregister(name)
+    except BaseException:
+        try:
+            con.unregister(name)
+        except duckdb.Error:  # the failed insert aborted the transaction; the next register
+            pass  # of the name replaces it. The error to report is the insert's
+        raise
+    con.unregister(name)
     return arrow.num_rows
 
 
@@ -55,7 +60,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # a failed commit ended it, or the error invalidated the database:
+            pass  # the error to report is the first one
         raise
 
 

@@ -144,12 +144,21 @@ def with_room(con: duckdb.DuckDBPyConnection, read: Callable[[], T]) -> T:
             _limit_memory(con)
 
 
+_NO_MEMORY = re.compile(r"(could not|failed to) (allocate|pin) (block|data) of size")
+
+
 def out_of_memory(e: BaseException) -> StoreError | None:
     """What to say when DuckDB ran out of its memory_limit (a query it could not spill):
     how to give it more. None for any other error."""
+    text = str(e)
     if not isinstance(e, duckdb.OutOfMemoryException):
-        return None
-    return StoreError(f"DuckDB ran out of memory ({_first_line(str(e))}); a run gives it "
+        # Out of memory while committing comes as another error (a failed transaction; a
+        # fatal one invalidates the database in this process, the file keeps what was
+        # committed before, and its message names the cause last).
+        if not (isinstance(e, duckdb.Error) and _NO_MEMORY.search(text)):
+            return None
+        text = text.split('Original error: "', 1)[-1]
+    return StoreError(f"DuckDB ran out of memory ({_first_line(text)}); a run gives it "
                       f"{memory_limit()} ({MEMORY_VARIABLE}): set it higher (e.g. "
                       f"{MEMORY_VARIABLE}=1GB) and rerun the same command; what is stored is "
                       "kept")

@@ -17,7 +17,7 @@ from steerdsl.errors import StoreError
 from steerdsl.plan.model import SampledProbePlan
 from steerdsl.probe.draw import DrawnProbe
 from steerdsl.probe.table import ProbeTable, table_from_drawn
-from steerdsl.store.bulk import insert_columns
+from steerdsl.store.bulk import insert_columns, transaction
 from steerdsl.texts import text_hash
 
 
@@ -38,7 +38,7 @@ def _column(values: np.ndarray):
     return pa.array(np.asarray(values, dtype=np.float64), type=pa.float64(), from_pandas=True)
 
 
-WRITE_CHUNK = 20_000  # probe rows written at once (one transaction for the whole probe)
+WRITE_CHUNK = 20_000  # probe rows written at once, in a transaction of their own
 
 
 @dataclass(frozen=True)
@@ -59,21 +59,24 @@ def _write_probe(con, probe_hash: str, name: str, space_hash: str | None, goals:
                  n_rows: int, texts: dict[str, str], chunks: Iterator[_RowChunk], *,
                  auc: float | None, info: dict[str, Any]) -> None:
     """Replace what is stored under `probe_hash` by these rows, `chunks` written one after
-    the other in one transaction of its own (so call it outside an open transaction)."""
+    the other, each in a transaction of its own (so call it outside an open transaction).
+
+    One transaction for a whole probe held all its rows, and their primary-key index entries,
+    in DuckDB's memory until the commit: beyond about 200,000 rows it needed more than a run's
+    128 MB. The `probes` row goes in last: a probe is listed only once all its rows are
+    stored. A run stopped before leaves rows without it, which writing the probe again (the
+    stage is not done) deletes first."""
     import pyarrow as pa
 
     d = len(goals)
     goal_names = pa.array(goals, type=pa.string())
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for t in ("probes", "probe_rows", "probe_goals"):
             con.execute(f"DELETE FROM {t} WHERE probe_hash = ?", [probe_hash])
-        con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?)",
-                    [probe_hash, name, space_hash, n_rows, auc,
-                     json.dumps({"goals": goals, **info})])
         insert_columns(con, "texts", {"text_hash": list(texts), "text": list(texts.values())},
                        on_conflict="ignore")
-        for c in chunks:
+    for c in chunks:
+        with transaction(con):
             rows = len(c.weight)
             row_id = np.arange(c.start, c.start + rows, dtype=np.int32)
             insert_columns(con, "probe_rows", {
@@ -92,18 +95,18 @@ def _write_probe(con, probe_hash: str, name: str, space_hash: str | None, goals:
                 "delta": _column(c.delta.reshape(-1)),
                 "target": _column(c.target.reshape(-1)),
             })
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with transaction(con):
+        con.execute("INSERT INTO probes VALUES (?, ?, ?, ?, ?, ?)",
+                    [probe_hash, name, space_hash, n_rows, auc,
+                     json.dumps({"goals": goals, **info})])
 
 
 def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: ProbeTable, *,
                auc: float | None = None, info: dict[str, Any] | None = None,
                weights: np.ndarray | None = None) -> None:
-    """Write a probe under `probe_hash`, replacing what was stored under that hash, in one
-    transaction of its own (so call it outside an open transaction). Source texts go to
-    `texts` (existing ones are kept). `weights`: each row's sampling weight (NULL without)."""
+    """Write a probe under `probe_hash`, replacing what was stored under that hash, in
+    transactions of its own (so call it outside an open transaction; see _write_probe).
+    Source texts go to `texts` (existing ones are kept). `weights`: each row's sampling weight (NULL without)."""
     import pyarrow as pa
 
     rows, d = table.n_rows, len(table.goals)
