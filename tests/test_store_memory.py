@@ -47,22 +47,50 @@ def test_out_of_memory_says_how_to_give_more():
     assert out_of_memory(ValueError("x")) is None
 
 
-def test_a_read_that_runs_out_is_tried_again_with_room_and_the_limit_set_back(monkeypatch):
+def threads(con) -> int:
+    return con.execute("SELECT current_setting('threads')").fetchone()[0]
+
+
+BIG = "SELECT len(list(range)) FROM range(10000000)"  # far more than 1 MB, on any threads
+
+
+def test_a_read_that_runs_out_is_tried_on_one_thread_then_with_room(monkeypatch):
     # the end-of-run summary of a very large run: the writer's limit bounds its writes, not
-    # one last read
+    # one last read; the settings are set back after
     monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
     con = duckdb.connect()
     db._limit_memory(con)
+    con.execute("SET threads = 3")
     bounded = limit(con)
     tries = []
 
     def read():
-        tries.append(limit(con))
-        return con.execute("SELECT len(list(range)) FROM range(10000000)").fetchone()[0]
+        tries.append((limit(con), threads(con)))
+        return con.execute(BIG).fetchone()[0]
 
     assert db.with_room(con, read) == 10_000_000
-    assert len(tries) == 2 and tries[0] == bounded and tries[1] != bounded
-    assert limit(con) == bounded
+    assert tries[:2] == [(bounded, 3), (bounded, 1)]
+    assert len(tries) == 3 and tries[2][0] != bounded and tries[2][1] == 1
+    assert (limit(con), threads(con)) == (bounded, 3)
+
+
+def test_a_read_that_fits_on_one_thread_keeps_the_limit(monkeypatch):
+    # each thread's partial aggregates: the summary of 300,000 answers needs more than 128 MB
+    # on two threads and fits on one (measured on a real store; here, a read that does)
+    monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
+    con = duckdb.connect()
+    db._limit_memory(con)
+    con.execute("SET threads = 2")
+    bounded = limit(con)
+    tries = []
+
+    def read():
+        tries.append((limit(con), threads(con)))
+        return con.execute(BIG if threads(con) > 1 else "SELECT 1").fetchone()[0]
+
+    assert db.with_room(con, read) == 1
+    assert tries == [(bounded, 2), (bounded, 1)]
+    assert (limit(con), threads(con)) == (bounded, 2)
 
 
 def test_out_of_memory_while_committing_says_the_same():

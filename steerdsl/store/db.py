@@ -131,17 +131,29 @@ def _limit_memory(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def with_room(con: duckdb.DuckDBPyConnection, read: Callable[[], T]) -> T:
-    """read(), tried again with DuckDB's default memory_limit when it ran out of a writer's:
-    the limit keeps what a run's writes hold bounded, and one read at the end of a very large
-    run (its summary) may need more than it for a moment. The writer's limit is set back."""
+    """read(), tried again when it ran out of a writer's memory_limit: first on one thread
+    (each of DuckDB's threads holds partial aggregates of its own: the end-of-run summary of
+    300,000 answers fits in 128 MB on one thread, not on two), then with DuckDB's default
+    limit. The limit keeps what a run's writes hold bounded; one read at the end of a very
+    large run may need more than it for a moment. The writer's settings are set back."""
     try:
         return read()
     except duckdb.OutOfMemoryException:
+        pass
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        try:
+            return read()
+        except duckdb.OutOfMemoryException:
+            pass
         con.execute("RESET memory_limit")
         try:
             return read()
         finally:
             _limit_memory(con)
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 _NO_MEMORY = re.compile(r"(could not|failed to) (allocate|pin) (block|data) of size")
