@@ -54,15 +54,20 @@ def threads(con) -> int:
 BIG = "SELECT len(list(range)) FROM range(10000000)"  # far more than 1 MB, on any threads
 
 
-def test_a_read_that_runs_out_is_tried_on_one_thread_then_with_room(monkeypatch):
-    # the end-of-run summary of a very large run: the writer's limit bounds its writes, not
-    # one last read; the settings are set back after
+def bounded_connection(monkeypatch, n_threads: int) -> tuple[duckdb.DuckDBPyConnection, str, list]:
+    """A connection with a writer's limit (1 MB) on `n_threads` threads, the limit as DuckDB
+    shows it, and a list for the tries a read records."""
     monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
     con = duckdb.connect()
     db._limit_memory(con)
-    con.execute("SET threads = 3")
-    bounded = limit(con)
-    tries = []
+    con.execute(f"SET threads = {n_threads}")
+    return con, limit(con), []
+
+
+def test_a_read_that_runs_out_is_tried_on_one_thread_then_with_room(monkeypatch):
+    # the end-of-run summary of a very large run: the writer's limit bounds its writes, not
+    # one last read; the settings are set back after
+    con, bounded, tries = bounded_connection(monkeypatch, n_threads=3)
 
     def read():
         tries.append((limit(con), threads(con)))
@@ -77,12 +82,7 @@ def test_a_read_that_runs_out_is_tried_on_one_thread_then_with_room(monkeypatch)
 def test_a_read_that_fits_on_one_thread_keeps_the_limit(monkeypatch):
     # each thread's partial aggregates: the summary of 300,000 answers needs more than 128 MB
     # on two threads and fits on one (measured on a real store; here, a read that does)
-    monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
-    con = duckdb.connect()
-    db._limit_memory(con)
-    con.execute("SET threads = 2")
-    bounded = limit(con)
-    tries = []
+    con, bounded, tries = bounded_connection(monkeypatch, n_threads=2)
 
     def read():
         tries.append((limit(con), threads(con)))
