@@ -54,7 +54,8 @@ def threads(con) -> int:
 BIG = "SELECT len(list(range)) FROM range(10000000)"  # far more than 1 MB, on any threads
 
 
-def bounded_connection(monkeypatch, n_threads: int) -> tuple[duckdb.DuckDBPyConnection, str, list]:
+def bounded_connection(monkeypatch, n_threads: int
+                       ) -> tuple[duckdb.DuckDBPyConnection, str, list]:
     """A connection with a writer's limit (1 MB) on `n_threads` threads, the limit as DuckDB
     shows it, and a list for the tries a read records."""
     monkeypatch.setenv(db.MEMORY_VARIABLE, "1MB")
