@@ -106,7 +106,8 @@ def save_probe(con, probe_hash: str, name: str, space_hash: str | None, table: P
                weights: np.ndarray | None = None) -> None:
     """Write a probe under `probe_hash`, replacing what was stored under that hash, in
     transactions of its own (so call it outside an open transaction; see _write_probe).
-    Source texts go to `texts` (existing ones are kept). `weights`: each row's sampling weight (NULL without)."""
+    Source texts go to `texts` (existing ones are kept). `weights`: each row's sampling
+    weight (NULL without)."""
     import pyarrow as pa
 
     rows, d = table.n_rows, len(table.goals)
