@@ -8,7 +8,8 @@ One spec (the paper's four goals, a generated corpus of short texts, one model a
 intervention) is run with a probe of S sources x R requests per source for each size, in a
 fresh store, as a subprocess (`python -m steerdsl.cli run SPEC -q`) against the loopback
 OpenAI-compatible server of tests/support/fake_openai.py (its own process). The run's whole
-process tree (the driver and its measuring workers) is sampled every 0.1 s. Printed per size:
+process tree (the driver and its measuring workers) is sampled every 0.1 s (every second with
+--cores, below). Printed per size:
 wall time, peak RSS of the tree (the sum of its processes' RSS: forked workers share pages, so
 this overcounts them), the driver's own peak (VmHWM), and each stage's seconds and throughput.
 
