@@ -4,6 +4,9 @@ read one line at a time (each result is handed over before the next is parsed)."
 
 from __future__ import annotations
 
+import json
+import tracemalloc
+
 import pytest
 
 import steerdsl
@@ -55,3 +58,26 @@ def test_results_are_handed_over_as_they_are_read(tmp_path, monkeypatch):
         assert steerdsl.load(write_spec(tmp_path, server.url)).run().status == "ok"
     assert events.count("hand") == ROWS
     assert events[:4] == ["parse", "hand", "parse", "hand"]
+
+
+def test_a_result_file_is_downloaded_in_pieces(tmp_path):
+    """A job's output file (about 50 MB for 50,000 answers) goes to a temporary file as it
+    arrives: the client never holds it whole."""
+    line = (json.dumps({"id": "batch_req_0", "custom_id": "r0-s0", "error": None,
+                        "response": {"status_code": 200, "body": {"choices": [
+                            {"index": 0, "message": {"role": "assistant",
+                                                     "content": "word " * 200},
+                             "finish_reason": "stop"}]}}}) + "\n").encode()
+    lines = (24 << 20) // len(line)
+    with FakeBatches() as server:
+        server.files["file-big"] = line * lines  # served from memory, without a copy
+        model = steerdsl.load(write_spec(tmp_path, server.url)).plan().models[0]
+        client = api.BatchClient(model, None)
+        tracemalloc.start()
+        try:
+            results = client.results("file-big")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert sum(1 for r in results if r.body is not None) == lines
+    assert peak < (24 << 20) // 2, f"{peak >> 20} MB held while downloading a 24 MB file"

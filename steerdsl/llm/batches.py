@@ -114,19 +114,37 @@ class BatchClient:
 
     def results(self, file_id: str) -> Iterator[Result]:
         """An output or error file's results, read one line at a time: its content is
-        written to a temporary file here (the call and its errors happen now, for the
-        retries), never parsed all at once."""
-        response = self._call("file_content", file_id=file_id)
+        written to a temporary file here as it arrives (the call and its errors happen now,
+        for the retries), never held or parsed all at once."""
+        response = self._call("file_content", file_id=file_id, **_streamed())
         f = tempfile.TemporaryFile()
         try:
-            chunks = getattr(response, "iter_bytes", None)
-            for chunk in chunks() if callable(chunks) else (response.content,):
+            for chunk in _pieces(response):
                 f.write(chunk)
         except Exception as e:
             f.close()
             raise classify(e, self.api_key) from None
         f.seek(0)
         return _results(f)
+
+
+def _streamed() -> dict[str, bool]:
+    """file_content's argument asking for the content in pieces, when this litellm has it:
+    without it, a job's output file (about 50 MB for 50,000 answers) was downloaded whole into
+    memory. litellm streams for the OpenAI-compatible providers and Vertex AI, and downloads
+    whole for the others."""
+    import inspect
+
+    return ({"stream": True}
+            if "stream" in inspect.signature(litellm_module().file_content).parameters else {})
+
+
+def _pieces(response: Any) -> Iterator[bytes]:
+    stream = getattr(response, "stream_iterator", None)  # streamed: pieces of bytes
+    if stream is not None:
+        return iter(stream)
+    chunks = getattr(response, "iter_bytes", None)
+    return chunks() if callable(chunks) else iter((response.content,))
 
 
 def _results(f: IO[bytes]) -> Iterator[Result]:
