@@ -81,3 +81,16 @@ def test_a_result_file_is_downloaded_in_pieces(tmp_path):
             tracemalloc.stop()
         assert sum(1 for r in results if r.body is not None) == lines
     assert peak < (24 << 20) // 2, f"{peak >> 20} MB held while downloading a 24 MB file"
+
+
+def test_a_download_cut_off_halfway_is_fetched_again(tmp_path):
+    """A result file arrives in pieces, so a connection lost mid-file fails while it is being
+    read: the download is retried whole, and every answer is stored once."""
+    with FakeBatches() as server:
+        server.cut_downloads = 1
+        result = steerdsl.load(write_spec(tmp_path, server.url)).run()
+        assert result.status == "ok"
+        assert sorted(server.downloads.values()) == [2]  # the one output file, fetched twice
+        assert max(server.submitted.values()) == 1
+    stored = calls(tmp_path / "b.duckdb")
+    assert len(stored) == ROWS and {c[2] for c in stored} == {"ok"}

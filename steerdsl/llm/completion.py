@@ -245,8 +245,9 @@ def classify(e: Exception, api_key: str | None = None, *more_keys: str | None) -
     # last link says what happened (refused, DNS, TLS).
     cause = _transport_failure(e)
     root = _root_cause(e)
-    if cause is not None and root is not e:
-        message += f" ({type(root).__name__}: {root})"
+    said = f"{type(root).__name__}: {root}"
+    if cause is not None and said not in message:  # httpx re-raises httpcore's, same words
+        message += f" ({said})"
     message = scrub(message, api_key, *more_keys)
     if len(message) > 500:
         message = message[:500] + "..."

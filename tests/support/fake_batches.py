@@ -8,7 +8,8 @@ keeps it in progress until `release()`); then its output file holds one chat com
 request (the default answer of fake_openai), its error file the requests whose prompt
 contains a `fail` string (status 500) or an `expire` string (error batch_expired).
 `answer(prompt, index)` replaces the default answer (a judge's JSON verdict, a judged goal's
-score). Every submitted request's custom id is counted (`submitted`), so tests can check that
+score). `cut_downloads = N` breaks off the next N file downloads halfway through (the
+connection closed after half the content); `downloads` counts each file's downloads. Every submitted request's custom id is counted (`submitted`), so tests can check that
 nothing was submitted twice.
 
     with FakeBatches() as server:
@@ -39,6 +40,8 @@ class FakeBatches:
         self.answer = answer
         self.expire = expire
         self.hold = hold
+        self.cut_downloads = 0  # file downloads still to break off halfway through
+        self.downloads: Counter[str] = Counter()  # file id -> times its content was sent
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict] = {}
         self.submitted: Counter[str] = Counter()  # custom id -> times sent in a batch
@@ -198,11 +201,25 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[0] == "files" and len(parts) == 3 and parts[2] == "content":
             content = self.fake.files.get(parts[1])
             if content is not None:
+                self.fake.downloads[parts[1]] += 1
+                if self.fake.cut_downloads > 0:
+                    self.fake.cut_downloads -= 1
+                    return self._cut(content)
                 return self._send(200, "application/octet-stream", content)
         self._json(404, {"error": {"message": f"not found: {path}"}})
 
     def _json(self, status: int, body: dict) -> None:
         self._send(status, "application/json", json.dumps(body).encode())
+
+    def _cut(self, payload: bytes) -> None:
+        """The headers of the whole payload, half of it, then the connection closed."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload[:len(payload) // 2])
+        self.wfile.flush()
+        self.close_connection = True
 
     def _send(self, status: int, content_type: str, payload: bytes) -> None:
         self.send_response(status)
