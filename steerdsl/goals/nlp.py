@@ -43,9 +43,9 @@ def import_spacy() -> ModuleType:
 
     spaCy's thinc imports torch whenever it is installed (the `train` extra installs it), for
     layers our CPU pipelines never use: 2 s and about 180 MB in the run and in every measuring
-    process forked from it. Its values are the same without (tests/test_goals_builtins.py). torch is
-    importable again afterwards (a local model or training imports it as before); thinc alone
-    keeps believing it absent.
+    process forked from it. Its values are the same without (tests/test_goals_builtins.py).
+    torch is importable again afterwards (a local model or training imports it as before);
+    thinc alone keeps believing it absent.
     """
     if "thinc" in sys.modules or "torch" in sys.modules:
         import spacy

@@ -9,6 +9,8 @@ OpenAI-compatible server (`api_base`).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import tempfile
 from collections.abc import Iterator
@@ -128,13 +130,12 @@ class BatchClient:
         return _results(f)
 
 
+@functools.cache
 def _streamed() -> dict[str, bool]:
     """file_content's argument asking for the content in pieces, when this litellm has it:
     without it, a job's output file (about 50 MB for 50,000 answers) was downloaded whole into
     memory. litellm streams for the OpenAI-compatible providers and Vertex AI, and downloads
     whole for the others."""
-    import inspect
-
     return ({"stream": True}
             if "stream" in inspect.signature(litellm_module().file_content).parameters else {})
 

@@ -9,8 +9,9 @@ request (the default answer of fake_openai), its error file the requests whose p
 contains a `fail` string (status 500) or an `expire` string (error batch_expired).
 `answer(prompt, index)` replaces the default answer (a judge's JSON verdict, a judged goal's
 score). `cut_downloads = N` breaks off the next N file downloads halfway through (the
-connection closed after half the content); `downloads` counts each file's downloads. Every submitted request's custom id is counted (`submitted`), so tests can check that
-nothing was submitted twice.
+connection closed after half the content); `downloads` counts each file's downloads. Every
+submitted request's custom id is counted (`submitted`), so tests can check that nothing was
+submitted twice.
 
     with FakeBatches() as server:
         ... litellm.create_file(..., api_base=server.url) ...
@@ -202,31 +203,26 @@ class _Handler(BaseHTTPRequestHandler):
             content = self.fake.files.get(parts[1])
             if content is not None:
                 self.fake.downloads[parts[1]] += 1
-                if self.fake.cut_downloads > 0:
-                    self.fake.cut_downloads -= 1
-                    return self._cut(content)
-                return self._send(200, "application/octet-stream", content)
+                cut = self.fake.cut_downloads > 0
+                self.fake.cut_downloads -= cut
+                return self._send(200, "application/octet-stream", content, cut=cut)
         self._json(404, {"error": {"message": f"not found: {path}"}})
 
     def _json(self, status: int, body: dict) -> None:
         self._send(status, "application/json", json.dumps(body).encode())
 
-    def _cut(self, payload: bytes) -> None:
-        """The headers of the whole payload, half of it, then the connection closed."""
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload[:len(payload) // 2])
-        self.wfile.flush()
-        self.close_connection = True
-
-    def _send(self, status: int, content_type: str, payload: bytes) -> None:
+    def _send(self, status: int, content_type: str, payload: bytes, cut: bool = False) -> None:
+        """The payload; `cut`: its headers, half of it, then the connection closed."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if cut:
+            self.wfile.write(payload[:len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        else:
+            self.wfile.write(payload)
 
 
 def _multipart_file(content_type: str, raw: bytes) -> tuple[bytes, str]:
